@@ -1,0 +1,84 @@
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+/**
+ * The one place that reads process.env. Everything else receives an AppConfig.
+ * Defaults are chosen so that `npm start` works on a developer machine with
+ * PostgreSQL and Redis on localhost.
+ */
+export const ConfigSchema = Type.Object({
+  /** HTTP port of the API. */
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  /** Interface the API binds to. */
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: 'postgresql://postgres@127.0.0.1:5432/trainyard' }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  /** Directory of the on-disk artifact store (trained models, caches). */
+  ARTIFACT_DIR: Type.String({ minLength: 1, default: './var/artifacts' }),
+  /** BullMQ queue name; tests give each run its own. */
+  QUEUE_NAME: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$', default: 'trainyard-train' }),
+  /** Training engine: auto = tfjs-node if installed, else wasm, else cpu. */
+  ENGINE: Type.Enum(['auto', 'tensorflow', 'wasm', 'cpu'], { default: 'auto' }),
+  /** Jobs one worker process trains at the same time (each in its own sandboxed process). */
+  WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  /** Models kept loaded in memory by the API for predict. */
+  MODEL_CACHE_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 8 }),
+  /** Most instances accepted by one predict request. */
+  PREDICT_MAX_INSTANCES: Type.Integer({ minimum: 1, maximum: 100000, default: 256 }),
+  /** A job whose model exceeds these is rejected at submission. */
+  MAX_MODEL_PARAMS: Type.Integer({ minimum: 1, default: 50_000_000 }),
+  MAX_MODEL_MACS: Type.Integer({ minimum: 1, default: 5_000_000_000 }),
+  /** Attempts for infrastructure failures (worker lost, database briefly down). */
+  JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 3 }),
+  /** Largest request body in bytes. */
+  BODY_LIMIT: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024 }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+});
+
+export type AppConfig = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+    Object.setPrototypeOf(this, ConfigError.prototype);
+  }
+}
+
+const INTEGER_KEYS = new Set(
+  Object.entries(ConfigSchema.properties)
+    .filter(([, s]) => (s as { type?: string }).type === 'integer')
+    .map(([k]) => k),
+);
+
+/**
+ * Reads and validates configuration. Empty variables count as unset.
+ * Throws ConfigError naming every bad variable and what it accepts.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const value = env[key];
+    if (value === undefined || value === '') continue;
+    raw[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+  }
+  Object.assign(raw, overrides);
+  const withDefaults = Value.Default(ConfigSchema, raw);
+  const errors = [...Value.Errors(ConfigSchema, withDefaults)];
+  if (errors.length > 0) {
+    const byKey = new Map<string, string>();
+    for (const e of errors) {
+      const key = e.instancePath.replace(/^\//, '') || '(config)';
+      if (byKey.has(key)) continue;
+      const schema = (ConfigSchema.properties as Record<string, unknown>)[key] as
+        | { default?: unknown; enum?: unknown[] }
+        | undefined;
+      const allowed = schema?.enum ? `must be one of ${schema.enum.join(', ')}` : e.message;
+      const dflt = schema?.default !== undefined ? ` (default ${JSON.stringify(schema.default)})` : '';
+      byKey.set(key, `${key}=${JSON.stringify(raw[key])}: ${allowed}${dflt}`);
+    }
+    const lines = [...byKey.values()];
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return withDefaults as AppConfig;
+}
