@@ -62,12 +62,19 @@ export function pgConfigFromUrl(databaseUrl: string): pg.PoolConfig {
 }
 
 class TrainyardPg extends PrismaPg {
+  private readonly poolConfig: pg.PoolConfig;
+
+  constructor(config: pg.PoolConfig) {
+    super(config);
+    this.poolConfig = config;
+  }
+
   override async connectToShadowDb() {
-    const admin = new pg.Client(this.config as pg.ClientConfig);
+    const admin = new pg.Client(this.poolConfig as pg.ClientConfig);
     const database = `prisma_shadow_${globalThis.crypto.randomUUID().replaceAll('-', '')}`;
     await admin.connect();
     await admin.query(`CREATE DATABASE "${database}"`);
-    const pool = new pg.Pool({ ...(this.config as pg.PoolConfig), database, Client: RelabellingClient });
+    const pool = new pg.Pool({ ...this.poolConfig, database, Client: RelabellingClient });
     const factory = new PrismaPg(pool);
     const adapter = await factory.connect();
     const release = (adapter as unknown as { release?: () => Promise<void> }).release;

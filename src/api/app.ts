@@ -1,0 +1,35 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppConfig } from '../config/config.js';
+import swagger from './plugins/external/swagger.js';
+import errorHandler from './plugins/app/error-handler.js';
+import services from './plugins/app/services.js';
+import { validatorCompiler } from './plugins/app/validation.js';
+import healthRoutes from './routes/health/index.js';
+import jobsRoutes from './routes/jobs/index.js';
+import modelsRoutes from './routes/models/index.js';
+import datasetsRoutes from './routes/datasets/index.js';
+
+/** The whole API as one plugin: shared plugins first, then encapsulated routes. */
+export async function appPlugin(app: FastifyInstance, opts: { config: AppConfig }) {
+  await app.register(swagger);
+  await app.register(errorHandler);
+  await app.register(services, { config: opts.config });
+  await app.register(healthRoutes);
+  await app.register(jobsRoutes);
+  await app.register(modelsRoutes);
+  await app.register(datasetsRoutes);
+}
+
+/** Builds a ready-to-listen app. Tests use this too; `server.ts` only adds listening and signals. */
+export async function buildApp(config: AppConfig, options: FastifyServerOptions = {}) {
+  const app = Fastify({
+    logger: options.logger ?? { level: config.LOG_LEVEL },
+    bodyLimit: config.BODY_LIMIT,
+    requestTimeout: 120_000,
+    ...options,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  await app.register(appPlugin, { config });
+  return app;
+}

@@ -1,0 +1,32 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+
+export const OPENAPI_INFO = {
+  title: 'Trainyard API',
+  version: '0.1.0',
+  description:
+    'Self-hosted training of convolutional networks. Describe a model as JSON, submit it as a job, ' +
+    'follow its progress, then predict with the trained model. Errors are RFC 9457 problem details.',
+};
+
+export default fp(
+  async function swaggerPlugin(app: FastifyInstance) {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: OPENAPI_INFO,
+        tags: [
+          { name: 'jobs', description: 'Submit training jobs and follow them' },
+          { name: 'models', description: 'Trained models: describe, download, predict' },
+          { name: 'plan', description: 'Shapes and parameter counts of a model, without training' },
+          { name: 'datasets', description: 'Data to train on' },
+          { name: 'health', description: 'Liveness and readiness' },
+        ],
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+  },
+  { name: 'swagger' },
+);

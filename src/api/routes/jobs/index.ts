@@ -1,0 +1,84 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { IdParamsSchema, problems } from '../../schemas/common.schema.js';
+import { NotFoundError } from '../../errors/index.js';
+import * as jobsRepo from '../../../storage/jobs.repository.js';
+import { submitJob, toJobView, metricView } from '../../services/jobs.service.js';
+import { JobListQuerySchema, JobListSchema, JobSchema, MetricsListSchema, SubmitJobBodySchema } from './jobs.schema.js';
+
+const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db, queue, config } = app.services;
+
+  app.post(
+    '/v1/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Submit a training job',
+        description:
+          'Validates and plans the model (shapes and parameter counts by TensorFlow rules), checks it against the dataset, ' +
+          'stores the job and queues it for a worker. Answers 202 at once; poll the job or its metrics.',
+        body: SubmitJobBodySchema,
+        response: { 202: JobSchema, ...problems(400, 413, 415, 503) },
+      },
+    },
+    async (request, reply) => {
+      const job = await submitJob({ db, queue, config }, request.tenantId, request.body);
+      const view = toJobView({ ...job, model: null }, null);
+      return reply.status(202).header('location', view.links.self).send(view);
+    },
+  );
+
+  app.get(
+    '/v1/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'List jobs, newest first',
+        querystring: JobListQuerySchema,
+        response: { 200: JobListSchema, ...problems(400) },
+      },
+    },
+    async (request) => {
+      const { items, nextCursor } = await jobsRepo.listJobs(db, request.tenantId, request.query);
+      const latest = await Promise.all(items.map((j) => jobsRepo.latestMetric(db, j.id)));
+      return { items: items.map((j, i) => toJobView(j, latest[i])), nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Get a job: status, progress, latest metrics, engine, model',
+        params: IdParamsSchema,
+        response: { 200: JobSchema, ...problems(400, 404) },
+      },
+    },
+    async (request) => {
+      const job = await jobsRepo.findJob(db, request.tenantId, request.params.id);
+      if (!job) throw new NotFoundError('job', request.params.id);
+      return toJobView(job, await jobsRepo.latestMetric(db, job.id));
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id/metrics',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: "A job's per-epoch metrics",
+        description: 'One row per finished epoch: loss, accuracy, validation loss and accuracy, duration, examples per second.',
+        params: IdParamsSchema,
+        response: { 200: MetricsListSchema, ...problems(400, 404) },
+      },
+    },
+    async (request) => {
+      if (!(await jobsRepo.jobExists(db, request.tenantId, request.params.id))) throw new NotFoundError('job', request.params.id);
+      const rows = await jobsRepo.listMetrics(db, request.params.id);
+      return { jobId: request.params.id, items: rows.map(metricView) };
+    },
+  );
+};
+
+export default jobsRoutes;

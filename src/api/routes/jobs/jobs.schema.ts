@@ -1,0 +1,117 @@
+import { Type, type Static } from 'typebox';
+import { ModelSpecSchema, TrainingSpecSchema, SEED_MNIST_MODEL } from '../../../spec/index.js';
+import { UuidSchema } from '../../schemas/common.schema.js';
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled'] as const;
+
+export const DatasetRefSchema = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 100, description: 'Dataset id; built-in: `mnist`. See GET /v1/datasets.' }),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 10, description: 'Use only the first N examples (a fixed, class-interleaved order). Default: all.' }),
+    ),
+  },
+  { additionalProperties: false, description: 'The data to train on.' },
+);
+
+export const SubmitJobBodySchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'A label for the job and its model.' })),
+    model: ModelSpecSchema,
+    training: Type.Optional(TrainingSpecSchema),
+    dataset: DatasetRefSchema,
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        name: 'seed-mnist',
+        model: SEED_MNIST_MODEL,
+        training: { optimizer: 'adam', learningRate: 0.001, epochs: 2, batchSize: 64, validationSplit: 0.1, seed: 42 },
+        dataset: { id: 'mnist', limit: 2000 },
+      },
+    ],
+  },
+);
+export type SubmitJobBody = Static<typeof SubmitJobBodySchema>;
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const EpochMetricSchema = Type.Object({
+  epoch: Type.Integer({ description: '1-based epoch number.' }),
+  loss: Type.Number(),
+  accuracy: Nullable(Type.Number()),
+  valLoss: Nullable(Type.Number()),
+  valAccuracy: Nullable(Type.Number()),
+  durationMs: Type.Integer(),
+  samplesPerSec: Type.Number({ description: 'Training examples per second in this epoch.' }),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const JobSchema = Type.Object(
+  {
+    id: UuidSchema,
+    name: Nullable(Type.String()),
+    status: Type.Enum([...JOB_STATUSES], {
+      description:
+        'queued: accepted, waiting for a worker. running: a worker is training it. succeeded: trained; `modelId` is set. ' +
+        'failed: stopped with `error`. cancelling/cancelled: stopped on request.',
+    }),
+    dataset: DatasetRefSchema,
+    progress: Type.Object({
+      epoch: Type.Integer({ description: 'Current (or last finished) epoch, 1-based; 0 before training starts.' }),
+      epochs: Type.Integer(),
+      batch: Type.Integer({ description: 'Batches done in the current epoch.' }),
+      batchesPerEpoch: Type.Integer({ description: '0 until the worker has split the data.' }),
+      percent: Type.Number({ description: 'Overall progress, 0 to 100.' }),
+    }),
+    metrics: Nullable(EpochMetricSchema),
+    test: Nullable(
+      Type.Object({ loss: Nullable(Type.Number()), accuracy: Nullable(Type.Number()) }, { description: 'Evaluation on the held-out test split, after training.' }),
+    ),
+    split: Nullable(
+      Type.Object({ train: Type.Integer(), validation: Type.Integer(), test: Type.Integer(), seed: Type.Integer() }, { description: 'Examples in each part of the seeded, stratified split.' }),
+    ),
+    plan: Type.Object({
+      totalParams: Type.Integer(),
+      trainableParams: Type.Integer(),
+      macs: Type.Integer({ description: 'Multiply-accumulates per example, forward pass.' }),
+      outputShape: Type.Array(Type.Integer()),
+    }),
+    engine: Nullable(
+      Type.Object(
+        { name: Type.String({ description: 'tensorflow (tfjs-node), wasm or cpu: the engine that actually trained the job.' }), version: Type.String() },
+        { additionalProperties: true },
+      ),
+    ),
+    attempts: Type.Integer({ description: 'Training attempts so far (retries after infrastructure failures count).' }),
+    modelId: Nullable(UuidSchema),
+    error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    startedAt: Nullable(Type.String({ format: 'date-time' })),
+    finishedAt: Nullable(Type.String({ format: 'date-time' })),
+    durationMs: Nullable(Type.Integer({ description: 'From start to finish, or to now while running.' })),
+    links: Type.Object({
+      self: Type.String(),
+      metrics: Type.String(),
+      model: Type.Optional(Type.String()),
+      predict: Type.Optional(Type.String()),
+    }),
+  },
+  { title: 'Job' },
+);
+export type JobView = Static<typeof JobSchema>;
+
+export const JobListSchema = Type.Object({ items: Type.Array(JobSchema), nextCursor: Nullable(Type.String()) });
+
+export const JobListQuerySchema = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Items per page (1-100).' }),
+    cursor: Type.Optional(Type.String({ format: 'uuid', description: 'The `nextCursor` of the previous page.' })),
+    status: Type.Optional(Type.Enum([...JOB_STATUSES], { description: 'Only jobs in this status.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const MetricsListSchema = Type.Object({ jobId: UuidSchema, items: Type.Array(EpochMetricSchema) });

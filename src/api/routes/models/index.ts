@@ -1,0 +1,130 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { IdParamsSchema, PageQuerySchema, problems } from '../../schemas/common.schema.js';
+import { InvalidRequestError, NotFoundError } from '../../errors/index.js';
+import { findModel, listModels } from '../../../storage/models.repository.js';
+import { MODEL_JSON, WEIGHTS_BIN, type Preprocessing } from '../../../storage/model-artifacts.js';
+import type { TrainedModel } from '../../../storage/prisma.js';
+import { predict } from '../../../predict/predictor.js';
+import { InstanceError } from '../../../predict/preprocess.js';
+import { ModelListSchema, ModelSchema, PredictBodySchema, PredictResponseSchema } from './models.schema.js';
+
+function toModelView(m: TrainedModel) {
+  const self = `/v1/models/${m.id}`;
+  return {
+    id: m.id,
+    jobId: m.jobId,
+    name: m.name,
+    inputShape: m.inputShape,
+    numClasses: m.numClasses,
+    classNames: m.classNames,
+    metrics: m.metrics as never,
+    preprocessing: m.preprocessing as never,
+    spec: m.spec,
+    engine: m.engine as never,
+    sizeBytes: m.sizeBytes,
+    createdAt: m.createdAt.toISOString(),
+    links: { self, job: `/v1/jobs/${m.jobId}`, predict: `${self}/predict`, artifact: `${self}/artifact` },
+  };
+}
+
+const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db, artifacts, modelCache, config } = app.services;
+
+  async function getModel(tenantId: string, id: string): Promise<TrainedModel> {
+    const model = await findModel(db, tenantId, id);
+    if (!model) throw new NotFoundError('model', id);
+    return model;
+  }
+
+  app.get(
+    '/v1/models',
+    { schema: { tags: ['models'], summary: 'List trained models, newest first', querystring: PageQuerySchema, response: { 200: ModelListSchema, ...problems(400) } } },
+    async (request) => {
+      const { items, nextCursor } = await listModels(db, request.tenantId, request.query);
+      return { items: items.map(toModelView), nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/models/:id',
+    { schema: { tags: ['models'], summary: 'Describe a trained model', params: IdParamsSchema, response: { 200: ModelSchema, ...problems(400, 404) } } },
+    async (request) => toModelView(await getModel(request.tenantId, request.params.id)),
+  );
+
+  app.get(
+    '/v1/models/:id/artifact',
+    {
+      schema: {
+        tags: ['models'],
+        summary: 'Download the model (redirects to its model.json)',
+        description:
+          'The model is stored in the TensorFlow.js layers format: `artifact/model.json` and `artifact/weights.bin`. ' +
+          '`tf.loadLayersModel("<base>/v1/models/<id>/artifact/model.json")` loads it directly.',
+        params: IdParamsSchema,
+        response: { 302: Type.Null({ description: 'Location: the model.json URL.' }), ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const model = await getModel(request.tenantId, request.params.id);
+      return reply.redirect(`/v1/models/${model.id}/artifact/${MODEL_JSON}`, 302);
+    },
+  );
+
+  for (const file of [MODEL_JSON, WEIGHTS_BIN]) {
+    app.get(
+      `/v1/models/:id/artifact/${file}`,
+      {
+        schema: {
+          tags: ['models'],
+          summary: file === MODEL_JSON ? 'Model topology and weights manifest (tfjs layers format)' : 'Model weights (float32, little-endian)',
+          params: IdParamsSchema,
+          produces: [file === MODEL_JSON ? 'application/json' : 'application/octet-stream'],
+          response: { 200: Type.Unknown({ description: file }), ...problems(400, 404) },
+        },
+      },
+      async (request, reply) => {
+        const model = await getModel(request.tenantId, request.params.id);
+        const content = await artifacts.get(model.artifactKey, file);
+        if (!content) throw new NotFoundError('artifact file', `${model.id}/${file}`);
+        return reply
+          .type(file === MODEL_JSON ? 'application/json' : 'application/octet-stream')
+          .header('content-disposition', `attachment; filename="${file}"`)
+          .send(content);
+      },
+    );
+  }
+
+  app.post(
+    '/v1/models/:id/predict',
+    {
+      schema: {
+        tags: ['models'],
+        summary: 'Classify instances with a trained model',
+        description: `Up to ${config.PREDICT_MAX_INSTANCES} instances per request. The model is loaded once and kept in memory.`,
+        params: IdParamsSchema,
+        body: PredictBodySchema,
+        response: { 200: PredictResponseSchema, ...problems(400, 404, 413) },
+      },
+    },
+    async (request) => {
+      const { instances } = request.body;
+      if (instances.length > config.PREDICT_MAX_INSTANCES) {
+        throw new InvalidRequestError(`instances has ${instances.length} items; at most ${config.PREDICT_MAX_INSTANCES} are accepted per request`, [
+          { field: 'instances', message: `at most ${config.PREDICT_MAX_INSTANCES} items` },
+        ]);
+      }
+      const model = await getModel(request.tenantId, request.params.id);
+      const loaded = await modelCache.get(model.id);
+      try {
+        const result = await predict(loaded, instances, model.preprocessing as unknown as Preprocessing);
+        return { modelId: model.id, ...result, labels: result.classes.map((c) => model.classNames[c] ?? String(c)) };
+      } catch (err) {
+        if (err instanceof InstanceError) throw new InvalidRequestError(err.message, [{ field: err.field, message: err.message }]);
+        throw err;
+      }
+    },
+  );
+};
+
+export default modelsRoutes;

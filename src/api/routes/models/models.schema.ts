@@ -1,0 +1,59 @@
+import { Type } from 'typebox';
+import { UuidSchema } from '../../schemas/common.schema.js';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const ModelSchema = Type.Object(
+  {
+    id: UuidSchema,
+    jobId: UuidSchema,
+    name: Nullable(Type.String()),
+    inputShape: Type.Array(Type.Integer(), { description: 'Shape of one instance, without the batch dimension.' }),
+    numClasses: Type.Integer(),
+    classNames: Type.Array(Type.String()),
+    metrics: Type.Object(
+      {
+        epochs: Type.Integer(),
+        loss: Nullable(Type.Number()),
+        accuracy: Nullable(Type.Number()),
+        valLoss: Nullable(Type.Number()),
+        valAccuracy: Nullable(Type.Number()),
+        testLoss: Nullable(Type.Number()),
+        testAccuracy: Nullable(Type.Number()),
+      },
+      { description: 'Final epoch metrics and the held-out test evaluation.' },
+    ),
+    preprocessing: Type.Object({
+      inputShape: Type.Array(Type.Integer()),
+      valueRange: Type.Array(Type.Number(), { description: 'Range of the input values the model was trained on.' }),
+      outputs: Type.Enum(['probabilities', 'logits']),
+    }),
+    spec: Type.Unknown({ description: 'The model spec it was trained from.' }),
+    engine: Type.Object({ name: Type.String(), version: Type.String() }, { additionalProperties: true }),
+    sizeBytes: Type.Integer({ description: 'Size of the artifact (model.json + weights.bin).' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    links: Type.Object({ self: Type.String(), job: Type.String(), predict: Type.String(), artifact: Type.String() }),
+  },
+  { title: 'Model' },
+);
+
+export const ModelListSchema = Type.Object({ items: Type.Array(ModelSchema), nextCursor: Nullable(Type.String()) });
+
+export const PredictBodySchema = Type.Object(
+  {
+    instances: Type.Array(Type.Unknown(), {
+      minItems: 1,
+      description:
+        'Inputs to classify. Each is nested in the model input shape (e.g. 28 lists of 28 lists of 1 number) or a flat ' +
+        'list of all its numbers (784), in the value range the model was trained on (MNIST: 0 to 1).',
+    }),
+  },
+  { additionalProperties: false, examples: [{ instances: [Array.from({ length: 784 }, () => 0)] }] },
+);
+
+export const PredictResponseSchema = Type.Object({
+  modelId: UuidSchema,
+  predictions: Type.Array(Type.Array(Type.Number()), { description: 'Class probabilities per instance (sum to 1).' }),
+  classes: Type.Array(Type.Integer(), { description: 'Most probable class index per instance.' }),
+  labels: Type.Array(Type.String(), { description: 'Name of the most probable class per instance.' }),
+});

@@ -1,0 +1,151 @@
+import type { AppConfig } from '../../config/config.js';
+import { findDataset, listDatasets } from '../../data/datasets.js';
+import { planModel, normalizeTrainingSpec, type ModelPlan, type TrainingSpec } from '../../spec/index.js';
+import type { Db, Job, EpochMetric } from '../../storage/prisma.js';
+import * as jobsRepo from '../../storage/jobs.repository.js';
+import { enqueueTraining, type TrainQueue } from '../../queue/train-queue.js';
+import type { JobDocument } from '../../queue/job-document.js';
+import { InvalidRequestError, ServiceUnavailableError } from '../errors/index.js';
+import type { SubmitJobBody, JobView } from '../routes/jobs/jobs.schema.js';
+
+export interface JobsDeps {
+  db: Db;
+  queue: TrainQueue;
+  config: AppConfig;
+}
+
+const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Checks that the model fits the data: input shape, number of classes, enough examples to split. */
+export function checkModelAgainstDataset(body: SubmitJobBody, plan: ModelPlan, training: ReturnType<typeof normalizeTrainingSpec>): void {
+  const dataset = findDataset(body.dataset.id);
+  if (!dataset) {
+    throw new InvalidRequestError(
+      `dataset.id '${body.dataset.id}' does not exist; available: ${listDatasets().map((d) => d.id).join(', ')}`,
+      [{ field: 'dataset.id', message: 'unknown dataset' }],
+      'unknown-dataset',
+    );
+  }
+  const inputShape = body.model.input.shape as number[];
+  const flatOk = inputShape.length === 1 && inputShape[0] === product(dataset.inputShape);
+  const exactOk = inputShape.length === dataset.inputShape.length && inputShape.every((d, i) => d === dataset.inputShape[i]);
+  if (!flatOk && !exactOk) {
+    throw new InvalidRequestError(
+      `model.input.shape [${inputShape.join(', ')}] does not match dataset '${dataset.id}', whose examples are ` +
+        `[${dataset.inputShape.join(', ')}] (or flat: [${product(dataset.inputShape)}])`,
+      [{ field: 'model.input.shape', message: `must be [${dataset.inputShape.join(', ')}] or [${product(dataset.inputShape)}]` }],
+      'dataset-mismatch',
+    );
+  }
+  const out = plan.outputShape;
+  if (out.length !== 1 || out[0] !== dataset.numClasses) {
+    throw new InvalidRequestError(
+      `the model outputs [${out.join(', ')}] per example but dataset '${dataset.id}' has ${dataset.numClasses} classes; ` +
+        `end the model with a flat layer of ${dataset.numClasses} units (e.g. dense units: ${dataset.numClasses}, activation: softmax)`,
+      [{ field: `model.layers[${body.model.layers.length - 1}]`, message: `must output [${dataset.numClasses}]` }],
+      'dataset-mismatch',
+    );
+  }
+  const examples = Math.min(body.dataset.limit ?? dataset.examples, dataset.examples);
+  if (body.dataset.limit !== undefined && body.dataset.limit > dataset.examples) {
+    throw new InvalidRequestError(
+      `dataset.limit ${body.dataset.limit} exceeds the ${dataset.examples} examples of dataset '${dataset.id}'`,
+      [{ field: 'dataset.limit', message: `must be at most ${dataset.examples}` }],
+    );
+  }
+  if (training.validationSplit + training.testSplit >= 0.9) {
+    throw new InvalidRequestError(
+      `training.validationSplit (${training.validationSplit}) + training.testSplit (${training.testSplit}) must leave at least 10% of the data for training`,
+      [{ field: 'training.validationSplit', message: 'validationSplit + testSplit must be below 0.9' }],
+    );
+  }
+  const trainExamples = Math.floor(examples * (1 - training.validationSplit - training.testSplit));
+  if (trainExamples < dataset.numClasses) {
+    throw new InvalidRequestError(
+      `only about ${trainExamples} of ${examples} examples are left for training; use a larger dataset.limit`,
+      [{ field: 'dataset.limit', message: `too small for ${dataset.numClasses} classes` }],
+    );
+  }
+}
+
+export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJobBody): Promise<Job> {
+  const plan = planModel(body.model, { maxParams: deps.config.MAX_MODEL_PARAMS, maxMacs: deps.config.MAX_MODEL_MACS });
+  if (plan.limits.exceeded.length > 0) {
+    throw new InvalidRequestError(
+      `the model is too large to train here: ${plan.limits.exceeded.join('; ')}. POST /v1/plan shows the per-layer sizes.`,
+      plan.limits.exceeded.map((message) => ({ field: 'model', message })),
+      'model-too-large',
+    );
+  }
+  const training = normalizeTrainingSpec((body.training ?? {}) as TrainingSpec);
+  checkModelAgainstDataset(body, plan, training);
+
+  const doc: JobDocument = { model: body.model, training: body.training ?? {}, dataset: body.dataset };
+  const job = await jobsRepo.createJob(deps.db, {
+    tenantId,
+    name: body.name ?? null,
+    spec: doc as object,
+    plan: plan as object,
+    datasetId: body.dataset.id,
+    epochs: training.epochs,
+  });
+  try {
+    await enqueueTraining(deps.queue, { jobId: job.id, tenantId });
+  } catch (err) {
+    // Nothing may stay behind that no worker will ever run.
+    await deps.db.job.delete({ where: { id: job.id } }).catch(() => undefined);
+    throw new ServiceUnavailableError(`the job queue is unreachable (${(err as Error).message}); nothing was stored, try again`);
+  }
+  return job;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function metricView(m: EpochMetric) {
+  return {
+    epoch: m.epoch,
+    loss: m.loss,
+    accuracy: m.accuracy,
+    valLoss: m.valLoss,
+    valAccuracy: m.valAccuracy,
+    durationMs: m.durationMs,
+    samplesPerSec: m.samplesPerSec,
+    createdAt: m.createdAt.toISOString(),
+  };
+}
+
+export function toJobView(job: Job & { model?: { id: string } | null }, latest: EpochMetric | null, baseUrl = ''): JobView {
+  const plan = job.plan as unknown as ModelPlan;
+  const doc = job.spec as unknown as JobDocument;
+  const done = job.status === 'succeeded';
+  const finishedEpochs = latest?.epoch ?? 0;
+  const inEpoch = job.batchesPerEpoch > 0 && job.epoch > finishedEpochs ? job.batch / job.batchesPerEpoch : 0;
+  const percent = done ? 100 : Math.min(100, Math.round(((finishedEpochs + inEpoch) / job.epochs) * 1000) / 10);
+  const self = `${baseUrl}/v1/jobs/${job.id}`;
+  const modelId = job.model?.id ?? null;
+  return {
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    dataset: doc.dataset,
+    progress: { epoch: job.epoch, epochs: job.epochs, batch: job.batch, batchesPerEpoch: job.batchesPerEpoch, percent },
+    metrics: latest ? metricView(latest) : null,
+    test: job.testLoss !== null || job.testAccuracy !== null ? { loss: job.testLoss, accuracy: job.testAccuracy } : null,
+    split: (job.split as JobView['split']) ?? null,
+    plan: { totalParams: plan.totalParams, trainableParams: plan.trainableParams, macs: plan.macs, outputShape: plan.outputShape },
+    engine: (job.engine as JobView['engine']) ?? null,
+    attempts: job.attempts,
+    modelId,
+    error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
+    createdAt: job.createdAt.toISOString(),
+    updatedAt: job.updatedAt.toISOString(),
+    startedAt: iso(job.startedAt),
+    finishedAt: iso(job.finishedAt),
+    durationMs: job.startedAt ? (job.finishedAt ?? new Date()).getTime() - job.startedAt.getTime() : null,
+    links: {
+      self,
+      metrics: `${self}/metrics`,
+      ...(modelId ? { model: `${baseUrl}/v1/models/${modelId}`, predict: `${baseUrl}/v1/models/${modelId}/predict` } : {}),
+    },
+  };
+}

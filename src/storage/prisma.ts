@@ -1,0 +1,11 @@
+import { PrismaClient } from './generated/prisma/client.js';
+import { createPgAdapter } from './pg-adapter.js';
+
+export type Db = PrismaClient;
+export { Prisma } from './generated/prisma/client.js';
+export type { Job, EpochMetric, TrainedModel, JobStatus } from './generated/prisma/client.js';
+
+/** One client per process; callers own its lifetime ($disconnect on shutdown). */
+export function createDb(databaseUrl: string, options: { poolSize?: number } = {}): Db {
+  return new PrismaClient({ adapter: createPgAdapter(databaseUrl, { max: options.poolSize ?? 10 }) });
+}

@@ -1,0 +1,19 @@
+import pino from 'pino';
+import { loadConfig } from '../config/config.js';
+import { startTrainingWorker } from './worker.js';
+
+const config = loadConfig();
+const log = pino({ level: config.LOG_LEVEL, name: 'worker' });
+const running = await startTrainingWorker(config, log);
+log.info({ queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'closing worker: finishing the current job');
+    await running.close();
+    process.exit(0);
+  });
+}
