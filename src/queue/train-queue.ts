@@ -16,7 +16,22 @@ export function createTrainQueue(name: string, connection: Redis, attempts: numb
   });
 }
 
-/** Idempotent: the queue job id is derived from the row id, so a second call is a no-op. */
-export function enqueueTraining(queue: TrainQueue, payload: JobOf<'train'>) {
-  return queue.add(JobName.Train, payload, { jobId: trainQueueJobId(payload.jobId) });
+const ENQUEUE_TIMEOUT_MS = 3000;
+
+/**
+ * Idempotent: the queue job id is derived from the row id, so a second call
+ * is a no-op. Fails after a few seconds rather than waiting for Redis forever.
+ */
+export async function enqueueTraining(queue: TrainQueue, payload: JobOf<'train'>) {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      queue.add(JobName.Train, payload, { jobId: trainQueueJobId(payload.jobId) }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

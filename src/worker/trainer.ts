@@ -8,7 +8,7 @@ import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../stor
 import { loadDataset, type LoadedDataset } from '../data/load-dataset.js';
 import { findDataset } from '../data/datasets.js';
 import { stratifiedSplit } from '../data/split.js';
-import { buildModel, buildOptimizer, normalizeTrainingSpec, type ModelSpec, type TrainingSpec } from '../spec/index.js';
+import { buildModel, buildOptimizer, normalizeTrainingSpec, type ModelSpec } from '../spec/index.js';
 import type { TrainProgress } from '../queue/jobs.js';
 import { TrainingError } from './training-error.js';
 import type { JobDocument } from '../queue/job-document.js';
@@ -53,7 +53,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   if (!row) return { status: 'skipped', reason: 'job is no longer queued or running' };
 
   const doc = row.spec as unknown as JobDocument;
-  const training = normalizeTrainingSpec((doc.training ?? {}) as TrainingSpec);
+  const training = normalizeTrainingSpec(doc.training ?? {}, doc.model);
   const info = findDataset(doc.dataset.id);
   if (!info) throw new TrainingError('dataset-unavailable', `dataset '${doc.dataset.id}' is not available on this worker`);
   const data = await loadDataset(doc.dataset.id, doc.dataset.limit);
@@ -62,7 +62,8 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
     throw new TrainingError('dataset-too-small', `the dataset has ${data.count} examples; none is left for training after the validation and test splits`);
   }
   const inputShape = [...(doc.model as ModelSpec).input.shape];
-  const outputs = finalActivation(doc.model as ModelSpec) === 'softmax' ? 'probabilities' : 'logits';
+  // A linear last layer emits logits (as in the lesson's network): train with softmax cross-entropy on them.
+  const outputs = finalActivation(doc.model as ModelSpec) === 'linear' ? 'logits' : 'probabilities';
 
   const tensors: tf.Tensor[] = [];
   const track = <T extends { xs: tf.Tensor; ys: tf.Tensor }>(t: T): T => (tensors.push(t.xs, t.ys), t);
@@ -79,8 +80,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
       throw new TrainingError('model-build-failed', `the model could not be built: ${(err as Error).message}`);
     }
     optimizer = buildOptimizer(training);
-    const loss =
-      training.loss ?? (outputs === 'probabilities' ? 'categoricalCrossentropy' : (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred));
+    const loss = training.loss ?? ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred));
     model.compile({ optimizer, loss, metrics: ['accuracy'] });
 
     const batchesPerEpoch = Math.ceil(train.n / training.batchSize);

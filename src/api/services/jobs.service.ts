@@ -1,11 +1,12 @@
 import type { AppConfig } from '../../config/config.js';
 import { findDataset, listDatasets } from '../../data/datasets.js';
-import { planModel, normalizeTrainingSpec, type ModelPlan, type TrainingSpec } from '../../spec/index.js';
+import { planModel, normalizeTrainingSpec, SpecError, type ModelPlan, type TrainingSpec } from '../../spec/index.js';
 import type { Db, Job, EpochMetric } from '../../storage/prisma.js';
 import * as jobsRepo from '../../storage/jobs.repository.js';
 import { enqueueTraining, type TrainQueue } from '../../queue/train-queue.js';
 import type { JobDocument } from '../../queue/job-document.js';
-import { InvalidRequestError, ServiceUnavailableError } from '../errors/index.js';
+import { InvalidRequestError, ProblemError, ServiceUnavailableError } from '../errors/index.js';
+import { specErrorExtensions } from '../plugins/app/error-handler.js';
 import type { SubmitJobBody, JobView } from '../routes/jobs/jobs.schema.js';
 
 export interface JobsDeps {
@@ -68,8 +69,19 @@ export function checkModelAgainstDataset(body: SubmitJobBody, plan: ModelPlan, t
   }
 }
 
+/** Runs a spec check; a SpecError becomes a 400 whose field is located in the submitted body. */
+function checked<T>(part: 'model' | 'training', check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof SpecError) throw new ProblemError(400, 'invalid-spec', 'Invalid Model Spec', err.message, specErrorExtensions(err, part));
+    throw err;
+  }
+}
+
 export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJobBody): Promise<Job> {
-  const plan = planModel(body.model, { maxParams: deps.config.MAX_MODEL_PARAMS, maxMacs: deps.config.MAX_MODEL_MACS });
+  const limits = { maxParams: deps.config.MAX_MODEL_PARAMS, maxMacs: deps.config.MAX_MODEL_MACS };
+  const plan = checked('model', () => planModel(body.model, limits));
   if (plan.limits.exceeded.length > 0) {
     throw new InvalidRequestError(
       `the model is too large to train here: ${plan.limits.exceeded.join('; ')}. POST /v1/plan shows the per-layer sizes.`,
@@ -77,7 +89,7 @@ export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJo
       'model-too-large',
     );
   }
-  const training = normalizeTrainingSpec((body.training ?? {}) as TrainingSpec);
+  const training = checked('training', () => normalizeTrainingSpec(body.training ?? {}, body.model));
   checkModelAgainstDataset(body, plan, training);
 
   const doc: JobDocument = { model: body.model, training: body.training ?? {}, dataset: body.dataset };

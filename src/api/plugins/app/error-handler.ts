@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorObject } from 'ajv';
 import { ProblemError, type FieldProblem } from '../../errors/index.js';
-import { describeValidationErrors } from './validation.js';
+import { describeValidationErrors, pointerToField } from './validation.js';
 import { SpecError } from '../../../spec/index.js';
 
 /**
@@ -67,6 +67,15 @@ function fromFastifyError(error: FastifyError, request: FastifyRequest): [number
   return [500, 'internal', 'Internal Server Error', 'the server failed to handle this request; it has been logged', {}];
 }
 
+/** Problem extensions of a SpecError found in the document at `prefix` ("model", "training" or the body). */
+export function specErrorExtensions(error: SpecError, prefix: string): Record<string, unknown> {
+  const field = error.path ? pointerToField(error.path, prefix) : prefix || '(body)';
+  return {
+    errors: [{ field, message: error.message }],
+    ...(error.layerIndex !== undefined ? { layer: { index: error.layerIndex, type: error.layerType, name: error.layerName } } : {}),
+  };
+}
+
 export default fp(
   async function errorHandler(app: FastifyInstance) {
     app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -75,11 +84,8 @@ export default fp(
         return sendProblem(reply, request, error.status, error.code, error.title, error.message, error.extensions);
       }
       if (error instanceof SpecError) {
-        const field = error.field ?? (error.layerIndex !== undefined ? `model.layers[${error.layerIndex}]` : 'model');
-        return sendProblem(reply, request, 400, 'invalid-spec', 'Invalid Model Spec', error.message, {
-          errors: [{ field, message: error.message }],
-          layer: error.layerIndex !== undefined ? { index: error.layerIndex, type: error.layerType, name: error.layerName } : undefined,
-        });
+        // A spec checked on its own (POST /v1/plan): its path is relative to the body.
+        return sendProblem(reply, request, 400, 'invalid-spec', 'Invalid Model Spec', error.message, specErrorExtensions(error, ''));
       }
       const [status, code, title, detail, ext] = fromFastifyError(error, request);
       if (status >= 500) request.log.error({ err: error }, 'request failed');

@@ -36,7 +36,7 @@ export const DEFAULT_TENANT = 'default';
 
 /** Creates the process-wide clients the routes share, and closes them with the app. */
 export default fp(
-  async function services(app: FastifyInstance, opts: { config: AppConfig }) {
+  async function services(app: FastifyInstance, opts: { config: AppConfig; tenant?: string }) {
     const { config } = opts;
     const db = createDb(config.DATABASE_URL);
     const redis = createRedis(config.REDIS_URL, 'producer', { lazyConnect: false });
@@ -49,7 +49,7 @@ export default fp(
     const modelCache = new ModelCache(config.MODEL_CACHE_SIZE, (id) => loadModelArtifact(artifacts, modelArtifactKey(id)));
 
     app.decorate('services', { config, db, redis, queue, artifacts, modelCache, engine });
-    app.decorateRequest('tenantId', DEFAULT_TENANT);
+    app.decorateRequest('tenantId', opts.tenant ?? DEFAULT_TENANT);
 
     app.addHook('onClose', async () => {
       await modelCache.clear();

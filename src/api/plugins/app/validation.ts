@@ -49,8 +49,9 @@ export function describeSchema(schema: Schema | undefined): string {
     case 'boolean':
       return 'true or false';
     case 'array': {
-      if (Array.isArray(schema.prefixItems)) {
-        const kinds = schema.prefixItems.map((s: Schema) => describeSchema(s).replace(/^an? /, ''));
+      const tuple = Array.isArray(schema.prefixItems) ? schema.prefixItems : Array.isArray(schema.items) ? schema.items : null;
+      if (tuple) {
+        const kinds = tuple.map((s: Schema) => describeSchema(s).replace(/^an? /, ''));
         const same = kinds.every((k: string) => k.split(' ')[0] === kinds[0].split(' ')[0]);
         return same ? `a list of ${kinds.length} ${plural(kinds[0].split(' ')[0])}` : `a list [${kinds.join(', ')}]`;
       }
@@ -140,8 +141,10 @@ export function describeValidationErrors(errors: ErrorObject[], root: unknown, p
       case 'minLength':
       case 'maxLength':
       case 'pattern':
-      case 'format':
         message = `${e.message ?? 'is invalid'}, got ${show(e.data)}`;
+        break;
+      case 'format':
+        message = `must be a ${(e.params as { format: string }).format === 'uuid' ? 'UUID' : (e.params as { format: string }).format}, got ${show(e.data)}`;
         break;
       default:
         message = `must be ${describeSchema(parent)}, got ${show(e.data)}`;

@@ -1,0 +1,61 @@
+import { finalActivation } from './final-activation.js';
+import type { ModelSpec } from './model-spec.schema.js';
+import type { NormalizedModelSpec } from './model-spec.normalizer.js';
+import { checkSchema } from './schema-check.js';
+import { SpecError } from './spec-error.js';
+import {
+  TRAINING_DEFAULTS,
+  TrainingSpecSchema,
+  type LossName,
+  type NormalizedTrainingSpec,
+} from './training-spec.schema.js';
+
+/**
+ * The loss the model's output calls for, when its last activation decides
+ * it: softmax → categoricalCrossentropy, sigmoid → binaryCrossentropy.
+ * Otherwise undefined: a linear output is logits (as in the lesson), and
+ * tfjs offers no named loss for logits, so the trainer picks one (softmax
+ * cross-entropy on logits) rather than this module guessing a wrong name.
+ */
+export function defaultLossFor(model: ModelSpec | NormalizedModelSpec): LossName | undefined {
+  const activation = finalActivation(model);
+  if (activation === 'softmax') return 'categoricalCrossentropy';
+  if (activation === 'sigmoid') return 'binaryCrossentropy';
+  return undefined;
+}
+
+/**
+ * Validates training settings (typed, or raw JSON from storage) and fills in
+ * every default. `loss` stays unset unless the user chose one or `model`
+ * decides it (see {@link defaultLossFor}). Throws SpecError on the first problem.
+ */
+export function normalizeTrainingSpec(raw: unknown = {}, model?: ModelSpec | NormalizedModelSpec): NormalizedTrainingSpec {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new SpecError('the training spec must be a JSON object', { path: '' });
+  }
+  checkSchema(TrainingSpecSchema, raw, { pointer: '' });
+  const spec = raw as Partial<NormalizedTrainingSpec>;
+  const d = TRAINING_DEFAULTS;
+  const normalized: NormalizedTrainingSpec = {
+    optimizer: spec.optimizer ?? d.optimizer,
+    learningRate: spec.learningRate ?? d.learningRate,
+    momentum: spec.momentum ?? d.momentum,
+    epochs: spec.epochs ?? d.epochs,
+    batchSize: spec.batchSize ?? d.batchSize,
+    validationSplit: spec.validationSplit ?? d.validationSplit,
+    testSplit: spec.testSplit ?? d.testSplit,
+    seed: spec.seed ?? d.seed,
+  };
+  const loss = spec.loss ?? (model === undefined ? undefined : defaultLossFor(model));
+  if (loss !== undefined) normalized.loss = loss;
+  // Each split alone is capped at 0.5 by the schema; only together can they
+  // leave nothing to train on.
+  if (normalized.validationSplit + normalized.testSplit >= 1) {
+    throw new SpecError(
+      `validationSplit + testSplit must be below 1 so that examples remain for training, got ` +
+        `${normalized.validationSplit} + ${normalized.testSplit}`,
+      { field: 'testSplit', path: '/testSplit' },
+    );
+  }
+  return normalized;
+}

@@ -1,0 +1,87 @@
+import { Type, type Static } from 'typebox';
+
+export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'rmsprop'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+export const LOSSES = ['categoricalCrossentropy', 'meanSquaredError', 'binaryCrossentropy'] as const;
+export type LossName = (typeof LOSSES)[number];
+
+/** Defaults filled in by {@link normalizeTrainingSpec} and advertised by the schema. */
+export const TRAINING_DEFAULTS = {
+  optimizer: 'adam',
+  learningRate: 0.001,
+  momentum: 0.9,
+  epochs: 5,
+  batchSize: 32,
+  validationSplit: 0.1,
+  testSplit: 0.1,
+  seed: 42,
+} as const satisfies Record<string, unknown>;
+
+export const TrainingSpecSchema = Type.Object({
+  optimizer: Type.Optional(Type.Enum(OPTIMIZERS, {
+    default: TRAINING_DEFAULTS.optimizer,
+    description:
+      "Gradient descent variant: 'sgd' (plain, as in the lesson), 'momentum', 'adam' or 'rmsprop'. Default 'adam'.",
+  })),
+  learningRate: Type.Optional(Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 10,
+    default: TRAINING_DEFAULTS.learningRate,
+    description: 'Step size, in (0, 10]. Default 0.001.',
+  })),
+  momentum: Type.Optional(Type.Number({
+    minimum: 0,
+    exclusiveMaximum: 1,
+    default: TRAINING_DEFAULTS.momentum,
+    description: "Momentum in [0, 1); used only by the 'momentum' optimizer. Default 0.9.",
+  })),
+  epochs: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: TRAINING_DEFAULTS.epochs,
+    description: 'Passes over the training set, 1 to 1000. Default 5.',
+  })),
+  batchSize: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 4096,
+    default: TRAINING_DEFAULTS.batchSize,
+    description: 'Examples per gradient step, 1 to 4096. Default 32.',
+  })),
+  validationSplit: Type.Optional(Type.Number({
+    minimum: 0,
+    maximum: 0.5,
+    default: TRAINING_DEFAULTS.validationSplit,
+    description: 'Fraction of the dataset held out to measure accuracy after each epoch, in [0, 0.5]. Default 0.1.',
+  })),
+  testSplit: Type.Optional(Type.Number({
+    minimum: 0,
+    maximum: 0.5,
+    default: TRAINING_DEFAULTS.testSplit,
+    description: 'Fraction of the dataset held out for the final test accuracy, in [0, 0.5]. Default 0.1.',
+  })),
+  seed: Type.Optional(Type.Integer({
+    minimum: 0,
+    maximum: 4_294_967_295,
+    default: TRAINING_DEFAULTS.seed,
+    description: 'Seed for initial weights and data splits, so a run can be repeated. Default 42.',
+  })),
+  loss: Type.Optional(Type.Enum(LOSSES, {
+    description:
+      'Loss to minimise. Default from the model: a final softmax gives categoricalCrossentropy, a final ' +
+      'sigmoid binaryCrossentropy; a linear output is treated as logits and trained with softmax cross-entropy.',
+  })),
+}, {
+  additionalProperties: false,
+  title: 'TrainingSpec',
+  description: 'How to train the model. Every field is optional.',
+});
+
+/** Training settings as submitted; optional fields take the documented defaults. */
+export type TrainingSpec = Static<typeof TrainingSpecSchema>;
+
+/**
+ * Training settings with every default applied, as the worker uses them.
+ * `loss` alone may stay unset: see `defaultLossFor` for why.
+ */
+export type NormalizedTrainingSpec = Required<Omit<TrainingSpec, 'loss'>> & Pick<TrainingSpec, 'loss'>;

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+describe('loadConfig', () => {
+  it('gives working defaults for a developer machine', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/trainyard',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      ENGINE: 'auto',
+    });
+  });
+
+  it('reads and converts variables, treating empty ones as unset', () => {
+    const config = loadConfig({ PORT: '8080', ENGINE: 'cpu', HOST: '' });
+    expect(config.PORT).toBe(8080);
+    expect(config.ENGINE).toBe('cpu');
+    expect(config.HOST).toBe('127.0.0.1');
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, /PORT="abc": must be integer \(default 3000\)/],
+    [{ PORT: '70000' }, /PORT=70000: must be <= 65535/],
+    [{ ENGINE: 'gpu' }, /ENGINE="gpu": must be one of auto, tensorflow, wasm, cpu/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL="mysql:\/\/x": must match pattern/],
+    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL="localhost:6379"/],
+  ])('rejects %o naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reports every bad variable at once, once each', () => {
+    try {
+      loadConfig({ PORT: 'x', ENGINE: 'gpu' });
+      expect.unreachable();
+    } catch (err) {
+      const lines = (err as Error).message.split('\n').slice(1);
+      expect(lines).toHaveLength(2);
+    }
+  });
+});
