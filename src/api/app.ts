@@ -10,6 +10,7 @@ import healthRoutes from './routes/health/index.js';
 import jobsRoutes from './routes/jobs/index.js';
 import modelsRoutes from './routes/models/index.js';
 import datasetsRoutes from './routes/datasets/index.js';
+import planRoutes from './routes/plan/index.js';
 
 export interface AppOptions {
   config: AppConfig;
@@ -25,6 +26,7 @@ export const appPlugin = fp(async function trainyard(app: FastifyInstance, opts:
   await app.register(healthRoutes);
   await app.register(jobsRoutes);
   await app.register(modelsRoutes);
+  await app.register(planRoutes);
   await app.register(datasetsRoutes);
 }, { name: 'trainyard' });
 

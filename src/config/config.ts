@@ -82,3 +82,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   return withDefaults as AppConfig;
 }
+
+/** The config as environment variables, for child processes that must see exactly this config. */
+export function configToEnv(config: AppConfig): Record<string, string> {
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
+}

@@ -38,7 +38,7 @@ export function instancesToBuffer(instances: unknown[], inputShape: number[]): F
   const out = new Float32Array(instances.length * size);
   instances.forEach((instance, i) => {
     const path = `instances[${i}]`;
-    const flat = Array.isArray(instance) && instance.length === size && (inputShape.length === 1 || typeof instance[0] === 'number');
+    const flat = Array.isArray(instance) && instance.length === size && (inputShape.length === 1 || !Array.isArray(instance[0]));
     if (flat) {
       fillNested(instance, [size], 0, out, i * size, path);
       return;

@@ -8,7 +8,7 @@ import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../stor
 import { loadDataset, type LoadedDataset } from '../data/load-dataset.js';
 import { findDataset } from '../data/datasets.js';
 import { stratifiedSplit } from '../data/split.js';
-import { buildModel, buildOptimizer, normalizeTrainingSpec, type ModelSpec } from '../spec/index.js';
+import { buildModel, buildOptimizer, normalizeTrainingSpec, planModel, SpecError, type ModelSpec } from '../spec/index.js';
 import type { TrainProgress } from '../queue/jobs.js';
 import { TrainingError } from './training-error.js';
 import type { JobDocument } from '../queue/job-document.js';
@@ -53,7 +53,15 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   if (!row) return { status: 'skipped', reason: 'job is no longer queued or running' };
 
   const doc = row.spec as unknown as JobDocument;
-  const training = normalizeTrainingSpec(doc.training ?? {}, doc.model);
+  // The API validated this document; a stored one that no longer passes (older format, edited row) never will.
+  let training: ReturnType<typeof normalizeTrainingSpec>;
+  try {
+    planModel(doc.model);
+    training = normalizeTrainingSpec(doc.training ?? {}, doc.model);
+  } catch (err) {
+    if (err instanceof SpecError) throw new TrainingError('invalid-spec', err.message);
+    throw err;
+  }
   const info = findDataset(doc.dataset.id);
   if (!info) throw new TrainingError('dataset-unavailable', `dataset '${doc.dataset.id}' is not available on this worker`);
   const data = await loadDataset(doc.dataset.id, doc.dataset.limit);

@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AppConfig } from '../config/config.js';
+import { configToEnv, type AppConfig } from '../config/config.js';
 import { createRedis } from '../queue/connection.js';
 import { JobName, type JobOf } from '../queue/jobs.js';
 import { createDb, type Db } from '../storage/prisma.js';
@@ -38,7 +38,8 @@ export async function startTrainingWorker(config: AppConfig, log: Logger): Promi
     useWorkerThreads: false,
     workerForkOptions: {
       execArgv: ['--import', import.meta.resolve('tsx')],
-      env: { ...process.env, ENGINE: engine.name },
+      // Sandboxes read their config from the environment: hand them this worker's, with the engine it resolved.
+      env: { ...process.env, ...configToEnv(config), ENGINE: engine.name },
     } as never,
   });
 

@@ -48,7 +48,7 @@ export const PredictBodySchema = Type.Object(
         'list of all its numbers (784), in the value range the model was trained on (MNIST: 0 to 1).',
     }),
   },
-  { additionalProperties: false, examples: [{ instances: [Array.from({ length: 784 }, () => 0)] }] },
+  { additionalProperties: false },
 );
 
 export const PredictResponseSchema = Type.Object({

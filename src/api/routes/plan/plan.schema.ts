@@ -1,0 +1,50 @@
+import { Type } from 'typebox';
+import { LAYER_TYPES } from '../../../spec/index.js';
+
+const ShapeSchema = Type.Array(Type.Integer(), { description: 'Without the batch dimension, e.g. [16, 16, 20].' });
+
+const layerPlanProperties = {
+  index: Type.Integer({ description: '0-based position in `layers` (or in its inception branch).' }),
+  name: Type.String(),
+  type: Type.Enum([...LAYER_TYPES]),
+  inputShape: ShapeSchema,
+  outputShape: ShapeSchema,
+  params: Type.Integer({ description: 'Parameters (weights and biases) of this layer.' }),
+  trainableParams: Type.Integer(),
+  nonTrainableParams: Type.Integer({ description: 'e.g. batch-norm moving mean and variance.' }),
+  macs: Type.Integer({ description: 'Multiply-accumulates per example; only convolutions and dense layers count.' }),
+  paramsWithoutSharing: Type.Optional(
+    Type.Integer({
+      description:
+        'conv2d only: parameters the layer would need if every output position had its own weights, ' +
+        '(F_h × F_w × C_in + 1) × (H_out × W_out × K). The lesson contrasts this with parameter sharing.',
+    }),
+  ),
+};
+
+const BranchLayerPlanSchema = Type.Object(layerPlanProperties);
+
+export const LayerPlanSchema = Type.Object({
+  ...layerPlanProperties,
+  branches: Type.Optional(Type.Array(Type.Array(BranchLayerPlanSchema), { description: 'inception only: the plan of each branch.' })),
+});
+
+export const ModelPlanSchema = Type.Object(
+  {
+    version: Type.Literal(1),
+    inputShape: ShapeSchema,
+    outputShape: ShapeSchema,
+    layers: Type.Array(LayerPlanSchema),
+    totalParams: Type.Integer(),
+    trainableParams: Type.Integer(),
+    nonTrainableParams: Type.Integer(),
+    macs: Type.Integer({ description: 'Multiply-accumulates per example, forward pass.' }),
+    weightBytes: Type.Integer({ description: 'Size of the weights as float32.' }),
+    limits: Type.Object({
+      maxParams: Type.Integer(),
+      maxMacs: Type.Integer(),
+      exceeded: Type.Array(Type.String(), { description: 'Why POST /v1/jobs would refuse this model; empty when it fits.' }),
+    }),
+  },
+  { title: 'ModelPlan' },
+);

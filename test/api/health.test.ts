@@ -1,0 +1,47 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+describe('health', () => {
+  it('GET /healthz answers while the process is up', async () => {
+    t = await createTestApp();
+    const res = await request(t.app.server).get('/healthz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok' });
+  });
+
+  it('GET /readyz is 200 when PostgreSQL and Redis answer, and names the inference engine', async () => {
+    t = await createTestApp();
+    const res = await request(t.app.server).get('/readyz');
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('ready');
+    expect(res.body.checks.postgres.ok).toBe(true);
+    expect(res.body.checks.redis.ok).toBe(true);
+    expect(['tensorflow', 'wasm', 'cpu']).toContain(res.body.engine.name);
+  });
+
+  it('GET /readyz is 503 naming Redis when Redis is unreachable', async () => {
+    t = await createTestApp({ REDIS_URL: 'redis://127.0.0.1:1' });
+    const res = await request(t.app.server).get('/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body.status).toBe('unavailable');
+    expect(res.body.checks.postgres.ok).toBe(true);
+    expect(res.body.checks.redis.ok).toBe(false);
+    expect(res.body.checks.redis.error).toEqual(expect.any(String));
+  });
+
+  it('GET /readyz is 503 naming PostgreSQL when the database is unreachable, without leaking the URL', async () => {
+    t = await createTestApp({ DATABASE_URL: 'postgresql://trainyard:s3cret@127.0.0.1:1/nothing' });
+    const res = await request(t.app.server).get('/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body.checks.postgres.ok).toBe(false);
+    expect(res.body.checks.redis.ok).toBe(true);
+    expect(JSON.stringify(res.body)).not.toContain('s3cret');
+  });
+});

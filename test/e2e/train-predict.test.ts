@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import * as tf from '@tensorflow/tfjs';
+import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
+import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
+import { loadMnist } from '../../src/data/mnist.dataset.js';
+import { createJob } from '../../src/storage/jobs.repository.js';
+import { enqueueTraining } from '../../src/queue/train-queue.js';
+import { planModel } from '../../src/spec/index.js';
+
+const silent = { info() {}, warn() {}, error: console.error };
+
+let t: TestApp;
+let worker: TrainingWorker;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  worker = await startTrainingWorker(t.config, silent);
+});
+afterAll(async () => {
+  await worker?.close();
+  await t?.close();
+});
+
+async function waitForJob(id: string, done: (status: string) => boolean, timeoutMs = 100_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await request(t.app.server).get(`/v1/jobs/${id}`);
+    if (done(res.body.status) || Date.now() > deadline) return res.body;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('the core loop: submit, train in a worker, poll, predict', () => {
+  let job: any;
+
+  beforeAll(async () => {
+    const submitted = await request(t.app.server).post('/v1/jobs').send(jobBody({ training: { epochs: 3, batchSize: 32, learningRate: 0.01, seed: 3 }, dataset: { id: 'mnist', limit: 600 } }));
+    expect(submitted.status).toBe(202);
+    job = await waitForJob(submitted.body.id, (s) => s === 'succeeded' || s === 'failed');
+  });
+
+  it('finishes succeeded with progress, engine, split and test accuracy', () => {
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('succeeded');
+    expect(job.progress).toMatchObject({ epoch: 3, epochs: 3, percent: 100, batchesPerEpoch: Math.ceil(480 / 32) });
+    expect(job.engine.name).toBe(worker.engine.name);
+    expect(job.split).toEqual({ train: 480, validation: 60, test: 60, seed: 3 });
+    expect(job.attempts).toBe(1);
+    expect(job.test.accuracy).toBeGreaterThan(0.3);
+    expect(job.modelId).toEqual(expect.any(String));
+    expect(job.links.predict).toBe(`/v1/models/${job.modelId}/predict`);
+    expect(new Date(job.finishedAt).getTime()).toBeGreaterThanOrEqual(new Date(job.startedAt).getTime());
+  });
+
+  it('stored one metrics row per epoch', async () => {
+    const res = await request(t.app.server).get(`/v1/jobs/${job.id}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.body.items.map((m: { epoch: number }) => m.epoch)).toEqual([1, 2, 3]);
+    for (const m of res.body.items) {
+      expect(m.loss).toBeGreaterThan(0);
+      expect(m.accuracy).toBeGreaterThanOrEqual(0);
+      expect(m.valLoss).toBeGreaterThan(0);
+      expect(m.valAccuracy).toBeGreaterThanOrEqual(0);
+      expect(m.samplesPerSec).toBeGreaterThan(0);
+      expect(m.durationMs).toBeGreaterThan(0);
+    }
+    expect(res.body.items[2].loss).toBeLessThan(res.body.items[0].loss);
+    expect(job.metrics.epoch).toBe(3);
+  });
+
+  it('describes the model and serves its artifact in the tfjs format', async () => {
+    const model = await request(t.app.server).get(`/v1/models/${job.modelId}`);
+    expect(model.status).toBe(200);
+    expect(model.body).toMatchObject({ id: job.modelId, jobId: job.id, inputShape: [28, 28, 1], numClasses: 10, preprocessing: { outputs: 'probabilities' } });
+    expect(model.body.metrics.testAccuracy).toBe(job.test.accuracy);
+    const redirect = await request(t.app.server).get(`/v1/models/${job.modelId}/artifact`);
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.location).toBe(`/v1/models/${job.modelId}/artifact/model.json`);
+    const json = await request(t.app.server).get(redirect.headers.location);
+    expect(json.body.format).toBe('layers-model');
+    const weights = await request(t.app.server).get(`/v1/models/${job.modelId}/artifact/weights.bin`).buffer(true).parse((res, cb) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    const params = json.body.weightsManifest[0].weights.reduce((n: number, w: { shape: number[] }) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+    expect(params).toBe(job.plan.totalParams);
+    expect((weights.body as Buffer).byteLength).toBe(params * 4);
+    // Stock tfjs loads it from memory exactly as written.
+    const loaded = await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: json.body.modelTopology, weightSpecs: json.body.weightsManifest[0].weights, weightData: new Uint8Array(weights.body).buffer }),
+    );
+    expect(loaded.outputs[0].shape).toEqual([null, 10]);
+    loaded.dispose();
+  });
+
+  it('predicts real digits: probability vectors, mostly right', async () => {
+    const digits = await loadMnist();
+    // Examples far past the job's limit of 600: the model never saw them.
+    const rows = Array.from({ length: 50 }, (_, i) => 9000 + i);
+    const instances = rows.map((r) => Array.from(digits.x.subarray(r * 784, (r + 1) * 784)));
+    const res = await request(t.app.server).post(`/v1/models/${job.modelId}/predict`).send({ instances });
+    expect(res.status).toBe(200);
+    expect(res.body.predictions).toHaveLength(50);
+    for (const p of res.body.predictions) {
+      expect(p).toHaveLength(10);
+      expect(p.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 4);
+      for (const v of p) expect(v).toBeGreaterThanOrEqual(0);
+    }
+    const correct = res.body.classes.filter((c: number, i: number) => c === digits.y[rows[i]]).length;
+    expect(correct).toBeGreaterThan(15);
+    expect(res.body.labels[0]).toBe(String(res.body.classes[0]));
+    // The nested form gives the same answer as the flat one.
+    const nested = instances[0].reduce<number[][][]>((acc, v, i) => {
+      if (i % 28 === 0) acc.push([]);
+      acc[acc.length - 1].push([v]);
+      return acc;
+    }, []);
+    const again = await request(t.app.server).post(`/v1/models/${job.modelId}/predict`).send({ instances: [nested] });
+    expect(again.body.predictions[0]).toEqual(res.body.predictions[0]);
+  });
+
+  it.each([
+    [{ instances: [[1, 2, 3]] }, /instances\[0\] must have the input shape \[28, 28, 1\] or be a flat list of 784 numbers, got a list of 3/],
+    [{ instances: [Array(784).fill('x')] }, /instances\[0\]\[0\] must be a finite number, got the string "x"/],
+    [{ instances: [] }, /instances must NOT have fewer than 1 items/],
+    [{ inputs: [] }, /instances is required/],
+  ])('rejects predict body %#', async (body, detail) => {
+    const res = await request(t.app.server).post(`/v1/models/${job.modelId}/predict`).send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toMatch(detail);
+  });
+
+  it('rejects too many instances and unknown models', async () => {
+    const many = Array.from({ length: t.config.PREDICT_MAX_INSTANCES + 1 }, () => [0]);
+    const res = await request(t.app.server).post(`/v1/models/${job.modelId}/predict`).send({ instances: many });
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toMatch(new RegExp(`instances has ${many.length} items; at most ${t.config.PREDICT_MAX_INSTANCES}`));
+    const missing = '00000000-0000-4000-8000-000000000001';
+    const unknown = await request(t.app.server).post(`/v1/models/${missing}/predict`).send({ instances: [[0]] });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.detail).toBe(`model '${missing}' does not exist`);
+    expect((await request(t.app.server).get(`/v1/models/${missing}`)).status).toBe(404);
+    expect((await request(t.app.server).get(`/v1/models/${missing}/artifact`)).status).toBe(404);
+  });
+
+  it('keeps the loaded model in memory between predicts', async () => {
+    expect(t.app.services.modelCache.has(job.modelId)).toBe(true);
+  });
+
+  it('lists the model', async () => {
+    const res = await request(t.app.server).get('/v1/models');
+    expect(res.body.items.map((m: { id: string }) => m.id)).toEqual([job.modelId]);
+  });
+});
+
+describe('a job that can never train', () => {
+  it('fails at once with an error a user can act on, without retries', async () => {
+    // The API never stores an invalid spec; a row written behind its back (or by an older version) is the
+    // way to reach the worker with one.
+    const body = jobBody();
+    const model = { ...body.model, layers: [{ type: 'conv2d', filters: 4, kernelSize: 40 }, ...body.model.layers.slice(1)] };
+    const row = await createJob(t.app.services.db, { tenantId: t.tenant, name: 'broken', spec: { ...body, model }, plan: planModel(body.model as never) as object, datasetId: 'mnist', epochs: 2 });
+    await enqueueTraining(t.app.services.queue, { jobId: row.id, tenantId: t.tenant });
+    const submitted = { body: { id: row.id } };
+
+    const job = await waitForJob(submitted.body.id, (s) => s === 'succeeded' || s === 'failed');
+    expect(job.status).toBe('failed');
+    expect(job.error.code).toBe('invalid-spec');
+    expect(job.error.message).toMatch(/layer 0 \(conv2d\): kernel 40x40 with padding 'valid' does not fit a 28x28 input/);
+    expect(job.attempts).toBe(1);
+    expect(job.modelId).toBeNull();
+    const queued = await t.app.services.queue.getJob(`train-${job.id}`);
+    expect(queued?.attemptsMade).toBe(1);
+    expect(await queued?.getState()).toBe('failed');
+  });
+});
