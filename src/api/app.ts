@@ -8,6 +8,7 @@ import services from './plugins/app/services.js';
 import { validatorCompiler } from './plugins/app/validation.js';
 import healthRoutes from './routes/health/index.js';
 import jobsRoutes from './routes/jobs/index.js';
+import jobEventsRoutes from './routes/jobs/events.js';
 import modelsRoutes from './routes/models/index.js';
 import datasetsRoutes from './routes/datasets/index.js';
 import planRoutes from './routes/plan/index.js';
@@ -25,6 +26,7 @@ export const appPlugin = fp(async function trainyard(app: FastifyInstance, opts:
   await app.register(services, { config: opts.config, tenant: opts.tenant });
   await app.register(healthRoutes);
   await app.register(jobsRoutes);
+  await app.register(jobEventsRoutes);
   await app.register(modelsRoutes);
   await app.register(planRoutes);
   await app.register(datasetsRoutes);

@@ -30,6 +30,18 @@ export const ConfigSchema = Type.Object({
   MAX_MODEL_MACS: Type.Integer({ minimum: 1, default: 5_000_000_000 }),
   /** Attempts for infrastructure failures (worker lost, database briefly down). */
   JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 3 }),
+  /** Default wall-time limit of one training attempt; a job may set a lower or higher one. */
+  JOB_MAX_WALL_TIME_SECONDS: Type.Integer({ minimum: 1, default: 24 * 3600 }),
+  /**
+   * How long a worker's claim on a job lasts without renewal, and how often
+   * workers look for jobs whose worker died. A killed worker's job is resumed
+   * by another after at most about twice this.
+   */
+  JOB_LOCK_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 30_000 }),
+  /** How often a worker re-queues jobs stored as queued that Redis does not know (e.g. Redis was down at submission). */
+  RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
+  /** Longest a stopping process waits for running work (a batch, a checkpoint, open requests). */
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
   /** Largest request body in bytes. */
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),

@@ -8,6 +8,7 @@ import {
   TrainingSpecSchema,
   type LossName,
   type NormalizedTrainingSpec,
+  type TrainingSpec,
 } from './training-spec.schema.js';
 
 /**
@@ -46,6 +47,17 @@ export function normalizeTrainingSpec(raw: unknown = {}, model?: ModelSpec | Nor
     testSplit: spec.testSplit ?? d.testSplit,
     seed: spec.seed ?? d.seed,
   };
+  if (spec.maxWallTimeSeconds !== undefined) normalized.maxWallTimeSeconds = spec.maxWallTimeSeconds;
+  const early = (raw as TrainingSpec).earlyStopping;
+  if (early) {
+    normalized.earlyStopping = { monitor: early.monitor ?? 'val_loss', patience: early.patience ?? 2, minDelta: early.minDelta ?? 0 };
+    if (normalized.earlyStopping.monitor.startsWith('val_') && normalized.validationSplit === 0) {
+      throw new SpecError(
+        `earlyStopping.monitor '${normalized.earlyStopping.monitor}' needs a validation set, but validationSplit is 0; monitor 'loss' or set validationSplit`,
+        { field: 'earlyStopping.monitor', path: '/earlyStopping/monitor' },
+      );
+    }
+  }
   const loss = spec.loss ?? (model === undefined ? undefined : defaultLossFor(model));
   if (loss !== undefined) normalized.loss = loss;
   // Each split alone is capped at 0.5 by the schema; only together can they

@@ -6,6 +6,9 @@ export type OptimizerName = (typeof OPTIMIZERS)[number];
 export const LOSSES = ['categoricalCrossentropy', 'meanSquaredError', 'binaryCrossentropy'] as const;
 export type LossName = (typeof LOSSES)[number];
 
+export const EARLY_STOPPING_MONITORS = ['val_loss', 'val_accuracy', 'loss', 'accuracy'] as const;
+export type EarlyStoppingMonitor = (typeof EARLY_STOPPING_MONITORS)[number];
+
 /** Defaults filled in by {@link normalizeTrainingSpec} and advertised by the schema. */
 export const TRAINING_DEFAULTS = {
   optimizer: 'adam',
@@ -66,6 +69,33 @@ export const TrainingSpecSchema = Type.Object({
     default: TRAINING_DEFAULTS.seed,
     description: 'Seed for initial weights and data splits, so a run can be repeated. Default 42.',
   })),
+  earlyStopping: Type.Optional(Type.Object({
+    monitor: Type.Optional(Type.Enum(EARLY_STOPPING_MONITORS, {
+      default: 'val_loss',
+      description: "Metric to watch after each epoch. Losses must fall, accuracies rise. Default 'val_loss'.",
+    })),
+    patience: Type.Optional(Type.Integer({
+      minimum: 0,
+      maximum: 1000,
+      default: 2,
+      description: 'Epochs without improvement tolerated before stopping. Default 2.',
+    })),
+    minDelta: Type.Optional(Type.Number({
+      minimum: 0,
+      maximum: 1e6,
+      default: 0,
+      description: 'Smallest change that counts as an improvement. Default 0.',
+    })),
+  }, {
+    additionalProperties: false,
+    description:
+      'Stop before `epochs` when the monitored metric stops improving; the job then succeeds with the reason in `stopReason`.',
+  })),
+  maxWallTimeSeconds: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 30 * 24 * 3600,
+    description: "Longest one training attempt may run; the job then fails with 'timeout'. Default: the server's JOB_MAX_WALL_TIME_SECONDS.",
+  })),
   loss: Type.Optional(Type.Enum(LOSSES, {
     description:
       'Loss to minimise. Default from the model: a final softmax gives categoricalCrossentropy, a final ' +
@@ -84,4 +114,7 @@ export type TrainingSpec = Static<typeof TrainingSpecSchema>;
  * Training settings with every default applied, as the worker uses them.
  * `loss` alone may stay unset: see `defaultLossFor` for why.
  */
-export type NormalizedTrainingSpec = Required<Omit<TrainingSpec, 'loss'>> & Pick<TrainingSpec, 'loss'>;
+export type NormalizedTrainingSpec = Required<Omit<TrainingSpec, 'loss' | 'earlyStopping' | 'maxWallTimeSeconds'>> &
+  Pick<TrainingSpec, 'loss' | 'maxWallTimeSeconds'> & {
+    earlyStopping?: { monitor: EarlyStoppingMonitor; patience: number; minDelta: number };
+  };

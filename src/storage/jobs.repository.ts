@@ -1,6 +1,16 @@
 import type { Db, Job, EpochMetric, Prisma } from './prisma.js';
 
-/** Data-access for training jobs and their per-epoch metrics. Misses return null; routes decide what that means. */
+/**
+ * Data-access for training jobs, their per-epoch metrics and their events.
+ * Every state change goes through `transition`, which writes the new state
+ * and its event in one transaction and only from the states allowed, so
+ * concurrent actors (API cancel, worker finish) cannot overwrite each other.
+ * Misses return null; routes decide what that means.
+ */
+
+export type JobStatus = Job['status'];
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+export type JobWithModel = Job & { model: { id: string } | null };
 
 export interface NewJob {
   tenantId: string;
@@ -9,22 +19,39 @@ export interface NewJob {
   plan: Prisma.InputJsonValue;
   datasetId: string;
   epochs: number;
+  maxWallTimeMs?: number | null;
+  idempotencyKey?: string | null;
+  requestHash?: string | null;
 }
 
-export function createJob(db: Db, job: NewJob): Promise<Job> {
-  return db.job.create({ data: { ...job, status: 'queued' } });
+type Tx = Prisma.TransactionClient;
+
+async function addEvent(tx: Tx | Db, jobId: string, type: string, data: Prisma.InputJsonValue): Promise<void> {
+  await tx.jobEvent.create({ data: { jobId, type, data } });
 }
 
-export function findJob(db: Db, tenantId: string, id: string): Promise<(Job & { model: { id: string } | null }) | null> {
+export async function createJob(db: Db, job: NewJob): Promise<Job> {
+  return db.$transaction(async (tx) => {
+    const created = await tx.job.create({ data: { ...job, status: 'queued' } });
+    await addEvent(tx, created.id, 'state', { status: 'queued' });
+    return created;
+  });
+}
+
+export function findJob(db: Db, tenantId: string, id: string): Promise<JobWithModel | null> {
   return db.job.findFirst({ where: { id, tenantId }, include: { model: { select: { id: true } } } });
+}
+
+export function findJobByIdempotencyKey(db: Db, tenantId: string, key: string): Promise<JobWithModel | null> {
+  return db.job.findFirst({ where: { tenantId, idempotencyKey: key }, include: { model: { select: { id: true } } } });
 }
 
 /** Newest first; `cursor` is the id of the last job of the previous page. */
 export async function listJobs(
   db: Db,
   tenantId: string,
-  { limit, cursor, status }: { limit: number; cursor?: string; status?: Job['status'] },
-): Promise<{ items: (Job & { model: { id: string } | null })[]; nextCursor: string | null }> {
+  { limit, cursor, status }: { limit: number; cursor?: string; status?: JobStatus },
+): Promise<{ items: JobWithModel[]; nextCursor: string | null }> {
   const rows = await db.job.findMany({
     where: { tenantId, ...(status ? { status } : {}) },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -48,18 +75,59 @@ export function latestMetric(db: Db, jobId: string): Promise<EpochMetric | null>
   return db.epochMetric.findFirst({ where: { jobId }, orderBy: { epoch: 'desc' } });
 }
 
+export function listEvents(db: Db, jobId: string, afterId = 0n, take = 200) {
+  return db.jobEvent.findMany({ where: { jobId, id: { gt: afterId } }, orderBy: { id: 'asc' }, take });
+}
+
+/** State changes only, oldest first: the job's history. */
+export function listStateEvents(db: Db, jobId: string) {
+  return db.jobEvent.findMany({ where: { jobId, type: 'state' }, orderBy: { id: 'asc' } });
+}
+
+export function getStatus(db: Db, id: string): Promise<{ status: JobStatus; cancelRequestedAt: Date | null } | null> {
+  return db.job.findUnique({ where: { id }, select: { status: true, cancelRequestedAt: true } });
+}
+
+/**
+ * Moves job `id` from one of `from` to `to` with `data`, recording a state
+ * event. Returns false (and changes nothing) when the job is not in `from`.
+ */
+export async function transition(
+  db: Db,
+  id: string,
+  from: readonly JobStatus[],
+  to: JobStatus,
+  data: Prisma.JobUpdateManyMutationInput = {},
+  event: Record<string, Prisma.InputJsonValue | null> = {},
+): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    const { count } = await tx.job.updateMany({ where: { id, status: { in: [...from] } }, data: { ...data, status: to } });
+    if (count === 0) return false;
+    await addEvent(tx, id, 'state', { status: to, ...event } as Prisma.InputJsonValue);
+    return true;
+  });
+}
+
 // ---- transitions used by the worker ----
 
 /**
- * Moves a queued (or retried running) job to running. Returns null when the
- * job is gone or already finished, so a stale queue entry is not trained twice.
+ * Moves a queued job (or one that was running when its worker died) to
+ * running and counts the attempt. Returns null when the job is gone, finished
+ * or being cancelled, so a stale queue entry is never trained.
  */
-export async function markRunning(db: Db, id: string, fields: { engine: Prisma.InputJsonValue; attempts: number }): Promise<Job | null> {
-  const { count } = await db.job.updateMany({
-    where: { id, status: { in: ['queued', 'running'] } },
-    data: { status: 'running', startedAt: new Date(), engine: fields.engine, attempts: fields.attempts, errorCode: null, errorMessage: null },
-  });
-  return count === 0 ? null : db.job.findUnique({ where: { id } });
+export async function markRunning(db: Db, id: string, fields: { engine: Prisma.InputJsonValue }): Promise<Job | null> {
+  const row = await db.job.findUnique({ where: { id }, select: { attempts: true } });
+  if (!row) return null;
+  const attempt = row.attempts + 1;
+  const moved = await transition(
+    db,
+    id,
+    ['queued', 'running'],
+    'running',
+    { startedAt: new Date(), finishedAt: null, engine: fields.engine, attempts: attempt, errorCode: null, errorMessage: null },
+    { attempt },
+  );
+  return moved ? db.job.findUnique({ where: { id } }) : null;
 }
 
 export function updateProgress(
@@ -67,21 +135,42 @@ export function updateProgress(
   id: string,
   progress: { epoch: number; batch: number; batchesPerEpoch: number; split?: Prisma.InputJsonValue },
 ): Promise<unknown> {
-  return db.job.updateMany({ where: { id, status: 'running' }, data: progress });
+  return db.job.updateMany({ where: { id, status: { in: ['running', 'cancelling'] } }, data: progress });
 }
 
-/** Idempotent per (job, epoch): a retried epoch overwrites its row instead of duplicating it. */
-export function recordEpoch(
+/**
+ * Records a finished epoch and its checkpoint in one transaction. The unique
+ * (job, epoch) key and resuming after `checkpointEpoch` keep the series free
+ * of gaps and duplicates across retries.
+ */
+export async function recordEpoch(
   db: Db,
   jobId: string,
   m: Omit<EpochMetric, 'id' | 'jobId' | 'createdAt'>,
+  checkpointEpoch?: number,
 ): Promise<EpochMetric> {
-  return db.epochMetric.upsert({ where: { jobId_epoch: { jobId, epoch: m.epoch } }, create: { jobId, ...m }, update: m });
+  return db.$transaction(async (tx) => {
+    const row = await tx.epochMetric.upsert({ where: { jobId_epoch: { jobId, epoch: m.epoch } }, create: { jobId, ...m }, update: m });
+    if (checkpointEpoch !== undefined) await tx.job.update({ where: { id: jobId }, data: { checkpointEpoch } });
+    await addEvent(tx, jobId, 'metrics', { ...m, createdAt: row.createdAt.toISOString() });
+    return row;
+  });
 }
 
-export function markFailed(db: Db, id: string, error: { code: string; message: string }): Promise<unknown> {
-  return db.job.updateMany({
-    where: { id, status: { in: ['queued', 'running', 'cancelling'] } },
-    data: { status: 'failed', errorCode: error.code, errorMessage: error.message, finishedAt: new Date() },
-  });
+export function markFailed(db: Db, id: string, error: { code: string; message: string }): Promise<boolean> {
+  return transition(db, id, ['queued', 'running', 'cancelling'], 'failed', { errorCode: error.code, errorMessage: error.message, finishedAt: new Date() }, { error });
+}
+
+/** A failed attempt that will be retried: back to queued, with the reason in the history. */
+export function markRetrying(db: Db, id: string, reason: string): Promise<boolean> {
+  return transition(db, id, ['running'], 'queued', {}, { reason });
+}
+
+export function markCancelled(db: Db, id: string): Promise<boolean> {
+  return transition(db, id, ['queued', 'running', 'cancelling'], 'cancelled', { finishedAt: new Date() });
+}
+
+/** Queued jobs older than `olderThan` that a reconciler should make sure are in the queue. */
+export function listQueuedBefore(db: Db, olderThan: Date, take = 500): Promise<Pick<Job, 'id' | 'tenantId'>[]> {
+  return db.job.findMany({ where: { status: 'queued', createdAt: { lt: olderThan } }, select: { id: true, tenantId: true }, orderBy: { createdAt: 'asc' }, take });
 }

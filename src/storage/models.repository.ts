@@ -23,19 +23,24 @@ export async function listModels(
 
 /**
  * Records the trained model and marks its job succeeded in one transaction, so
- * a job is never `succeeded` without its model (nor the reverse). Keyed by job:
- * a retry after a crash between artifact write and commit reuses the row.
+ * a job is never `succeeded` without its model (nor the reverse). Returns null,
+ * storing nothing, when the job is no longer running (cancelled meanwhile).
+ * Keyed by job: a retry after a crash between artifact write and commit reuses the row.
  */
 export async function completeJobWithModel(
   db: Db,
   model: NewTrainedModel,
-  result: { testLoss: number | null; testAccuracy: number | null },
-): Promise<TrainedModel> {
+  result: { testLoss: number | null; testAccuracy: number | null; stopReason?: string | null },
+): Promise<TrainedModel | null> {
   return db.$transaction(async (tx) => {
+    const { count } = await tx.job.updateMany({
+      where: { id: model.jobId, status: 'running' },
+      data: { status: 'succeeded', finishedAt: new Date(), testLoss: result.testLoss, testAccuracy: result.testAccuracy, stopReason: result.stopReason ?? null },
+    });
+    if (count === 0) return null;
     const saved = await tx.trainedModel.upsert({ where: { jobId: model.jobId }, create: model, update: { ...model, id: undefined } });
-    await tx.job.update({
-      where: { id: model.jobId },
-      data: { status: 'succeeded', finishedAt: new Date(), testLoss: result.testLoss, testAccuracy: result.testAccuracy },
+    await tx.jobEvent.create({
+      data: { jobId: model.jobId, type: 'state', data: { status: 'succeeded', modelId: saved.id, testAccuracy: result.testAccuracy, stopReason: result.stopReason ?? null } },
     });
     return saved;
   });

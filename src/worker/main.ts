@@ -12,8 +12,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, async () => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'closing worker: finishing the current job');
+    log.info({ signal }, 'closing worker: the current job stops after its batch and is handed back');
+    const force = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_MS + 5000);
     await running.close();
+    clearTimeout(force);
     process.exit(0);
   });
 }

@@ -3,33 +3,53 @@
  * blocks the worker's event loop (which renews job locks). The engine, the
  * database client and the artifact store are created once per process.
  */
-import type { SandboxedJob } from 'bullmq';
+import { WaitingError, type SandboxedJob } from 'bullmq';
 import { loadConfig } from '../config/config.js';
 import { createDb, type Db } from '../storage/prisma.js';
-import { createArtifactStore } from '../storage/artifact-store.js';
+import { createArtifactStore, type ArtifactStore } from '../storage/artifact-store.js';
 import { selectEngine, type EngineInfo } from './engine/select-engine.js';
 import { trainJob, type TrainOutcome } from './trainer.js';
+import { HandBackError } from './hand-back.error.js';
+import { markRetrying } from '../storage/jobs.repository.js';
 import type { JobOf } from '../queue/jobs.js';
 
-let ready: Promise<{ db: Db; engine: EngineInfo; artifactDir: string }> | null = null;
+// If the worker process dies (even by SIGKILL) this process must not train on
+// unsupervised: another worker will resume the job from its checkpoint.
+process.on('disconnect', () => process.exit(1));
+
+let ready: Promise<{ db: Db; engine: EngineInfo; artifacts: ArtifactStore; maxWallTimeMs: number }> | null = null;
 
 function init() {
   ready ??= (async () => {
     const config = loadConfig();
     const engine = await selectEngine(config.ENGINE);
-    return { db: createDb(config.DATABASE_URL, { poolSize: 2 }), engine, artifactDir: config.ARTIFACT_DIR };
+    return {
+      db: createDb(config.DATABASE_URL, { poolSize: 2 }),
+      engine,
+      artifacts: createArtifactStore(config.ARTIFACT_DIR),
+      maxWallTimeMs: config.JOB_MAX_WALL_TIME_SECONDS * 1000,
+    };
   })();
   return ready;
 }
 
-export default async function trainProcessor(job: SandboxedJob<JobOf<'train'>>): Promise<TrainOutcome> {
-  const { db, engine, artifactDir } = await init();
-  return trainJob({
-    db,
-    artifacts: createArtifactStore(artifactDir),
-    engine: { ...engine },
-    jobId: job.data.jobId,
-    attempt: job.attemptsMade + 1,
-    reportProgress: (progress) => job.updateProgress(progress as unknown as object),
-  });
+export default async function trainProcessor(job: SandboxedJob<JobOf<'train'>>, token?: string, signal?: AbortSignal): Promise<TrainOutcome> {
+  const { db, engine, artifacts, maxWallTimeMs } = await init();
+  try {
+    return await trainJob({
+      db,
+      artifacts,
+      engine: { ...engine },
+      jobId: job.data.jobId,
+      maxWallTimeMs,
+      signal,
+      reportProgress: (progress) => job.updateProgress(progress as unknown as object),
+    });
+  } catch (err) {
+    if (!(err instanceof HandBackError)) throw err;
+    // Back to the queue without spending an attempt; the next worker resumes from the checkpoint.
+    await markRetrying(db, job.data.jobId, err.message);
+    await job.moveToWait(token);
+    throw new WaitingError();
+  }
 }

@@ -5,63 +5,60 @@ import * as jobs from '../storage/jobs.repository.js';
 import { completeJobWithModel } from '../storage/models.repository.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../storage/model-artifacts.js';
-import { loadDataset, type LoadedDataset } from '../data/load-dataset.js';
+import { loadDataset } from '../data/load-dataset.js';
 import { findDataset } from '../data/datasets.js';
 import { stratifiedSplit } from '../data/split.js';
-import { buildModel, buildOptimizer, normalizeTrainingSpec, planModel, SpecError, type ModelSpec } from '../spec/index.js';
+import { buildModel, buildOptimizer, finalActivation, normalizeTrainingSpec, planModel, SpecError, type NormalizedTrainingSpec } from '../spec/index.js';
 import type { TrainProgress } from '../queue/jobs.js';
-import { TrainingError } from './training-error.js';
 import type { JobDocument } from '../queue/job-document.js';
-import { finalActivation } from '../spec/final-activation.js';
+import { TrainingError } from './training-error.js';
+import { HandBackError } from './hand-back.error.js';
+import { TrainingControl } from './training-control.js';
+import { loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoints.js';
+import { gatherExamples, type Examples } from './examples.js';
 
 export interface TrainContext {
   db: Db;
   artifacts: ArtifactStore;
   engine: { name: string; version: string; [k: string]: unknown };
   jobId: string;
-  /** 1-based attempt number, as BullMQ counts it. */
-  attempt: number;
+  /** Default wall-time limit of one attempt (ms), unless the job sets one. */
+  maxWallTimeMs: number;
+  /** Aborted when this worker shuts down: stop after the batch, keep the checkpoint, hand the job back. */
+  signal?: AbortSignal;
   reportProgress(progress: TrainProgress): Promise<void>;
 }
 
-export type TrainOutcome = { status: 'succeeded'; modelId: string } | { status: 'skipped'; reason: string };
+export type TrainOutcome =
+  | { status: 'succeeded'; modelId: string; stopReason: string | null }
+  | { status: 'cancelled'; epochs: number }
+  | { status: 'skipped'; reason: string };
 
 const PROGRESS_EVERY_MS = 250;
 const DB_PROGRESS_EVERY_MS = 1000;
 
-function gather(data: LoadedDataset, indices: Uint32Array, shape: number[]): { xs: tf.Tensor; ys: tf.Tensor; n: number } {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const x = new Float32Array(indices.length * size);
-  const labels = new Int32Array(indices.length);
-  indices.forEach((row, i) => {
-    x.set(data.x.subarray(row * size, (row + 1) * size), i * size);
-    labels[i] = data.y[row];
-  });
-  return {
-    xs: tf.tensor(x, [indices.length, ...shape]),
-    ys: tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), data.numClasses).toFloat()),
-    n: indices.length,
-  };
-}
-
-/**
- * Trains one job end to end: data, model, fit with per-epoch metrics,
- * test evaluation, artifact, model row. Runs inside a sandboxed process.
- */
-export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
-  const row = await jobs.markRunning(ctx.db, ctx.jobId, { engine: ctx.engine as object, attempts: ctx.attempt });
-  if (!row) return { status: 'skipped', reason: 'job is no longer queued or running' };
-
-  const doc = row.spec as unknown as JobDocument;
+function readDocument(spec: unknown): { doc: JobDocument; training: NormalizedTrainingSpec } {
+  const doc = spec as JobDocument;
   // The API validated this document; a stored one that no longer passes (older format, edited row) never will.
-  let training: ReturnType<typeof normalizeTrainingSpec>;
   try {
     planModel(doc.model);
-    training = normalizeTrainingSpec(doc.training ?? {}, doc.model);
+    return { doc, training: normalizeTrainingSpec(doc.training ?? {}, doc.model) };
   } catch (err) {
     if (err instanceof SpecError) throw new TrainingError('invalid-spec', err.message);
     throw err;
   }
+}
+
+/**
+ * Trains one job attempt end to end: data, model (fresh, or the last
+ * checkpoint when an earlier attempt got that far), fit with per-epoch
+ * metrics and checkpoints, test evaluation, artifact, model row. Runs inside
+ * a sandboxed process.
+ */
+export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
+  const row = await jobs.markRunning(ctx.db, ctx.jobId, { engine: ctx.engine as object });
+  if (!row) return { status: 'skipped', reason: 'job is no longer queued or running' };
+  const { doc, training } = readDocument(row.spec);
   const info = findDataset(doc.dataset.id);
   if (!info) throw new TrainingError('dataset-unavailable', `dataset '${doc.dataset.id}' is not available on this worker`);
   const data = await loadDataset(doc.dataset.id, doc.dataset.limit);
@@ -69,89 +66,119 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   if (split.train.length === 0) {
     throw new TrainingError('dataset-too-small', `the dataset has ${data.count} examples; none is left for training after the validation and test splits`);
   }
-  const inputShape = [...(doc.model as ModelSpec).input.shape];
+  const inputShape = [...doc.model.input.shape];
   // A linear last layer emits logits (as in the lesson's network): train with softmax cross-entropy on them.
-  const outputs = finalActivation(doc.model as ModelSpec) === 'linear' ? 'logits' : 'probabilities';
+  const outputs = finalActivation(doc.model) === 'linear' ? 'logits' : 'probabilities';
+  const maxWallTimeMs = (training.maxWallTimeSeconds ?? row.maxWallTimeMs ?? ctx.maxWallTimeMs / 1000) * 1000;
+  const control = new TrainingControl(ctx.db, ctx.jobId, maxWallTimeMs, ctx.signal, training.earlyStopping);
 
-  const tensors: tf.Tensor[] = [];
-  const track = <T extends { xs: tf.Tensor; ys: tf.Tensor }>(t: T): T => (tensors.push(t.xs, t.ys), t);
+  const sets: Examples[] = [];
   let model: tf.LayersModel | null = null;
   let optimizer: tf.Optimizer | null = null;
   try {
-    const train = track(gather(data, split.train, inputShape));
-    const validation = split.validation.length ? track(gather(data, split.validation, inputShape)) : null;
-    const test = split.test.length ? track(gather(data, split.test, inputShape)) : null;
+    const train = gatherExamples(data, split.train, inputShape, sets);
+    const validation = split.validation.length ? gatherExamples(data, split.validation, inputShape, sets) : null;
+    const test = split.test.length ? gatherExamples(data, split.test, inputShape, sets) : null;
 
-    try {
-      model = buildModel(doc.model as ModelSpec, { seed: training.seed });
-    } catch (err) {
-      throw new TrainingError('model-build-failed', `the model could not be built: ${(err as Error).message}`);
-    }
     optimizer = buildOptimizer(training);
+    let initialEpoch = 0;
+    if (row.checkpointEpoch > 0) {
+      const checkpoint = await loadCheckpoint(ctx.artifacts, ctx.jobId, row.checkpointEpoch);
+      model = checkpoint.model;
+      initialEpoch = row.checkpointEpoch;
+      for (const m of await jobs.listMetrics(ctx.db, ctx.jobId)) control.afterEpoch(m.epoch, metricsOf(m));
+      // Adam and friends create their slots lazily; setWeights restores them, iteration count included.
+      await optimizer.setWeights(checkpoint.optimizerWeights);
+      tf.dispose(checkpoint.optimizerWeights.map((w) => w.tensor));
+    } else {
+      try {
+        model = buildModel(doc.model, { seed: training.seed });
+      } catch (err) {
+        throw new TrainingError('model-build-failed', `the model could not be built: ${(err as Error).message}`);
+      }
+    }
     const loss = training.loss ?? ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred));
     model.compile({ optimizer, loss, metrics: ['accuracy'] });
 
     const batchesPerEpoch = Math.ceil(train.n / training.batchSize);
-    await jobs.updateProgress(ctx.db, ctx.jobId, {
-      epoch: 0,
-      batch: 0,
-      batchesPerEpoch,
-      split: { train: split.train.length, validation: split.validation.length, test: split.test.length, seed: training.seed },
-    });
+    const splitInfo = { train: split.train.length, validation: split.validation.length, test: split.test.length, seed: training.seed };
+    await jobs.updateProgress(ctx.db, ctx.jobId, { epoch: initialEpoch, batch: 0, batchesPerEpoch, split: splitInfo });
 
-    let epoch = 0;
+    const fitted = model;
+    let epoch = initialEpoch;
     let epochStarted = 0;
     let lastProgress = 0;
     let lastDbProgress = 0;
-    await model.fit(train.xs, train.ys, {
-      epochs: training.epochs,
-      batchSize: training.batchSize,
-      validationData: validation ? [validation.xs, validation.ys] : undefined,
-      shuffle: true,
-      verbose: 0,
-      callbacks: {
-        onEpochBegin: async (e) => {
-          epoch = e + 1;
-          epochStarted = performance.now();
+    if (initialEpoch < training.epochs && !control.cause) {
+      await fitted.fit(train.xs, train.ys, {
+        epochs: training.epochs,
+        initialEpoch,
+        batchSize: training.batchSize,
+        validationData: validation ? [validation.xs, validation.ys] : undefined,
+        shuffle: true,
+        verbose: 0,
+        callbacks: {
+          onEpochBegin: async (e) => {
+            epoch = e + 1;
+            epochStarted = performance.now();
+          },
+          onBatchEnd: async (b) => {
+            if (await control.afterBatch()) fitted.stopTraining = true;
+            const now = performance.now();
+            if (now - lastProgress >= PROGRESS_EVERY_MS) {
+              lastProgress = now;
+              await ctx.reportProgress({ epoch, epochs: training.epochs, batch: b + 1, batchesPerEpoch });
+            }
+            if (now - lastDbProgress >= DB_PROGRESS_EVERY_MS) {
+              lastDbProgress = now;
+              await jobs.updateProgress(ctx.db, ctx.jobId, { epoch, batch: b + 1, batchesPerEpoch });
+            }
+          },
+          onEpochEnd: async (_e, logs = {}) => {
+            // An epoch cut short by a stop request is not a finished epoch: no metrics, no checkpoint.
+            if (control.cause && control.cause.kind !== 'early-stopping') return;
+            const durationMs = Math.max(1, Math.round(performance.now() - epochStarted));
+            if (!Number.isFinite(logs.loss)) {
+              throw new TrainingError(
+                'loss-diverged',
+                `the training loss became ${logs.loss} in epoch ${epoch}; lower the learning rate (now ${training.learningRate}) or check the data`,
+              );
+            }
+            const metrics = {
+              loss: logs.loss,
+              accuracy: metric(logs, 'acc', 'accuracy'),
+              valLoss: metric(logs, 'val_loss'),
+              valAccuracy: metric(logs, 'val_acc', 'val_accuracy'),
+            };
+            await saveCheckpoint(ctx.artifacts, ctx.jobId, epoch, fitted, optimizer!);
+            await jobs.recordEpoch(ctx.db, ctx.jobId, { epoch, ...metrics, durationMs, samplesPerSec: (train.n * 1000) / durationMs }, epoch);
+            await pruneCheckpoints(ctx.artifacts, ctx.jobId, epoch);
+            await jobs.updateProgress(ctx.db, ctx.jobId, { epoch, batch: batchesPerEpoch, batchesPerEpoch });
+            await ctx.reportProgress({ epoch, epochs: training.epochs, batch: batchesPerEpoch, batchesPerEpoch });
+            if (control.afterEpoch(epoch, { loss: metrics.loss, accuracy: metrics.accuracy, val_loss: metrics.valLoss, val_accuracy: metrics.valAccuracy })) {
+              fitted.stopTraining = true;
+            }
+          },
         },
-        onBatchEnd: async (b) => {
-          const now = performance.now();
-          if (now - lastProgress >= PROGRESS_EVERY_MS) {
-            lastProgress = now;
-            await ctx.reportProgress({ epoch, epochs: training.epochs, batch: b + 1, batchesPerEpoch });
-          }
-          if (now - lastDbProgress >= DB_PROGRESS_EVERY_MS) {
-            lastDbProgress = now;
-            await jobs.updateProgress(ctx.db, ctx.jobId, { epoch, batch: b + 1, batchesPerEpoch });
-          }
-        },
-        onEpochEnd: async (_e, logs = {}) => {
-          const durationMs = Math.max(1, Math.round(performance.now() - epochStarted));
-          if (!Number.isFinite(logs.loss)) {
-            throw new TrainingError(
-              'loss-diverged',
-              `the training loss became ${logs.loss} in epoch ${epoch}; lower the learning rate (now ${training.learningRate}) or check the data`,
-            );
-          }
-          await jobs.recordEpoch(ctx.db, ctx.jobId, {
-            epoch,
-            loss: logs.loss,
-            accuracy: metric(logs, 'acc', 'accuracy'),
-            valLoss: metric(logs, 'val_loss'),
-            valAccuracy: metric(logs, 'val_acc', 'val_accuracy'),
-            durationMs,
-            samplesPerSec: (train.n * 1000) / durationMs,
-          });
-          await jobs.updateProgress(ctx.db, ctx.jobId, { epoch, batch: batchesPerEpoch, batchesPerEpoch });
-          await ctx.reportProgress({ epoch, epochs: training.epochs, batch: batchesPerEpoch, batchesPerEpoch });
-        },
-      },
-    });
+      });
+    }
+
+    switch (control.cause?.kind) {
+      case 'cancelled':
+        await jobs.markCancelled(ctx.db, ctx.jobId);
+        await pruneCheckpoints(ctx.artifacts, ctx.jobId);
+        return { status: 'cancelled', epochs: (await jobs.latestMetric(ctx.db, ctx.jobId))?.epoch ?? 0 };
+      case 'shutdown':
+        throw new HandBackError(`worker shutting down; the job resumes after epoch ${(await jobs.latestMetric(ctx.db, ctx.jobId))?.epoch ?? 0}`);
+      case 'timeout':
+        throw new TrainingError('timeout', `training exceeded its wall-time limit of ${Math.round(control.cause.limitMs / 1000)} s; raise training.maxWallTimeSeconds or train less`);
+    }
+    const stopReason = control.cause?.kind === 'early-stopping' ? control.cause.reason : null;
 
     let testLoss: number | null = null;
     let testAccuracy: number | null = null;
     if (test) {
-      const result = model.evaluate(test.xs, test.ys, { batchSize: training.batchSize }) as tf.Scalar[];
+      const result = fitted.evaluate(test.xs, test.ys, { batchSize: training.batchSize }) as tf.Scalar[];
       [testLoss, testAccuracy] = await Promise.all(result.map(async (t) => (await t.data())[0]));
       tf.dispose(result);
     }
@@ -160,9 +187,9 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
     const existing = await ctx.db.trainedModel.findUnique({ where: { jobId: ctx.jobId }, select: { id: true } });
     const modelId = existing?.id ?? randomUUID();
     const artifactKey = modelArtifactKey(modelId);
-    const sizeBytes = await saveModelArtifact(ctx.artifacts, artifactKey, model);
+    const sizeBytes = await saveModelArtifact(ctx.artifacts, artifactKey, fitted);
     const preprocessing: Preprocessing = { inputShape, valueRange: info.valueRange, outputs };
-    await completeJobWithModel(
+    const saved = await completeJobWithModel(
       ctx.db,
       {
         id: modelId,
@@ -174,7 +201,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
         classNames: info.classNames,
         spec: doc.model as object,
         metrics: {
-          epochs: last?.epoch ?? training.epochs,
+          epochs: last?.epoch ?? 0,
           loss: last?.loss ?? null,
           accuracy: last?.accuracy ?? null,
           valLoss: last?.valLoss ?? null,
@@ -187,14 +214,25 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
         sizeBytes,
         engine: ctx.engine as object,
       },
-      { testLoss, testAccuracy },
+      { testLoss, testAccuracy, stopReason },
     );
-    return { status: 'succeeded', modelId };
+    await pruneCheckpoints(ctx.artifacts, ctx.jobId);
+    if (!saved) {
+      // Cancelled while evaluating or saving: the cancel wins, the artifact goes.
+      await ctx.artifacts.remove(artifactKey);
+      await jobs.markCancelled(ctx.db, ctx.jobId);
+      return { status: 'cancelled', epochs: last?.epoch ?? 0 };
+    }
+    return { status: 'succeeded', modelId, stopReason };
   } finally {
-    tf.dispose(tensors);
+    tf.dispose(sets.flatMap((s) => [s.xs, s.ys]));
     model?.dispose();
     optimizer?.dispose();
   }
+}
+
+function metricsOf(m: { loss: number; accuracy: number | null; valLoss: number | null; valAccuracy: number | null }) {
+  return { loss: m.loss, accuracy: m.accuracy, val_loss: m.valLoss, val_accuracy: m.valAccuracy };
 }
 
 function metric(logs: tf.Logs, ...names: string[]): number | null {

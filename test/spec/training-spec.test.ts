@@ -63,3 +63,18 @@ describe('buildOptimizer', () => {
     }
   });
 });
+
+describe('earlyStopping and maxWallTimeSeconds', () => {
+  it('fills early-stopping defaults and keeps the wall-time limit', () => {
+    const t = normalizeTrainingSpec({ earlyStopping: {}, maxWallTimeSeconds: 60 });
+    expect(t.earlyStopping).toEqual({ monitor: 'val_loss', patience: 2, minDelta: 0 });
+    expect(t.maxWallTimeSeconds).toBe(60);
+    expect(normalizeTrainingSpec({}).earlyStopping).toBeUndefined();
+  });
+
+  it('refuses to monitor a validation metric without a validation set', () => {
+    expect(() => normalizeTrainingSpec({ validationSplit: 0, earlyStopping: { monitor: 'val_accuracy' } })).toThrow(
+      "earlyStopping.monitor 'val_accuracy' needs a validation set, but validationSplit is 0; monitor 'loss' or set validationSplit",
+    );
+  });
+});

@@ -2,3 +2,4 @@ export { ProblemError } from './problem.error.js';
 export { NotFoundError } from './not-found.error.js';
 export { InvalidRequestError, type FieldProblem } from './invalid-request.error.js';
 export { ServiceUnavailableError } from './service-unavailable.error.js';
+export { ConflictError } from './conflict.error.js';

@@ -2,10 +2,14 @@ import type { AppConfig } from '../../config/config.js';
 import { findDataset, listDatasets } from '../../data/datasets.js';
 import { planModel, normalizeTrainingSpec, SpecError, type ModelPlan, type TrainingSpec } from '../../spec/index.js';
 import type { Db, Job, EpochMetric } from '../../storage/prisma.js';
+import type { JobWithModel } from '../../storage/jobs.repository.js';
 import * as jobsRepo from '../../storage/jobs.repository.js';
 import { enqueueTraining, type TrainQueue } from '../../queue/train-queue.js';
+import { trainQueueJobId } from '../../queue/jobs.js';
+import { Prisma } from '../../storage/prisma.js';
 import type { JobDocument } from '../../queue/job-document.js';
-import { InvalidRequestError, ProblemError, ServiceUnavailableError } from '../errors/index.js';
+import { createHash } from 'node:crypto';
+import { ConflictError, InvalidRequestError, ProblemError } from '../errors/index.js';
 import { specErrorExtensions } from '../plugins/app/error-handler.js';
 import type { SubmitJobBody, JobView } from '../routes/jobs/jobs.schema.js';
 
@@ -79,7 +83,41 @@ function checked<T>(part: 'model' | 'training', check: () => T): T {
   }
 }
 
-export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJobBody): Promise<Job> {
+/** Stable hash of a request body: same JSON, same hash, whatever the key order. */
+function hashBody(body: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
+  return createHash('sha256').update(JSON.stringify(canonical(body))).digest('hex');
+}
+
+export interface Submission {
+  job: JobWithModel;
+  /** True when an earlier request with the same Idempotency-Key created the job. */
+  replayed: boolean;
+  /** False when Redis was unreachable: the job is stored and a worker's reconciler queues it later. */
+  enqueued: boolean;
+}
+
+async function replay(deps: JobsDeps, tenantId: string, key: string, hash: string): Promise<Submission | null> {
+  const existing = await jobsRepo.findJobByIdempotencyKey(deps.db, tenantId, key);
+  if (!existing) return null;
+  if (existing.requestHash !== hash) {
+    throw new ConflictError(
+      'idempotency-key-reused',
+      `Idempotency-Key '${key}' was already used for a different request body (job ${existing.id}); use a new key for a new job`,
+      { jobId: existing.id },
+      422,
+    );
+  }
+  return { job: existing, replayed: true, enqueued: true };
+}
+
+export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJobBody, idempotencyKey?: string): Promise<Submission> {
+  const hash = hashBody(body);
+  if (idempotencyKey) {
+    const earlier = await replay(deps, tenantId, idempotencyKey, hash);
+    if (earlier) return earlier;
+  }
   const limits = { maxParams: deps.config.MAX_MODEL_PARAMS, maxMacs: deps.config.MAX_MODEL_MACS };
   const plan = checked('model', () => planModel(body.model, limits));
   if (plan.limits.exceeded.length > 0) {
@@ -93,22 +131,75 @@ export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJo
   checkModelAgainstDataset(body, plan, training);
 
   const doc: JobDocument = { model: body.model, training: body.training ?? {}, dataset: body.dataset };
-  const job = await jobsRepo.createJob(deps.db, {
-    tenantId,
-    name: body.name ?? null,
-    spec: doc as object,
-    plan: plan as object,
-    datasetId: body.dataset.id,
-    epochs: training.epochs,
-  });
+  let job: JobWithModel;
+  try {
+    const created = await jobsRepo.createJob(deps.db, {
+      tenantId,
+      name: body.name ?? null,
+      spec: doc as object,
+      plan: plan as object,
+      datasetId: body.dataset.id,
+      epochs: training.epochs,
+      maxWallTimeMs: (training.maxWallTimeSeconds ?? deps.config.JOB_MAX_WALL_TIME_SECONDS) * 1000,
+      idempotencyKey: idempotencyKey ?? null,
+      requestHash: hash,
+    });
+    job = { ...created, model: null };
+  } catch (err) {
+    // Two requests with one key at once: the loser answers like a replay.
+    if (idempotencyKey && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+      const earlier = await replay(deps, tenantId, idempotencyKey, hash);
+      if (earlier) return earlier;
+    }
+    throw err;
+  }
   try {
     await enqueueTraining(deps.queue, { jobId: job.id, tenantId });
-  } catch (err) {
-    // Nothing may stay behind that no worker will ever run.
-    await deps.db.job.delete({ where: { id: job.id } }).catch(() => undefined);
-    throw new ServiceUnavailableError(`the job queue is unreachable (${(err as Error).message}); nothing was stored, try again`);
+    return { job, replayed: false, enqueued: true };
+  } catch {
+    // The row is the promise: a worker's reconciler queues stored jobs that Redis does not know.
+    return { job, replayed: false, enqueued: false };
   }
-  return job;
+}
+
+export type CancelOutcome = { job: JobWithModel; accepted: 'cancelled' | 'cancelling' };
+
+/**
+ * Cancels a job: at once when queued, cooperatively when running (the
+ * trainer stops after its current batch). Repeating a cancel is harmless;
+ * cancelling a finished job is a conflict.
+ */
+export async function cancelJob(deps: JobsDeps, tenantId: string, id: string): Promise<CancelOutcome | null> {
+  for (let tries = 0; tries < 3; tries++) {
+    const job = await jobsRepo.findJob(deps.db, tenantId, id);
+    if (!job) return null;
+    const now = new Date();
+    switch (job.status) {
+      case 'cancelled':
+        return { job, accepted: 'cancelled' };
+      case 'cancelling':
+        return { job, accepted: 'cancelling' };
+      case 'succeeded':
+      case 'failed':
+        throw new ConflictError('job-finished', `job ${id} has already ${job.status}; only queued or running jobs can be cancelled`, {
+          jobStatus: job.status,
+        });
+      case 'queued':
+        if (await jobsRepo.transition(deps.db, id, ['queued'], 'cancelled', { cancelRequestedAt: now, finishedAt: now }, { reason: 'cancelled by request' })) {
+          // Best effort: a worker that still takes the entry finds the row cancelled and skips it.
+          await deps.queue.remove(trainQueueJobId(id)).catch(() => undefined);
+          return { job: (await jobsRepo.findJob(deps.db, tenantId, id))!, accepted: 'cancelled' };
+        }
+        break;
+      case 'running':
+        if (await jobsRepo.transition(deps.db, id, ['running'], 'cancelling', { cancelRequestedAt: now }, { reason: 'cancel requested' })) {
+          return { job: (await jobsRepo.findJob(deps.db, tenantId, id))!, accepted: 'cancelling' };
+        }
+        break;
+    }
+    // The job changed state under us (e.g. a worker just took it): look again.
+  }
+  throw new ConflictError('job-busy', `job ${id} kept changing state; try again`);
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -126,7 +217,12 @@ export function metricView(m: EpochMetric) {
   };
 }
 
-export function toJobView(job: Job & { model?: { id: string } | null }, latest: EpochMetric | null, baseUrl = ''): JobView {
+export function toJobView(
+  job: Job & { model?: { id: string } | null },
+  latest: EpochMetric | null,
+  history?: { data: unknown; createdAt: Date }[],
+  baseUrl = '',
+): JobView {
   const plan = job.plan as unknown as ModelPlan;
   const doc = job.spec as unknown as JobDocument;
   const done = job.status === 'succeeded';
@@ -147,6 +243,8 @@ export function toJobView(job: Job & { model?: { id: string } | null }, latest: 
     plan: { totalParams: plan.totalParams, trainableParams: plan.trainableParams, macs: plan.macs, outputShape: plan.outputShape },
     engine: (job.engine as JobView['engine']) ?? null,
     attempts: job.attempts,
+    stopReason: job.stopReason,
+    ...(history ? { history: history.map((e) => ({ ...(e.data as { status: string }), at: e.createdAt.toISOString() })) } : {}),
     modelId,
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
     createdAt: job.createdAt.toISOString(),
@@ -157,6 +255,8 @@ export function toJobView(job: Job & { model?: { id: string } | null }, latest: 
     links: {
       self,
       metrics: `${self}/metrics`,
+      events: `${self}/events`,
+      cancel: `${self}/cancel`,
       ...(modelId ? { model: `${baseUrl}/v1/models/${modelId}`, predict: `${baseUrl}/v1/models/${modelId}/predict` } : {}),
     },
   };

@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { IdParamsSchema, problems } from '../../schemas/common.schema.js';
 import { NotFoundError } from '../../errors/index.js';
 import * as jobsRepo from '../../../storage/jobs.repository.js';
-import { submitJob, toJobView, metricView } from '../../services/jobs.service.js';
-import { JobListQuerySchema, JobListSchema, JobSchema, MetricsListSchema, SubmitJobBodySchema } from './jobs.schema.js';
+import { cancelJob, submitJob, toJobView, metricView } from '../../services/jobs.service.js';
+import { JobListQuerySchema, JobListSchema, JobSchema, MetricsListSchema, SubmitHeadersSchema, SubmitJobBodySchema } from './jobs.schema.js';
 
 const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db, queue, config } = app.services;
@@ -16,14 +16,18 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Submit a training job',
         description:
           'Validates and plans the model (shapes and parameter counts by TensorFlow rules), checks it against the dataset, ' +
-          'stores the job and queues it for a worker. Answers 202 at once; poll the job or its metrics.',
+          'stores the job and queues it for a worker. Answers 202 at once; poll the job, stream its events or read its metrics. ' +
+          'A job accepted while Redis is unreachable is stored and queued by a worker as soon as Redis is back.',
+        headers: SubmitHeadersSchema,
         body: SubmitJobBodySchema,
-        response: { 202: JobSchema, ...problems(400, 413, 415, 503) },
+        response: { 202: JobSchema, ...problems(400, 413, 415, 422) },
       },
     },
     async (request, reply) => {
-      const job = await submitJob({ db, queue, config }, request.tenantId, request.body);
-      const view = toJobView({ ...job, model: null }, null);
+      const { job, replayed, enqueued } = await submitJob({ db, queue, config }, request.tenantId, request.body, request.headers['idempotency-key']);
+      if (!enqueued) request.log.warn({ jobId: job.id }, 'queue unreachable at submission; the job waits for a reconciler');
+      const view = toJobView(job, replayed ? await jobsRepo.latestMetric(db, job.id) : null);
+      if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(202).header('location', view.links.self).send(view);
     },
   );
@@ -58,7 +62,30 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const job = await jobsRepo.findJob(db, request.tenantId, request.params.id);
       if (!job) throw new NotFoundError('job', request.params.id);
-      return toJobView(job, await jobsRepo.latestMetric(db, job.id));
+      const [latest, history] = await Promise.all([jobsRepo.latestMetric(db, job.id), jobsRepo.listStateEvents(db, job.id)]);
+      return toJobView(job, latest, history);
+    },
+  );
+
+  app.post(
+    '/v1/jobs/:id/cancel',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a job',
+        description:
+          'A queued job is cancelled at once (200). A running job goes `cancelling` (202) and its worker stops after the current ' +
+          'batch, then it is `cancelled`; metrics of finished epochs are kept. Cancelling again is harmless; cancelling a ' +
+          'succeeded or failed job is a 409.',
+        params: IdParamsSchema,
+        response: { 200: JobSchema, 202: JobSchema, ...problems(400, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const outcome = await cancelJob({ db, queue, config }, request.tenantId, request.params.id);
+      if (!outcome) throw new NotFoundError('job', request.params.id);
+      const view = toJobView(outcome.job, await jobsRepo.latestMetric(db, outcome.job.id));
+      return reply.status(outcome.accepted === 'cancelled' ? 200 : 202).send(view);
     },
   );
 

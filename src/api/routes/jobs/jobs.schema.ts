@@ -54,8 +54,10 @@ export const JobSchema = Type.Object(
     name: Nullable(Type.String()),
     status: Type.Enum([...JOB_STATUSES], {
       description:
-        'queued: accepted, waiting for a worker. running: a worker is training it. succeeded: trained; `modelId` is set. ' +
-        'failed: stopped with `error`. cancelling/cancelled: stopped on request.',
+        'queued: stored, waiting for a worker (also after a retry or a worker hand-back). running: a worker is training it. ' +
+        'succeeded: trained, `modelId` is set (possibly early-stopped: see `stopReason`). failed: stopped with `error`, ' +
+        'never retried further. cancelling: a cancel was requested, the worker stops after its current batch. ' +
+        'cancelled: stopped on request; metrics up to then are kept. succeeded, failed and cancelled are final.',
     }),
     dataset: DatasetRefSchema,
     progress: Type.Object({
@@ -85,6 +87,22 @@ export const JobSchema = Type.Object(
       ),
     ),
     attempts: Type.Integer({ description: 'Training attempts so far (retries after infrastructure failures count).' }),
+    stopReason: Nullable(Type.String({ description: 'Why a succeeded job trained fewer epochs than asked (early stopping).' })),
+    history: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            status: Type.String(),
+            at: Type.String({ format: 'date-time' }),
+            attempt: Type.Optional(Type.Integer()),
+            reason: Type.Optional(Type.String()),
+            error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+          },
+          { additionalProperties: true },
+        ),
+        { description: 'Every state change with its time, oldest first (GET /v1/jobs/{id} only).' },
+      ),
+    ),
     modelId: Nullable(UuidSchema),
     error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
     createdAt: Type.String({ format: 'date-time' }),
@@ -95,6 +113,8 @@ export const JobSchema = Type.Object(
     links: Type.Object({
       self: Type.String(),
       metrics: Type.String(),
+      events: Type.String(),
+      cancel: Type.String(),
       model: Type.Optional(Type.String()),
       predict: Type.Optional(Type.String()),
     }),
@@ -115,3 +135,13 @@ export const JobListQuerySchema = Type.Object(
 );
 
 export const MetricsListSchema = Type.Object({ jobId: UuidSchema, items: Type.Array(EpochMetricSchema) });
+
+export const SubmitHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'Makes the submission safe to retry: the same key and body return the same job; the same key with another body is a 422.',
+    }),
+  ),
+});

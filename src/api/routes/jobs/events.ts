@@ -1,0 +1,122 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { IdParamsSchema, problems } from '../../schemas/common.schema.js';
+import { InvalidRequestError, NotFoundError } from '../../errors/index.js';
+import * as jobsRepo from '../../../storage/jobs.repository.js';
+
+const POLL_MS = 250;
+const HEARTBEAT_MS = 15_000;
+
+const EventsQuerySchema = Type.Object(
+  { lastEventId: Type.Optional(Type.String({ pattern: '^\\d{1,18}$', description: 'Same as the Last-Event-ID header, for clients that cannot set headers.' })) },
+  { additionalProperties: false },
+);
+
+function frame(event: string, data: unknown, id?: bigint): string {
+  return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Server-Sent Events of a job. Durable events (state changes, epoch metrics)
+ * come from Postgres with their ids, so a client that reconnects with
+ * Last-Event-ID gets exactly what it missed, whichever host trains the job.
+ * Progress events carry no id: they are a view of the present. The stream
+ * ends after the job reaches a final state.
+ */
+const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app.services;
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const close of open) close();
+  });
+
+  app.get(
+    '/v1/jobs/:id/events',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: "Stream a job's events (Server-Sent Events)",
+        description:
+          'text/event-stream. Events: `state` ({status, at, ...}: every state change, with id), `metrics` (one per finished ' +
+          'epoch, with id), `progress` ({epoch, epochs, batch, batchesPerEpoch, percent}, no id, at most 4 per second), and ' +
+          '`end` ({status}) after which the server closes the stream. Reconnect with the Last-Event-ID header to resume.',
+        params: IdParamsSchema,
+        querystring: EventsQuerySchema,
+        produces: ['text/event-stream'],
+        response: { 200: Type.String({ description: 'An event stream.' }), ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const job = await jobsRepo.findJob(db, request.tenantId, request.params.id);
+      if (!job) throw new NotFoundError('job', request.params.id);
+      const header = request.headers['last-event-id'];
+      const resumeFrom = (Array.isArray(header) ? header[0] : header) ?? request.query.lastEventId ?? '0';
+      if (!/^\d{1,18}$/.test(resumeFrom)) {
+        throw new InvalidRequestError(`Last-Event-ID must be the id of an event of this stream, got ${JSON.stringify(resumeFrom)}`, [
+          { field: 'header.last-event-id', message: 'must be a number' },
+        ]);
+      }
+      let lastId = BigInt(resumeFrom);
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.write('retry: 2000\n\n');
+
+      let closed = false;
+      let timer: NodeJS.Timeout | undefined;
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearTimeout(timer);
+        open.delete(close);
+        res.end();
+      };
+      open.add(close);
+      request.raw.on('close', close);
+
+      let lastProgress = '';
+      let lastWrite = Date.now();
+      const tick = async () => {
+        try {
+          for (;;) {
+            const events = await jobsRepo.listEvents(db, job.id, lastId);
+            for (const e of events) {
+              const data = e.type === 'state' ? { ...(e.data as object), at: e.createdAt.toISOString() } : e.data;
+              res.write(frame(e.type, data, e.id));
+              lastId = e.id;
+              const status = (e.data as { status?: string }).status;
+              if (e.type === 'state' && status && jobsRepo.TERMINAL_STATUSES.includes(status as jobsRepo.JobStatus)) {
+                res.write(frame('end', { status }));
+                return close();
+              }
+            }
+            if (events.length < 200) break;
+          }
+          const row = await db.job.findUnique({ where: { id: job.id }, select: { epoch: true, epochs: true, batch: true, batchesPerEpoch: true, status: true } });
+          if (row && row.status !== 'queued') {
+            const progress = { epoch: row.epoch, epochs: row.epochs, batch: row.batch, batchesPerEpoch: row.batchesPerEpoch };
+            const key = JSON.stringify(progress);
+            if (key !== lastProgress) {
+              lastProgress = key;
+              const done = row.batchesPerEpoch ? (row.epoch - 1 + row.batch / row.batchesPerEpoch) / row.epochs : 0;
+              res.write(frame('progress', { ...progress, percent: Math.max(0, Math.min(100, Math.round(done * 1000) / 10)) }));
+              lastWrite = Date.now();
+            }
+          }
+          if (Date.now() - lastWrite > HEARTBEAT_MS) {
+            res.write(': keep-alive\n\n');
+            lastWrite = Date.now();
+          }
+        } catch (err) {
+          request.log.error({ err }, 'event stream failed');
+          return close();
+        }
+        if (!closed) timer = setTimeout(tick, POLL_MS);
+      };
+      await tick();
+    },
+  );
+};
+
+export default eventsRoutes;

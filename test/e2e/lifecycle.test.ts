@@ -1,0 +1,223 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
+import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
+import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
+
+const silent = { info() {}, warn() {}, error: console.error };
+let t: TestApp | undefined;
+let worker: TrainingWorker | undefined;
+const processes: WorkerProcess[] = [];
+
+afterEach(async () => {
+  for (const p of processes.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  await worker?.close();
+  worker = undefined;
+  await t?.close();
+  t = undefined;
+});
+
+/** Many short epochs of a small CNN: long enough to act on a running job, short enough for a test. */
+const longJob = (epochs = 30) => jobBody({ training: { epochs, batchSize: 16, learningRate: 0.005, seed: 5 }, dataset: { id: 'mnist', limit: 500 } });
+
+async function poll<T>(read: () => Promise<T>, until: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (until(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const getJob = async (id: string) => (await request(t!.app.server).get(`/v1/jobs/${id}`)).body;
+const metricsOf = async (id: string) => (await request(t!.app.server).get(`/v1/jobs/${id}/metrics`)).body.items as { epoch: number }[];
+const final = (s: string) => ['succeeded', 'failed', 'cancelled'].includes(s);
+
+/** Reads an SSE response into events. */
+function parseEvents(text: string) {
+  return text
+    .split('\n\n')
+    .filter((b) => b.includes('event:'))
+    .map((block) => {
+      const get = (k: string) => block.split('\n').find((l) => l.startsWith(`${k}: `))?.slice(k.length + 2);
+      return { id: get('id'), event: get('event')!, data: JSON.parse(get('data') ?? 'null') };
+    });
+}
+
+describe('live progress over Server-Sent Events', () => {
+  it('streams states, progress and per-epoch metrics, ends after the final state, and resumes after Last-Event-ID', async () => {
+    t = await createTestApp();
+    worker = await startTrainingWorker(t.config, silent);
+    const { body: job } = await request(t.app.server).post('/v1/jobs').send(longJob(3));
+    const stream = await request(t.app.server).get(`/v1/jobs/${job.id}/events`).buffer(true).parse((res, cb) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => cb(null, text));
+    });
+    expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
+    const events = parseEvents(stream.body as string);
+    const states = events.filter((e) => e.event === 'state').map((e) => e.data.status);
+    expect(states).toEqual(['queued', 'running', 'succeeded']);
+    expect(events.filter((e) => e.event === 'metrics').map((e) => e.data.epoch)).toEqual([1, 2, 3]);
+    expect(events.at(-1)).toEqual({ id: undefined, event: 'end', data: { status: 'succeeded' } });
+    expect(events.filter((e) => e.event === 'progress').length).toBeGreaterThan(0);
+    for (const e of events.filter((x) => x.event !== 'progress' && x.event !== 'end')) expect(e.id).toMatch(/^\d+$/);
+
+    const firstMetrics = events.find((e) => e.event === 'metrics')!;
+    const resumed = await request(t.app.server).get(`/v1/jobs/${job.id}/events`).set('last-event-id', firstMetrics.id!).buffer(true).parse((res, cb) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => cb(null, text));
+    });
+    const replay = parseEvents(resumed.body as string).filter((e) => e.event !== 'progress');
+    expect(replay.map((e) => (e.event === 'metrics' ? `metrics ${e.data.epoch}` : `${e.event} ${e.data.status}`))).toEqual([
+      'metrics 2',
+      'metrics 3',
+      'state succeeded',
+      'end succeeded',
+    ]);
+
+    const history = (await getJob(job.id)).history.map((h: { status: string }) => h.status);
+    expect(history).toEqual(['queued', 'running', 'succeeded']);
+  });
+
+  it('rejects a malformed Last-Event-ID and unknown jobs', async () => {
+    t = await createTestApp();
+    const { body: job } = await request(t.app.server).post('/v1/jobs').send(jobBody());
+    const bad = await request(t.app.server).get(`/v1/jobs/${job.id}/events`).set('last-event-id', 'abc');
+    expect(bad.status).toBe(400);
+    expect(bad.body.detail).toMatch(/Last-Event-ID must be the id of an event/);
+    const missing = await request(t.app.server).get('/v1/jobs/00000000-0000-4000-8000-000000000009/events');
+    expect(missing.status).toBe(404);
+  });
+});
+
+describe('cancel', () => {
+  it('cancels a queued job at once, harmlessly twice, and refuses to cancel a finished one', async () => {
+    t = await createTestApp();
+    const { body: job } = await request(t.app.server).post('/v1/jobs').send(jobBody());
+    const first = await request(t.app.server).post(`/v1/jobs/${job.id}/cancel`);
+    expect(first.status).toBe(200);
+    expect(first.body.status).toBe('cancelled');
+    expect(await t.app.services.queue.getJob(`train-${job.id}`)).toBeUndefined();
+    const again = await request(t.app.server).post(`/v1/jobs/${job.id}/cancel`);
+    expect(again.status).toBe(200);
+    expect(again.body.status).toBe('cancelled');
+
+    await t.app.services.db.job.update({ where: { id: job.id }, data: { status: 'succeeded' } });
+    const done = await request(t.app.server).post(`/v1/jobs/${job.id}/cancel`);
+    expect(done.status).toBe(409);
+    expect(done.body).toMatchObject({ code: 'job-finished', detail: expect.stringMatching(/has already succeeded; only queued or running jobs can be cancelled/) });
+    expect((await request(t.app.server).post('/v1/jobs/00000000-0000-4000-8000-000000000009/cancel')).status).toBe(404);
+  });
+
+  it('stops a running job within a batch, keeping the metrics of finished epochs', async () => {
+    t = await createTestApp();
+    worker = await startTrainingWorker(t.config, silent);
+    const { body: job } = await request(t.app.server).post('/v1/jobs').send(longJob(200));
+    await poll(() => metricsOf(job.id), (m) => m.length >= 1);
+    const res = await request(t.app.server).post(`/v1/jobs/${job.id}/cancel`);
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('cancelling');
+    const after = await poll(() => getJob(job.id), (j) => final(j.status), 30_000);
+    expect(after.status).toBe('cancelled');
+    expect(after.modelId).toBeNull();
+    const kept = await metricsOf(job.id);
+    expect(kept.length).toBeGreaterThanOrEqual(1);
+    expect(kept.length).toBeLessThan(200);
+    expect(kept.map((m) => m.epoch)).toEqual(kept.map((_, i) => i + 1));
+    expect(after.history.map((h: { status: string }) => h.status)).toEqual(['queued', 'running', 'cancelling', 'cancelled']);
+  });
+});
+
+describe('submission', () => {
+  it('honours Idempotency-Key: same key and body, same job; another body, 422', async () => {
+    t = await createTestApp();
+    const key = `key-${Date.now()}`;
+    const a = await request(t.app.server).post('/v1/jobs').set('idempotency-key', key).send(jobBody());
+    const b = await request(t.app.server).post('/v1/jobs').set('idempotency-key', key).send(jobBody());
+    expect(a.status).toBe(202);
+    expect(b.status).toBe(202);
+    expect(b.body.id).toBe(a.body.id);
+    expect(b.headers['idempotent-replayed']).toBe('true');
+    expect(await t.app.services.db.job.count({ where: { tenantId: t.tenant } })).toBe(1);
+    const c = await request(t.app.server).post('/v1/jobs').set('idempotency-key', key).send(jobBody({ name: 'other' }));
+    expect(c.status).toBe(422);
+    expect(c.body).toMatchObject({ code: 'idempotency-key-reused', jobId: a.body.id });
+  });
+
+  it('accepts a job while Redis is down and runs it once a worker reconciles', async () => {
+    t = await createTestApp({ REDIS_URL: 'redis://127.0.0.1:1' });
+    const res = await request(t.app.server).post('/v1/jobs').send(jobBody({ training: { epochs: 1 } }));
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('queued');
+    await t.app.services.db.job.update({ where: { id: res.body.id }, data: { createdAt: new Date(Date.now() - 60_000) } });
+    // A worker that reaches Redis finds the stored job at start-up.
+    worker = await startTrainingWorker({ ...t.config, REDIS_URL: 'redis://127.0.0.1:6379' }, silent);
+    const done = await poll(() => getJob(res.body.id), (j) => final(j.status));
+    expect(done.status).toBe('succeeded');
+  });
+});
+
+describe('limits and stopping', () => {
+  it('fails a job that exceeds its wall-time limit', async () => {
+    t = await createTestApp();
+    worker = await startTrainingWorker(t.config, silent);
+    const { body: job } = await request(t.app.server).post('/v1/jobs').send(jobBody({ ...longJob(500), training: { epochs: 500, batchSize: 16, maxWallTimeSeconds: 2 } }));
+    const done = await poll(() => getJob(job.id), (j) => final(j.status));
+    expect(done.status).toBe('failed');
+    expect(done.error).toEqual({ code: 'timeout', message: 'training exceeded its wall-time limit of 2 s; raise training.maxWallTimeSeconds or train less' });
+    expect(done.attempts).toBe(1);
+  });
+
+  it('stops early when the monitored metric stops improving, and succeeds with the reason', async () => {
+    t = await createTestApp();
+    worker = await startTrainingWorker(t.config, silent);
+    const body = jobBody({ training: { epochs: 10, batchSize: 32, earlyStopping: { monitor: 'val_loss', patience: 1, minDelta: 1000 } } });
+    const { body: job } = await request(t.app.server).post('/v1/jobs').send(body);
+    const done = await poll(() => getJob(job.id), (j) => final(j.status));
+    expect(done.status).toBe('succeeded');
+    expect(done.stopReason).toMatch(/^early stopping after epoch 3: val_loss did not improve by more than 1000 for 1 epoch\(s\)/);
+    expect((await metricsOf(job.id)).map((m) => m.epoch)).toEqual([1, 2, 3]);
+    expect(done.modelId).toEqual(expect.any(String));
+  });
+});
+
+describe('workers that die or stop', () => {
+  it('resumes a job from its checkpoint after kill -9 of its worker: every epoch once, two attempts', async () => {
+    t = await createTestApp({ JOB_LOCK_MS: 2000 });
+    const first = await spawnWorker(t.config);
+    processes.push(first);
+    const { body: job } = await request(t.app.server).post('/v1/jobs').send(longJob(40));
+    await poll(() => metricsOf(job.id), (m) => m.length >= 1);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const epochsBefore = (await metricsOf(job.id)).length;
+    expect(epochsBefore).toBeLessThan(40);
+
+    const second = await spawnWorker(t.config);
+    processes.push(second);
+    const done = await poll(() => getJob(job.id), (j) => final(j.status), 120_000);
+    expect(done.status, second.output()).toBe('succeeded');
+    expect(done.attempts).toBe(2);
+    expect((await metricsOf(job.id)).map((m) => m.epoch)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
+  it('on SIGTERM a worker stops after its batch, hands the job back, and another worker finishes it', async () => {
+    t = await createTestApp({ JOB_LOCK_MS: 2000 });
+    const first = await spawnWorker(t.config);
+    processes.push(first);
+    const { body: job } = await request(t.app.server).post('/v1/jobs').send(longJob(40));
+    await poll(() => metricsOf(job.id), (m) => m.length >= 1);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const handedBack = await getJob(job.id);
+    expect(handedBack.status, first.output()).toBe('queued');
+
+    const second = await spawnWorker(t.config);
+    processes.push(second);
+    const done = await poll(() => getJob(job.id), (j) => final(j.status), 120_000);
+    expect(done.status, second.output()).toBe('succeeded');
+    expect((await metricsOf(job.id)).map((m) => m.epoch)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(done.history.map((h: { status: string }) => h.status)).toEqual(['queued', 'running', 'queued', 'running', 'succeeded']);
+  });
+});
