@@ -32,7 +32,12 @@ function stop(signal: NodeJS.Signals, exitCode = 0) {
 const migrate = spawn(process.execPath, [...tsx, path.join(root, 'scripts/migrate.ts')], { cwd: root, stdio: 'inherit' });
 migrate.on('exit', (code) => {
   if (code !== 0) process.exit(code ?? 1);
-  children = [run('api', 'src/api/server.ts'), run('worker', 'src/worker/main.ts')];
+  // First run: prints a key for tenant 'default' when no key exists yet.
+  const bootstrap = spawn(process.execPath, [...tsx, path.join(root, 'scripts/keys.ts'), 'bootstrap'], { cwd: root, stdio: 'inherit' });
+  bootstrap.on('exit', (status) => {
+    if (status !== 0) process.exit(status ?? 1);
+    children = [run('api', 'src/api/server.ts'), run('worker', 'src/worker/main.ts')];
+  });
 });
 process.once('SIGINT', () => stop('SIGTERM'));
 process.once('SIGTERM', () => stop('SIGTERM'));

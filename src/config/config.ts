@@ -42,6 +42,23 @@ export const ConfigSchema = Type.Object({
   RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
   /** Longest a stopping process waits for running work (a batch, a checkpoint, open requests). */
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
+  /**
+   * Bearer token of the admin routes (/v1/admin: tenants and API keys).
+   * Unset: those routes answer 403 and operators use `npm run keys`.
+   */
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'at least 16 characters' })),
+  // Default quotas of every tenant; a tenant's own `quotas` override them.
+  QUOTA_RUNNING_JOBS: Type.Integer({ minimum: 1, default: 2 }),
+  QUOTA_QUEUED_JOBS: Type.Integer({ minimum: 1, default: 100 }),
+  QUOTA_MODEL_PARAMS: Type.Integer({ minimum: 1, default: 50_000_000 }),
+  QUOTA_MODEL_MACS: Type.Integer({ minimum: 1, default: 5_000_000_000 }),
+  /** epochs × training examples of one job. */
+  QUOTA_EPOCH_SAMPLES: Type.Integer({ minimum: 1, default: 50_000_000 }),
+  QUOTA_ARTIFACT_BYTES: Type.Integer({ minimum: 1, default: 20 * 1024 ** 3 }),
+  QUOTA_DATASET_BYTES: Type.Integer({ minimum: 1, default: 20 * 1024 ** 3 }),
+  /** Per API key, per minute. */
+  RATE_LIMIT_SUBMIT: Type.Integer({ minimum: 1, default: 60 }),
+  RATE_LIMIT_PREDICT: Type.Integer({ minimum: 1, default: 1200 }),
   /** Largest request body in bytes. */
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),

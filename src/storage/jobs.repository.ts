@@ -112,22 +112,34 @@ export async function transition(
 
 /**
  * Moves a queued job (or one that was running when its worker died) to
- * running and counts the attempt. Returns null when the job is gone, finished
- * or being cancelled, so a stale queue entry is never trained.
+ * running and counts the attempt, unless its tenant already runs
+ * `maxRunning` jobs ('busy': the caller puts it back for later). A per-tenant
+ * advisory lock makes the count and the claim atomic across workers.
+ * 'gone' when the job is missing, finished or being cancelled, so a stale
+ * queue entry is never trained.
  */
-export async function markRunning(db: Db, id: string, fields: { engine: Prisma.InputJsonValue }): Promise<Job | null> {
-  const row = await db.job.findUnique({ where: { id }, select: { attempts: true } });
-  if (!row) return null;
-  const attempt = row.attempts + 1;
-  const moved = await transition(
-    db,
-    id,
-    ['queued', 'running'],
-    'running',
-    { startedAt: new Date(), finishedAt: null, engine: fields.engine, attempts: attempt, errorCode: null, errorMessage: null },
-    { attempt },
-  );
-  return moved ? db.job.findUnique({ where: { id } }) : null;
+export async function markRunning(
+  db: Db,
+  id: string,
+  fields: { engine: Prisma.InputJsonValue; maxRunning: (tenantQuotas: unknown) => number },
+): Promise<{ claimed: Job } | { busy: true; running: number; limit: number } | { gone: true }> {
+  return db.$transaction(async (tx) => {
+    const job = await tx.job.findUnique({ where: { id } });
+    if (!job || (job.status !== 'queued' && job.status !== 'running')) return { gone: true as const };
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`tenant:${job.tenantId}`}))`;
+    const tenant = await tx.tenant.findUnique({ where: { id: job.tenantId }, select: { quotas: true } });
+    const limit = fields.maxRunning(tenant?.quotas);
+    const running = await tx.job.count({ where: { tenantId: job.tenantId, status: { in: ['running', 'cancelling'] }, id: { not: id } } });
+    if (running >= limit) return { busy: true as const, running, limit };
+    const attempt = job.attempts + 1;
+    const { count } = await tx.job.updateMany({
+      where: { id, status: { in: ['queued', 'running'] } },
+      data: { status: 'running', startedAt: new Date(), finishedAt: null, engine: fields.engine, attempts: attempt, errorCode: null, errorMessage: null },
+    });
+    if (count === 0) return { gone: true as const };
+    await addEvent(tx, id, 'state', { status: 'running', attempt });
+    return { claimed: (await tx.job.findUnique({ where: { id } }))! };
+  });
 }
 
 export function updateProgress(

@@ -8,7 +8,7 @@ import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../stor
 import { loadDataset } from '../data/load-dataset.js';
 import { findDataset } from '../data/datasets.js';
 import { stratifiedSplit } from '../data/split.js';
-import { buildModel, buildOptimizer, finalActivation, normalizeTrainingSpec, planModel, SpecError, type NormalizedTrainingSpec } from '../spec/index.js';
+import { buildModel, buildOptimizer, finalActivation, normalizeTrainingSpec, planModel, SpecError, type ModelPlan, type NormalizedTrainingSpec } from '../spec/index.js';
 import type { TrainProgress } from '../queue/jobs.js';
 import type { JobDocument } from '../queue/job-document.js';
 import { TrainingError } from './training-error.js';
@@ -16,6 +16,7 @@ import { HandBackError } from './hand-back.error.js';
 import { TrainingControl } from './training-control.js';
 import { loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoints.js';
 import { gatherExamples, type Examples } from './examples.js';
+import { isOutOfMemoryError, outOfMemoryError } from './out-of-memory.js';
 
 export interface TrainContext {
   db: Db;
@@ -24,6 +25,8 @@ export interface TrainContext {
   jobId: string;
   /** Default wall-time limit of one attempt (ms), unless the job sets one. */
   maxWallTimeMs: number;
+  /** The tenant's limit of jobs running at once, from its quota overrides. */
+  maxRunning: (tenantQuotas: unknown) => number;
   /** Aborted when this worker shuts down: stop after the batch, keep the checkpoint, hand the job back. */
   signal?: AbortSignal;
   reportProgress(progress: TrainProgress): Promise<void>;
@@ -32,17 +35,18 @@ export interface TrainContext {
 export type TrainOutcome =
   | { status: 'succeeded'; modelId: string; stopReason: string | null }
   | { status: 'cancelled'; epochs: number }
-  | { status: 'skipped'; reason: string };
+  | { status: 'skipped'; reason: string }
+  | { status: 'deferred'; reason: string };
 
 const PROGRESS_EVERY_MS = 250;
 const DB_PROGRESS_EVERY_MS = 1000;
 
-function readDocument(spec: unknown): { doc: JobDocument; training: NormalizedTrainingSpec } {
+function readDocument(spec: unknown): { doc: JobDocument; plan: ModelPlan; training: NormalizedTrainingSpec } {
   const doc = spec as JobDocument;
   // The API validated this document; a stored one that no longer passes (older format, edited row) never will.
   try {
-    planModel(doc.model);
-    return { doc, training: normalizeTrainingSpec(doc.training ?? {}, doc.model) };
+    const plan = planModel(doc.model);
+    return { doc, plan, training: normalizeTrainingSpec(doc.training ?? {}, doc.model) };
   } catch (err) {
     if (err instanceof SpecError) throw new TrainingError('invalid-spec', err.message);
     throw err;
@@ -56,9 +60,11 @@ function readDocument(spec: unknown): { doc: JobDocument; training: NormalizedTr
  * a sandboxed process.
  */
 export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
-  const row = await jobs.markRunning(ctx.db, ctx.jobId, { engine: ctx.engine as object });
-  if (!row) return { status: 'skipped', reason: 'job is no longer queued or running' };
-  const { doc, training } = readDocument(row.spec);
+  const claim = await jobs.markRunning(ctx.db, ctx.jobId, { engine: ctx.engine as object, maxRunning: ctx.maxRunning });
+  if ('gone' in claim) return { status: 'skipped', reason: 'job is no longer queued or running' };
+  if ('busy' in claim) return { status: 'deferred', reason: `tenant runs ${claim.running} jobs, its limit` };
+  const row = claim.claimed;
+  const { doc, plan, training } = readDocument(row.spec);
   const info = findDataset(doc.dataset.id);
   if (!info) throw new TrainingError('dataset-unavailable', `dataset '${doc.dataset.id}' is not available on this worker`);
   const data = await loadDataset(doc.dataset.id, doc.dataset.limit);
@@ -75,6 +81,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   const sets: Examples[] = [];
   let model: tf.LayersModel | null = null;
   let optimizer: tf.Optimizer | null = null;
+  let failed = false;
   try {
     const train = gatherExamples(data, split.train, inputShape, sets);
     const validation = split.validation.length ? gatherExamples(data, split.validation, inputShape, sets) : null;
@@ -94,6 +101,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
       try {
         model = buildModel(doc.model, { seed: training.seed });
       } catch (err) {
+        if (isOutOfMemoryError(err)) throw err;
         throw new TrainingError('model-build-failed', `the model could not be built: ${(err as Error).message}`);
       }
     }
@@ -224,10 +232,19 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
       return { status: 'cancelled', epochs: last?.epoch ?? 0 };
     }
     return { status: 'succeeded', modelId, stopReason };
+  } catch (err) {
+    failed = true;
+    if (!isOutOfMemoryError(err)) throw err;
+    throw outOfMemoryError(err, { plan, batchSize: training.batchSize, trainExamples: split.train.length, engine: ctx.engine.name, optimizer: training.optimizer });
   } finally {
-    tf.dispose(sets.flatMap((s) => [s.xs, s.ys]));
-    model?.dispose();
-    optimizer?.dispose();
+    try {
+      tf.dispose(sets.flatMap((s) => [s.xs, s.ys]));
+      model?.dispose();
+      optimizer?.dispose();
+    } catch (err) {
+      // After a wasm abort nothing can be freed; the failure that got us here is the one to report.
+      if (!failed) throw err;
+    }
   }
 }
 

@@ -12,7 +12,7 @@ afterEach(async () => {
   await t.close();
 });
 
-const post = (body: unknown) => request(t.app.server).post('/v1/jobs').send(body as object);
+const post = (body: unknown) => t.http.post('/v1/jobs').send(body as object);
 
 function expectProblem(res: request.Response, status: number, code: string, detail: RegExp) {
   expect(res.status).toBe(status);
@@ -129,9 +129,9 @@ describe('POST /v1/jobs', () => {
   });
 
   it('answers broken JSON, a wrong content type and an oversized body with problems', async () => {
-    const broken = await request(t.app.server).post('/v1/jobs').set('content-type', 'application/json').send('{"model": ');
+    const broken = await t.http.post('/v1/jobs').set('content-type', 'application/json').send('{"model": ');
     expectProblem(broken, 400, 'invalid-json', /not valid JSON/);
-    const text = await request(t.app.server).post('/v1/jobs').set('content-type', 'text/plain').send('hello');
+    const text = await t.http.post('/v1/jobs').set('content-type', 'text/plain').send('hello');
     expectProblem(text, 415, 'unsupported-media-type', /send application\/json/);
     await t.close();
     t = await createTestApp({ BODY_LIMIT: 2048 });
@@ -144,13 +144,13 @@ describe('GET /v1/jobs', () => {
   it('lists newest first with a cursor', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await post(jobBody({ name: `job-${i}` }))).body.id);
-    const first = await request(t.app.server).get('/v1/jobs?limit=2');
+    const first = await t.http.get('/v1/jobs?limit=2');
     expect(first.status).toBe(200);
     expect(first.body.items.map((j: { id: string }) => j.id)).toEqual([ids[2], ids[1]]);
-    const second = await request(t.app.server).get(`/v1/jobs?limit=2&cursor=${first.body.nextCursor}`);
+    const second = await t.http.get(`/v1/jobs?limit=2&cursor=${first.body.nextCursor}`);
     expect(second.body.items.map((j: { id: string }) => j.id)).toEqual([ids[0]]);
     expect(second.body.nextCursor).toBeNull();
-    const queued = await request(t.app.server).get('/v1/jobs?status=succeeded');
+    const queued = await t.http.get('/v1/jobs?status=succeeded');
     expect(queued.body.items).toEqual([]);
   });
 
@@ -161,16 +161,16 @@ describe('GET /v1/jobs', () => {
     ['/v1/jobs/not-a-uuid', /path\.id must be a UUID, got "not-a-uuid"/],
     ['/v1/jobs/not-a-uuid/metrics', /path\.id must be a UUID/],
   ])('rejects %s with 400', async (url, detail) => {
-    expectProblem(await request(t.app.server).get(url), 400, 'invalid-request', detail);
+    expectProblem(await t.http.get(url), 400, 'invalid-request', detail);
   });
 
   it('answers 404 for a job that does not exist, and for its metrics', async () => {
     const id = '00000000-0000-4000-8000-000000000000';
-    expectProblem(await request(t.app.server).get(`/v1/jobs/${id}`), 404, 'not-found', new RegExp(`job '${id}' does not exist`));
-    expectProblem(await request(t.app.server).get(`/v1/jobs/${id}/metrics`), 404, 'not-found', /does not exist/);
+    expectProblem(await t.http.get(`/v1/jobs/${id}`), 404, 'not-found', new RegExp(`job '${id}' does not exist`));
+    expectProblem(await t.http.get(`/v1/jobs/${id}/metrics`), 404, 'not-found', /does not exist/);
   });
 
   it('answers 404 with a problem for unknown routes', async () => {
-    expectProblem(await request(t.app.server).get('/v2/whatever'), 404, 'route-not-found', /no route GET \/v2\/whatever; see \/docs/);
+    expectProblem(await t.http.get('/v2/whatever'), 404, 'route-not-found', /no route GET \/v2\/whatever; see \/docs/);
   });
 });

@@ -34,16 +34,16 @@ describe('OpenAPI document', () => {
     }
     const submit = doc.paths['/v1/jobs'].post;
     expect(submit.responses['400'].content['application/json'].schema.properties.detail).toBeDefined();
-    const layerUnion = submit.requestBody.content['application/json'].schema.properties.model.properties.layers.items;
+    const layerUnion = submit.requestBody.content['application/json'].schema.properties.model.else.properties.layers.items;
     expect(layerUnion.discriminator.propertyName).toBe('type');
   });
 
   it('serves Swagger UI at /docs and the document at /docs/json', async () => {
     t = await createTestApp();
-    const ui = await request(t.app.server).get('/docs/').redirects(1);
+    const ui = await t.http.get('/docs/').redirects(1);
     expect(ui.status).toBe(200);
     expect(ui.text).toMatch(/swagger-ui/i);
-    const json = await request(t.app.server).get('/docs/json');
+    const json = await t.http.get('/docs/json');
     expect(json.status).toBe(200);
     expect(json.body.info.title).toBe('Trainyard API');
   });

@@ -28,8 +28,8 @@ async function poll<T>(read: () => Promise<T>, until: (v: T) => boolean, timeout
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-const getJob = async (id: string) => (await request(t!.app.server).get(`/v1/jobs/${id}`)).body;
-const metricsOf = async (id: string) => (await request(t!.app.server).get(`/v1/jobs/${id}/metrics`)).body.items as { epoch: number }[];
+const getJob = async (id: string) => (await t!.http.get(`/v1/jobs/${id}`)).body;
+const metricsOf = async (id: string) => (await t!.http.get(`/v1/jobs/${id}/metrics`)).body.items as { epoch: number }[];
 const final = (s: string) => ['succeeded', 'failed', 'cancelled'].includes(s);
 
 /** Reads an SSE response into events. */
@@ -47,8 +47,8 @@ describe('live progress over Server-Sent Events', () => {
   it('streams states, progress and per-epoch metrics, ends after the final state, and resumes after Last-Event-ID', async () => {
     t = await createTestApp();
     worker = await startTrainingWorker(t.config, silent);
-    const { body: job } = await request(t.app.server).post('/v1/jobs').send(longJob(3));
-    const stream = await request(t.app.server).get(`/v1/jobs/${job.id}/events`).buffer(true).parse((res, cb) => {
+    const { body: job } = await t.http.post('/v1/jobs').send(longJob(3));
+    const stream = await t.http.get(`/v1/jobs/${job.id}/events`).buffer(true).parse((res, cb) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
       res.on('end', () => cb(null, text));
@@ -63,7 +63,7 @@ describe('live progress over Server-Sent Events', () => {
     for (const e of events.filter((x) => x.event !== 'progress' && x.event !== 'end')) expect(e.id).toMatch(/^\d+$/);
 
     const firstMetrics = events.find((e) => e.event === 'metrics')!;
-    const resumed = await request(t.app.server).get(`/v1/jobs/${job.id}/events`).set('last-event-id', firstMetrics.id!).buffer(true).parse((res, cb) => {
+    const resumed = await t.http.get(`/v1/jobs/${job.id}/events`).set('last-event-id', firstMetrics.id!).buffer(true).parse((res, cb) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
       res.on('end', () => cb(null, text));
@@ -82,11 +82,11 @@ describe('live progress over Server-Sent Events', () => {
 
   it('rejects a malformed Last-Event-ID and unknown jobs', async () => {
     t = await createTestApp();
-    const { body: job } = await request(t.app.server).post('/v1/jobs').send(jobBody());
-    const bad = await request(t.app.server).get(`/v1/jobs/${job.id}/events`).set('last-event-id', 'abc');
+    const { body: job } = await t.http.post('/v1/jobs').send(jobBody());
+    const bad = await t.http.get(`/v1/jobs/${job.id}/events`).set('last-event-id', 'abc');
     expect(bad.status).toBe(400);
     expect(bad.body.detail).toMatch(/Last-Event-ID must be the id of an event/);
-    const missing = await request(t.app.server).get('/v1/jobs/00000000-0000-4000-8000-000000000009/events');
+    const missing = await t.http.get('/v1/jobs/00000000-0000-4000-8000-000000000009/events');
     expect(missing.status).toBe(404);
   });
 });
@@ -94,28 +94,28 @@ describe('live progress over Server-Sent Events', () => {
 describe('cancel', () => {
   it('cancels a queued job at once, harmlessly twice, and refuses to cancel a finished one', async () => {
     t = await createTestApp();
-    const { body: job } = await request(t.app.server).post('/v1/jobs').send(jobBody());
-    const first = await request(t.app.server).post(`/v1/jobs/${job.id}/cancel`);
+    const { body: job } = await t.http.post('/v1/jobs').send(jobBody());
+    const first = await t.http.post(`/v1/jobs/${job.id}/cancel`);
     expect(first.status).toBe(200);
     expect(first.body.status).toBe('cancelled');
     expect(await t.app.services.queue.getJob(`train-${job.id}`)).toBeUndefined();
-    const again = await request(t.app.server).post(`/v1/jobs/${job.id}/cancel`);
+    const again = await t.http.post(`/v1/jobs/${job.id}/cancel`);
     expect(again.status).toBe(200);
     expect(again.body.status).toBe('cancelled');
 
     await t.app.services.db.job.update({ where: { id: job.id }, data: { status: 'succeeded' } });
-    const done = await request(t.app.server).post(`/v1/jobs/${job.id}/cancel`);
+    const done = await t.http.post(`/v1/jobs/${job.id}/cancel`);
     expect(done.status).toBe(409);
     expect(done.body).toMatchObject({ code: 'job-finished', detail: expect.stringMatching(/has already succeeded; only queued or running jobs can be cancelled/) });
-    expect((await request(t.app.server).post('/v1/jobs/00000000-0000-4000-8000-000000000009/cancel')).status).toBe(404);
+    expect((await t.http.post('/v1/jobs/00000000-0000-4000-8000-000000000009/cancel')).status).toBe(404);
   });
 
   it('stops a running job within a batch, keeping the metrics of finished epochs', async () => {
     t = await createTestApp();
     worker = await startTrainingWorker(t.config, silent);
-    const { body: job } = await request(t.app.server).post('/v1/jobs').send(longJob(200));
+    const { body: job } = await t.http.post('/v1/jobs').send(longJob(200));
     await poll(() => metricsOf(job.id), (m) => m.length >= 1);
-    const res = await request(t.app.server).post(`/v1/jobs/${job.id}/cancel`);
+    const res = await t.http.post(`/v1/jobs/${job.id}/cancel`);
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('cancelling');
     const after = await poll(() => getJob(job.id), (j) => final(j.status), 30_000);
@@ -133,21 +133,21 @@ describe('submission', () => {
   it('honours Idempotency-Key: same key and body, same job; another body, 422', async () => {
     t = await createTestApp();
     const key = `key-${Date.now()}`;
-    const a = await request(t.app.server).post('/v1/jobs').set('idempotency-key', key).send(jobBody());
-    const b = await request(t.app.server).post('/v1/jobs').set('idempotency-key', key).send(jobBody());
+    const a = await t.http.post('/v1/jobs').set('idempotency-key', key).send(jobBody());
+    const b = await t.http.post('/v1/jobs').set('idempotency-key', key).send(jobBody());
     expect(a.status).toBe(202);
     expect(b.status).toBe(202);
     expect(b.body.id).toBe(a.body.id);
     expect(b.headers['idempotent-replayed']).toBe('true');
     expect(await t.app.services.db.job.count({ where: { tenantId: t.tenant } })).toBe(1);
-    const c = await request(t.app.server).post('/v1/jobs').set('idempotency-key', key).send(jobBody({ name: 'other' }));
+    const c = await t.http.post('/v1/jobs').set('idempotency-key', key).send(jobBody({ name: 'other' }));
     expect(c.status).toBe(422);
     expect(c.body).toMatchObject({ code: 'idempotency-key-reused', jobId: a.body.id });
   });
 
   it('accepts a job while Redis is down and runs it once a worker reconciles', async () => {
     t = await createTestApp({ REDIS_URL: 'redis://127.0.0.1:1' });
-    const res = await request(t.app.server).post('/v1/jobs').send(jobBody({ training: { epochs: 1 } }));
+    const res = await t.http.post('/v1/jobs').send(jobBody({ training: { epochs: 1 } }));
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('queued');
     await t.app.services.db.job.update({ where: { id: res.body.id }, data: { createdAt: new Date(Date.now() - 60_000) } });
@@ -162,7 +162,7 @@ describe('limits and stopping', () => {
   it('fails a job that exceeds its wall-time limit', async () => {
     t = await createTestApp();
     worker = await startTrainingWorker(t.config, silent);
-    const { body: job } = await request(t.app.server).post('/v1/jobs').send(jobBody({ ...longJob(500), training: { epochs: 500, batchSize: 16, maxWallTimeSeconds: 2 } }));
+    const { body: job } = await t.http.post('/v1/jobs').send(jobBody({ ...longJob(500), training: { epochs: 500, batchSize: 16, maxWallTimeSeconds: 2 } }));
     const done = await poll(() => getJob(job.id), (j) => final(j.status));
     expect(done.status).toBe('failed');
     expect(done.error).toEqual({ code: 'timeout', message: 'training exceeded its wall-time limit of 2 s; raise training.maxWallTimeSeconds or train less' });
@@ -173,7 +173,7 @@ describe('limits and stopping', () => {
     t = await createTestApp();
     worker = await startTrainingWorker(t.config, silent);
     const body = jobBody({ training: { epochs: 10, batchSize: 32, earlyStopping: { monitor: 'val_loss', patience: 1, minDelta: 1000 } } });
-    const { body: job } = await request(t.app.server).post('/v1/jobs').send(body);
+    const { body: job } = await t.http.post('/v1/jobs').send(body);
     const done = await poll(() => getJob(job.id), (j) => final(j.status));
     expect(done.status).toBe('succeeded');
     expect(done.stopReason).toMatch(/^early stopping after epoch 3: val_loss did not improve by more than 1000 for 1 epoch\(s\)/);
@@ -187,7 +187,7 @@ describe('workers that die or stop', () => {
     t = await createTestApp({ JOB_LOCK_MS: 2000 });
     const first = await spawnWorker(t.config);
     processes.push(first);
-    const { body: job } = await request(t.app.server).post('/v1/jobs').send(longJob(40));
+    const { body: job } = await t.http.post('/v1/jobs').send(longJob(40));
     await poll(() => metricsOf(job.id), (m) => m.length >= 1);
     first.child.kill('SIGKILL');
     await first.exited;
@@ -206,7 +206,7 @@ describe('workers that die or stop', () => {
     t = await createTestApp({ JOB_LOCK_MS: 2000 });
     const first = await spawnWorker(t.config);
     processes.push(first);
-    const { body: job } = await request(t.app.server).post('/v1/jobs').send(longJob(40));
+    const { body: job } = await t.http.post('/v1/jobs').send(longJob(40));
     await poll(() => metricsOf(job.id), (m) => m.length >= 1);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);

@@ -25,7 +25,7 @@ afterAll(async () => {
 async function waitForJob(id: string, done: (status: string) => boolean, timeoutMs = 100_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const res = await request(t.app.server).get(`/v1/jobs/${id}`);
+    const res = await t.http.get(`/v1/jobs/${id}`);
     if (done(res.body.status) || Date.now() > deadline) return res.body;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -35,7 +35,7 @@ describe('the core loop: submit, train in a worker, poll, predict', () => {
   let job: any;
 
   beforeAll(async () => {
-    const submitted = await request(t.app.server).post('/v1/jobs').send(jobBody({ training: { epochs: 3, batchSize: 32, learningRate: 0.01, seed: 3 }, dataset: { id: 'mnist', limit: 600 } }));
+    const submitted = await t.http.post('/v1/jobs').send(jobBody({ training: { epochs: 3, batchSize: 32, learningRate: 0.01, seed: 3 }, dataset: { id: 'mnist', limit: 600 } }));
     expect(submitted.status).toBe(202);
     job = await waitForJob(submitted.body.id, (s) => s === 'succeeded' || s === 'failed');
   });
@@ -54,7 +54,7 @@ describe('the core loop: submit, train in a worker, poll, predict', () => {
   });
 
   it('stored one metrics row per epoch', async () => {
-    const res = await request(t.app.server).get(`/v1/jobs/${job.id}/metrics`);
+    const res = await t.http.get(`/v1/jobs/${job.id}/metrics`);
     expect(res.status).toBe(200);
     expect(res.body.items.map((m: { epoch: number }) => m.epoch)).toEqual([1, 2, 3]);
     for (const m of res.body.items) {
@@ -70,16 +70,16 @@ describe('the core loop: submit, train in a worker, poll, predict', () => {
   });
 
   it('describes the model and serves its artifact in the tfjs format', async () => {
-    const model = await request(t.app.server).get(`/v1/models/${job.modelId}`);
+    const model = await t.http.get(`/v1/models/${job.modelId}`);
     expect(model.status).toBe(200);
     expect(model.body).toMatchObject({ id: job.modelId, jobId: job.id, inputShape: [28, 28, 1], numClasses: 10, preprocessing: { outputs: 'probabilities' } });
     expect(model.body.metrics.testAccuracy).toBe(job.test.accuracy);
-    const redirect = await request(t.app.server).get(`/v1/models/${job.modelId}/artifact`);
+    const redirect = await t.http.get(`/v1/models/${job.modelId}/artifact`);
     expect(redirect.status).toBe(302);
     expect(redirect.headers.location).toBe(`/v1/models/${job.modelId}/artifact/model.json`);
-    const json = await request(t.app.server).get(redirect.headers.location);
+    const json = await t.http.get(redirect.headers.location);
     expect(json.body.format).toBe('layers-model');
-    const weights = await request(t.app.server).get(`/v1/models/${job.modelId}/artifact/weights.bin`).buffer(true).parse((res, cb) => {
+    const weights = await t.http.get(`/v1/models/${job.modelId}/artifact/weights.bin`).buffer(true).parse((res, cb) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => cb(null, Buffer.concat(chunks)));
@@ -100,7 +100,7 @@ describe('the core loop: submit, train in a worker, poll, predict', () => {
     // Examples far past the job's limit of 600: the model never saw them.
     const rows = Array.from({ length: 50 }, (_, i) => 9000 + i);
     const instances = rows.map((r) => Array.from(digits.x.subarray(r * 784, (r + 1) * 784)));
-    const res = await request(t.app.server).post(`/v1/models/${job.modelId}/predict`).send({ instances });
+    const res = await t.http.post(`/v1/models/${job.modelId}/predict`).send({ instances });
     expect(res.status).toBe(200);
     expect(res.body.predictions).toHaveLength(50);
     for (const p of res.body.predictions) {
@@ -117,7 +117,7 @@ describe('the core loop: submit, train in a worker, poll, predict', () => {
       acc[acc.length - 1].push([v]);
       return acc;
     }, []);
-    const again = await request(t.app.server).post(`/v1/models/${job.modelId}/predict`).send({ instances: [nested] });
+    const again = await t.http.post(`/v1/models/${job.modelId}/predict`).send({ instances: [nested] });
     expect(again.body.predictions[0]).toEqual(res.body.predictions[0]);
   });
 
@@ -127,22 +127,22 @@ describe('the core loop: submit, train in a worker, poll, predict', () => {
     [{ instances: [] }, /instances must NOT have fewer than 1 items/],
     [{ inputs: [] }, /instances is required/],
   ])('rejects predict body %#', async (body, detail) => {
-    const res = await request(t.app.server).post(`/v1/models/${job.modelId}/predict`).send(body);
+    const res = await t.http.post(`/v1/models/${job.modelId}/predict`).send(body);
     expect(res.status).toBe(400);
     expect(res.body.detail).toMatch(detail);
   });
 
   it('rejects too many instances and unknown models', async () => {
     const many = Array.from({ length: t.config.PREDICT_MAX_INSTANCES + 1 }, () => [0]);
-    const res = await request(t.app.server).post(`/v1/models/${job.modelId}/predict`).send({ instances: many });
+    const res = await t.http.post(`/v1/models/${job.modelId}/predict`).send({ instances: many });
     expect(res.status).toBe(400);
     expect(res.body.detail).toMatch(new RegExp(`instances has ${many.length} items; at most ${t.config.PREDICT_MAX_INSTANCES}`));
     const missing = '00000000-0000-4000-8000-000000000001';
-    const unknown = await request(t.app.server).post(`/v1/models/${missing}/predict`).send({ instances: [[0]] });
+    const unknown = await t.http.post(`/v1/models/${missing}/predict`).send({ instances: [[0]] });
     expect(unknown.status).toBe(404);
     expect(unknown.body.detail).toBe(`model '${missing}' does not exist`);
-    expect((await request(t.app.server).get(`/v1/models/${missing}`)).status).toBe(404);
-    expect((await request(t.app.server).get(`/v1/models/${missing}/artifact`)).status).toBe(404);
+    expect((await t.http.get(`/v1/models/${missing}`)).status).toBe(404);
+    expect((await t.http.get(`/v1/models/${missing}/artifact`)).status).toBe(404);
   });
 
   it('keeps the loaded model in memory between predicts', async () => {
@@ -150,7 +150,7 @@ describe('the core loop: submit, train in a worker, poll, predict', () => {
   });
 
   it('lists the model', async () => {
-    const res = await request(t.app.server).get('/v1/models');
+    const res = await t.http.get('/v1/models');
     expect(res.body.items.map((m: { id: string }) => m.id)).toEqual([job.modelId]);
   });
 });

@@ -1,27 +1,45 @@
 import type { FastifyInstance } from 'fastify';
+import request from 'supertest';
+import { randomBytes } from 'node:crypto';
 import { buildApp } from '../../src/api/app.js';
 import type { AppConfig } from '../../src/config/config.js';
-import { randomBytes } from 'node:crypto';
+import { createKey, createTenant } from '../../src/storage/api-keys.repository.js';
 import { testConfig } from './config.js';
+
+type Agent = ReturnType<typeof request.agent>;
 
 export interface TestApp {
   app: FastifyInstance;
   config: AppConfig;
-  /** The tenant all of this app's requests act as: rows of other tests are invisible. */
+  /** A tenant of this test's own: rows of other tests are invisible to it. */
   tenant: string;
+  key: string;
+  /** supertest agent that sends this tenant's API key with every request. */
+  http: Agent;
+  /** Another tenant with its own key, for isolation checks. */
+  otherTenant(): Promise<{ tenant: string; key: string; http: Agent }>;
   close(): Promise<void>;
 }
 
-/** A fresh app per test with its own queue; close() empties that queue and releases every connection. */
+async function newTenant(app: FastifyInstance) {
+  const tenant = `test-${randomBytes(6).toString('hex')}`;
+  await createTenant(app.services.db, tenant);
+  const { key } = await createKey(app.services.db, tenant, 'test');
+  const http = request.agent(app.server).set('authorization', `Bearer ${key}`);
+  return { tenant, key, http };
+}
+
+/** A fresh app per test with its own queue and tenant; close() empties that queue and releases every connection. */
 export async function createTestApp(overrides: Partial<AppConfig> = {}): Promise<TestApp> {
   const config = testConfig(overrides);
-  const tenant = `test-${randomBytes(6).toString('hex')}`;
-  const app = await buildApp(config, { logger: false, tenant });
+  const app = (await buildApp(config, { logger: false })) as unknown as FastifyInstance;
   await app.ready();
+  const own = await newTenant(app);
   return {
-    app: app as unknown as FastifyInstance,
+    app,
     config,
-    tenant,
+    ...own,
+    otherTenant: () => newTenant(app),
     async close() {
       if (app.services.redis.status === 'ready') await app.services.queue.obliterate({ force: true });
       await app.close();

@@ -1,6 +1,6 @@
 import type { AppConfig } from '../../config/config.js';
 import { findDataset, listDatasets } from '../../data/datasets.js';
-import { planModel, normalizeTrainingSpec, SpecError, type ModelPlan, type TrainingSpec } from '../../spec/index.js';
+import { planModel, normalizeTrainingSpec, resolveModelSpec, SpecError, type ModelPlan, type ModelSpec } from '../../spec/index.js';
 import type { Db, Job, EpochMetric } from '../../storage/prisma.js';
 import type { JobWithModel } from '../../storage/jobs.repository.js';
 import * as jobsRepo from '../../storage/jobs.repository.js';
@@ -9,7 +9,8 @@ import { trainQueueJobId } from '../../queue/jobs.js';
 import { Prisma } from '../../storage/prisma.js';
 import type { JobDocument } from '../../queue/job-document.js';
 import { createHash } from 'node:crypto';
-import { ConflictError, InvalidRequestError, ProblemError } from '../errors/index.js';
+import { ConflictError, InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
+import { resolveQuotas } from '../../config/quotas.js';
 import { specErrorExtensions } from '../plugins/app/error-handler.js';
 import type { SubmitJobBody, JobView } from '../routes/jobs/jobs.schema.js';
 
@@ -22,7 +23,7 @@ export interface JobsDeps {
 const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Checks that the model fits the data: input shape, number of classes, enough examples to split. */
-export function checkModelAgainstDataset(body: SubmitJobBody, plan: ModelPlan, training: ReturnType<typeof normalizeTrainingSpec>): void {
+export function checkModelAgainstDataset(body: SubmitJobBody & { model: ModelSpec }, plan: ModelPlan, training: ReturnType<typeof normalizeTrainingSpec>): number {
   const dataset = findDataset(body.dataset.id);
   if (!dataset) {
     throw new InvalidRequestError(
@@ -70,6 +71,33 @@ export function checkModelAgainstDataset(body: SubmitJobBody, plan: ModelPlan, t
       `only about ${trainExamples} of ${examples} examples are left for training; use a larger dataset.limit`,
       [{ field: 'dataset.limit', message: `too small for ${dataset.numClasses} classes` }],
     );
+  }
+  return trainExamples;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** The tenant's quotas, checked before anything is stored. */
+async function enforceQuotas(deps: JobsDeps, tenantId: string, plan: ModelPlan, epochs: number, trainExamples: number): Promise<void> {
+  const tenant = await deps.db.tenant.findUnique({ where: { id: tenantId }, select: { quotas: true } });
+  const q = resolveQuotas(deps.config, tenant?.quotas);
+  if (plan.totalParams > q.maxParams) {
+    throw new QuotaExceededError('maxParams', q.maxParams, plan.totalParams, `the model has ${fmt(plan.totalParams)} parameters; tenant '${tenantId}' may train at most ${fmt(q.maxParams)}`);
+  }
+  if (plan.macs > q.maxMacs) {
+    throw new QuotaExceededError('maxMacs', q.maxMacs, plan.macs, `the model needs ${fmt(plan.macs)} multiply-accumulates per example; tenant '${tenantId}' may train at most ${fmt(q.maxMacs)}`);
+  }
+  const work = epochs * trainExamples;
+  if (work > q.epochSamples) {
+    throw new QuotaExceededError('epochSamples', q.epochSamples, work, `the job would train ${fmt(epochs)} epochs × ${fmt(trainExamples)} examples = ${fmt(work)}; tenant '${tenantId}' may train at most ${fmt(q.epochSamples)} per job`);
+  }
+  const queued = await deps.db.job.count({ where: { tenantId, status: 'queued' } });
+  if (queued >= q.queuedJobs) {
+    throw new QuotaExceededError('queuedJobs', q.queuedJobs, queued, `tenant '${tenantId}' already has ${fmt(queued)} queued jobs, its limit; wait for some to start or cancel them`, 429);
+  }
+  const stored = (await deps.db.trainedModel.aggregate({ where: { tenantId }, _sum: { sizeBytes: true } }))._sum.sizeBytes ?? 0;
+  if (stored >= q.artifactBytes) {
+    throw new QuotaExceededError('artifactBytes', q.artifactBytes, stored, `tenant '${tenantId}' stores ${fmt(stored)} bytes of trained models, its limit of ${fmt(q.artifactBytes)}; delete models to train more`);
   }
 }
 
@@ -119,7 +147,9 @@ export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJo
     if (earlier) return earlier;
   }
   const limits = { maxParams: deps.config.MAX_MODEL_PARAMS, maxMacs: deps.config.MAX_MODEL_MACS };
-  const plan = checked('model', () => planModel(body.model, limits));
+  // A Keras document becomes the compact spec here; everything after sees one form.
+  const model = checked('model', () => resolveModelSpec(body.model));
+  const plan = checked('model', () => planModel(model, limits));
   if (plan.limits.exceeded.length > 0) {
     throw new InvalidRequestError(
       `the model is too large to train here: ${plan.limits.exceeded.join('; ')}. POST /v1/plan shows the per-layer sizes.`,
@@ -127,10 +157,11 @@ export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJo
       'model-too-large',
     );
   }
-  const training = checked('training', () => normalizeTrainingSpec(body.training ?? {}, body.model));
-  checkModelAgainstDataset(body, plan, training);
+  const training = checked('training', () => normalizeTrainingSpec(body.training ?? {}, model));
+  const trainExamples = checkModelAgainstDataset({ ...body, model }, plan, training);
+  await enforceQuotas(deps, tenantId, plan, training.epochs, trainExamples);
 
-  const doc: JobDocument = { model: body.model, training: body.training ?? {}, dataset: body.dataset };
+  const doc: JobDocument = { model, training: body.training ?? {}, dataset: body.dataset };
   let job: JobWithModel;
   try {
     const created = await jobsRepo.createJob(deps.db, {

@@ -26,17 +26,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     services: Services;
   }
-  interface FastifyRequest {
-    /** Owner of everything the request reads or creates. One tenant until API keys arrive. */
-    tenantId: string;
-  }
 }
-
-export const DEFAULT_TENANT = 'default';
 
 /** Creates the process-wide clients the routes share, and closes them with the app. */
 export default fp(
-  async function services(app: FastifyInstance, opts: { config: AppConfig; tenant?: string }) {
+  async function services(app: FastifyInstance, opts: { config: AppConfig }) {
     const { config } = opts;
     const db = createDb(config.DATABASE_URL);
     const redis = createRedis(config.REDIS_URL, 'producer', { lazyConnect: false });
@@ -49,7 +43,6 @@ export default fp(
     const modelCache = new ModelCache(config.MODEL_CACHE_SIZE, (id) => loadModelArtifact(artifacts, modelArtifactKey(id)));
 
     app.decorate('services', { config, db, redis, queue, artifacts, modelCache, engine });
-    app.decorateRequest('tenantId', opts.tenant ?? DEFAULT_TENANT);
 
     app.addHook('onClose', async () => {
       await modelCache.clear();

@@ -23,10 +23,24 @@ export default fp(
           { name: 'plan', description: 'Shapes and parameter counts of a model, without training' },
           { name: 'datasets', description: 'Data to train on' },
           { name: 'health', description: 'Liveness and readiness' },
+          { name: 'admin', description: 'Operators: tenants and API keys (ADMIN_TOKEN)' },
         ],
+        components: {
+          securitySchemes: {
+            apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer ty_...`. Operators create keys with `npm run keys -- create`.' },
+            adminToken: { type: 'http', scheme: 'bearer', description: "The server's ADMIN_TOKEN." },
+          },
+        },
+        security: [{ apiKey: [] }],
       },
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      // Served over plain http on private networks: do not ask browsers to upgrade to https.
+      transformStaticCSP: (header) => header.replace(/;?\s*upgrade-insecure-requests;?/, ';').replace(/;\s*;/g, ';'),
+      uiConfig: { persistAuthorization: true, displayRequestDuration: true },
+    });
   },
   { name: 'swagger' },
 );

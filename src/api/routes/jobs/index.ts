@@ -20,8 +20,9 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'A job accepted while Redis is unreachable is stored and queued by a worker as soon as Redis is back.',
         headers: SubmitHeadersSchema,
         body: SubmitJobBodySchema,
-        response: { 202: JobSchema, ...problems(400, 413, 415, 422) },
+        response: { 202: JobSchema, ...problems(400, 413, 415, 422, 429) },
       },
+      config: { rateLimit: { max: config.RATE_LIMIT_SUBMIT, timeWindow: '1 minute' } },
     },
     async (request, reply) => {
       const { job, replayed, enqueued } = await submitJob({ db, queue, config }, request.tenantId, request.body, request.headers['idempotency-key']);

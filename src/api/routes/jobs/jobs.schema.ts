@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { ModelSpecSchema, TrainingSpecSchema, SEED_MNIST_MODEL } from '../../../spec/index.js';
+import { KerasModelEnvelopeSchema, ModelSpecSchema, TrainingSpecSchema, SEED_MNIST_MODEL, type KerasModelEnvelope, type ModelSpec } from '../../../spec/index.js';
 import { UuidSchema } from '../../schemas/common.schema.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled'] as const;
@@ -14,10 +14,23 @@ export const DatasetRefSchema = Type.Object(
   { additionalProperties: false, description: 'The data to train on.' },
 );
 
+/**
+ * The compact spec, or `{ "keras": <model JSON> }`. if/then/else rather than
+ * a union, so that a mistake in either form is reported against that form only.
+ */
+export const ModelInputSchema = Type.Unsafe<ModelSpec | KerasModelEnvelope>({
+  if: { type: 'object', required: ['keras'] },
+  then: KerasModelEnvelopeSchema,
+  else: ModelSpecSchema,
+  description:
+    'The network: the compact spec (input shape and layers), or `{"keras": ...}` with a Keras `to_json()` / tfjs `toJSON()` ' +
+    'document or a tfjs model.json, which is converted to the compact spec and planned the same way.',
+});
+
 export const SubmitJobBodySchema = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'A label for the job and its model.' })),
-    model: ModelSpecSchema,
+    model: ModelInputSchema,
     training: Type.Optional(TrainingSpecSchema),
     dataset: DatasetRefSchema,
   },

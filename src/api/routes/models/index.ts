@@ -104,8 +104,9 @@ const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description: `Up to ${config.PREDICT_MAX_INSTANCES} instances per request. The model is loaded once and kept in memory.`,
         params: IdParamsSchema,
         body: PredictBodySchema,
-        response: { 200: PredictResponseSchema, ...problems(400, 404, 413) },
+        response: { 200: PredictResponseSchema, ...problems(400, 404, 413, 429) },
       },
+      config: { rateLimit: { max: config.RATE_LIMIT_PREDICT, timeWindow: '1 minute' } },
     },
     async (request) => {
       const { instances } = request.body;

@@ -1,0 +1,71 @@
+import { timingSafeEqual } from 'node:crypto';
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { findActiveKey, touchKey } from '../../../storage/api-keys.repository.js';
+import { ForbiddenError, UnauthorizedError } from '../../errors/index.js';
+import { ProblemSchema } from '../../schemas/common.schema.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Owner of everything the request reads or creates, from its API key. */
+    tenantId: string;
+    apiKeyId: string;
+  }
+}
+
+const TOUCH_EVERY_MS = 60_000;
+
+function bearer(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new UnauthorizedError("the Authorization header must be 'Bearer <API key>'");
+  return match[1];
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Every /v1 route needs an API key (Authorization: Bearer <key>) and acts
+ * for the key's tenant; /v1/admin routes need ADMIN_TOKEN instead. Health
+ * checks and the docs stay open.
+ */
+export default fp(
+  async function auth(app: FastifyInstance) {
+    const { db, config } = app.services;
+    app.decorateRequest('tenantId', '');
+    app.decorateRequest('apiKeyId', '');
+
+    // Every protected route documents its auth failures, without each route repeating them.
+    app.addHook('onRoute', (route) => {
+      if (!route.url.startsWith('/v1/') || !route.schema) return;
+      const response = ((route.schema as { response?: Record<string, unknown> }).response ??= {});
+      response[401] ??= ProblemSchema;
+      if (route.url.startsWith('/v1/admin/')) response[403] ??= ProblemSchema;
+    });
+
+    app.addHook('onRequest', async (request) => {
+      const route = request.routeOptions.url;
+      if (!route || !route.startsWith('/v1/')) return;
+      const token = bearer(request);
+      if (route.startsWith('/v1/admin/')) {
+        if (!config.ADMIN_TOKEN) throw new ForbiddenError('admin-disabled', 'the admin API is disabled: set ADMIN_TOKEN on the server, or use `npm run keys`');
+        if (!token || !sameSecret(token, config.ADMIN_TOKEN)) throw new UnauthorizedError('the admin API needs Authorization: Bearer <ADMIN_TOKEN>');
+        return;
+      }
+      if (!token) throw new UnauthorizedError('missing API key: send Authorization: Bearer <API key> (operators create keys with `npm run keys -- create`)');
+      const key = await findActiveKey(db, token);
+      if (!key) throw new UnauthorizedError('the API key is not valid or has been revoked');
+      request.tenantId = key.tenantId;
+      request.apiKeyId = key.id;
+      if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
+        touchKey(db, key.id).catch((err) => request.log.warn({ err: err.message }, 'could not record key use'));
+      }
+    });
+  },
+  { name: 'auth', dependencies: ['services'] },
+);

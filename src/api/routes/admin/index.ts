@@ -1,0 +1,117 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { problems } from '../../schemas/common.schema.js';
+import { ConflictError, NotFoundError } from '../../errors/index.js';
+import { Prisma } from '../../../storage/prisma.js';
+import * as keys from '../../../storage/api-keys.repository.js';
+
+const TenantIdSchema = Type.String({ pattern: keys.TENANT_ID_PATTERN, description: 'Lowercase slug: letters, digits, dashes; up to 63 characters.' });
+const TenantSchema = Type.Object({ id: Type.String(), name: Type.String(), quotas: Type.Unknown(), createdAt: Type.String({ format: 'date-time' }), activeKeys: Type.Optional(Type.Integer()) });
+const KeySchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  tenantId: Type.String(),
+  name: Type.String(),
+  prefix: Type.String({ description: 'The first characters of the key, to recognise it.' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+const NewKeySchema = Type.Object({ ...KeySchema.properties, key: Type.String({ description: 'The API key. Shown only in this answer: store it now.' }) });
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const keyView = (k: { id: string; tenantId: string; name: string; prefix: string; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null }) => ({
+  id: k.id,
+  tenantId: k.tenantId,
+  name: k.name,
+  prefix: k.prefix,
+  createdAt: k.createdAt.toISOString(),
+  lastUsedAt: iso(k.lastUsedAt),
+  revokedAt: iso(k.revokedAt),
+});
+
+/** Operator routes (ADMIN_TOKEN): tenants and their API keys. */
+const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app.services;
+  const security = [{ adminToken: [] }];
+
+  app.post(
+    '/v1/admin/tenants',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Create a tenant',
+        security,
+        body: Type.Object({ id: TenantIdSchema, name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, { additionalProperties: false }),
+        response: { 201: TenantSchema, ...problems(400, 401, 403, 409) },
+      },
+    },
+    async (request, reply) => {
+      try {
+        const t = await keys.createTenant(db, request.body.id, request.body.name);
+        return reply.status(201).send({ ...t, createdAt: t.createdAt.toISOString() });
+      } catch (err) {
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') throw new ConflictError('tenant-exists', `tenant '${request.body.id}' already exists`);
+        throw err;
+      }
+    },
+  );
+
+  app.get(
+    '/v1/admin/tenants',
+    { schema: { tags: ['admin'], summary: 'List tenants', security, response: { 200: Type.Object({ items: Type.Array(TenantSchema) }), ...problems(401, 403) } } },
+    async () => ({
+      items: (await keys.listTenants(db)).map((t) => ({ id: t.id, name: t.name, quotas: t.quotas, createdAt: t.createdAt.toISOString(), activeKeys: t._count.keys })),
+    }),
+  );
+
+  const TenantParams = Type.Object({ tenantId: TenantIdSchema }, { additionalProperties: false });
+
+  app.post(
+    '/v1/admin/tenants/:tenantId/keys',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Create an API key (shown once)',
+        security,
+        params: TenantParams,
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100, description: 'What the key is for, e.g. "ci".' }) }, { additionalProperties: false }),
+        response: { 201: NewKeySchema, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      if (!(await keys.findTenant(db, request.params.tenantId))) throw new NotFoundError('tenant', request.params.tenantId);
+      const created = await keys.createKey(db, request.params.tenantId, request.body.name);
+      return reply.status(201).send({ ...keyView(created), key: created.key });
+    },
+  );
+
+  app.get(
+    '/v1/admin/tenants/:tenantId/keys',
+    {
+      schema: { tags: ['admin'], summary: "List a tenant's API keys (never their secrets)", security, params: TenantParams, response: { 200: Type.Object({ items: Type.Array(KeySchema) }), ...problems(400, 401, 403, 404) } },
+    },
+    async (request) => {
+      if (!(await keys.findTenant(db, request.params.tenantId))) throw new NotFoundError('tenant', request.params.tenantId);
+      return { items: (await keys.listKeys(db, request.params.tenantId)).map(keyView) };
+    },
+  );
+
+  app.delete(
+    '/v1/admin/keys/:id',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Revoke an API key',
+        security,
+        params: Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      if (!(await keys.revokeKey(db, request.params.id))) throw new NotFoundError('active API key', request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+};
+
+export default adminRoutes;

@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
+import { createKey, revokeKey } from '../../src/storage/api-keys.repository.js';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await createTestApp({ ADMIN_TOKEN: 'admin-token-for-tests-0123456789' });
+});
+afterEach(async () => {
+  await t.close();
+});
+
+const anonymous = () => request(t.app.server);
+
+describe('API keys', () => {
+  it.each([
+    [undefined, /missing API key: send Authorization: Bearer <API key>/],
+    ['Basic dXNlcjpwYXNz', /the Authorization header must be 'Bearer <API key>'/],
+    ['Bearer not-a-key', /the API key is not valid or has been revoked/],
+    ['Bearer ty_AAAAAAAA_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', /the API key is not valid or has been revoked/],
+  ])('answers 401 with a problem for authorization %s', async (header, detail) => {
+    const req = anonymous().get('/v1/jobs');
+    const res = header ? await req.set('authorization', header) : await req;
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ code: 'unauthorized', status: 401 });
+    expect(res.body.detail).toMatch(detail);
+  });
+
+  it('stops accepting a revoked key', async () => {
+    const { id, key } = await createKey(t.app.services.db, t.tenant, 'temporary');
+    expect((await anonymous().get('/v1/jobs').set('authorization', `Bearer ${key}`)).status).toBe(200);
+    await revokeKey(t.app.services.db, id);
+    expect((await anonymous().get('/v1/jobs').set('authorization', `Bearer ${key}`)).status).toBe(401);
+  });
+
+  it('leaves health checks and the docs open', async () => {
+    expect((await anonymous().get('/healthz')).status).toBe(200);
+    expect((await anonymous().get('/readyz')).status).toBe(200);
+    expect((await anonymous().get('/docs/json')).status).toBe(200);
+  });
+
+  it('records when a key was last used', async () => {
+    await t.http.get('/v1/jobs');
+    await new Promise((r) => setTimeout(r, 100));
+    const row = await t.app.services.db.apiKey.findFirst({ where: { tenantId: t.tenant } });
+    expect(row?.lastUsedAt).toBeInstanceOf(Date);
+  });
+});
+
+describe('admin routes', () => {
+  const admin = () => ({ authorization: 'Bearer admin-token-for-tests-0123456789' });
+
+  it('create a tenant and a key shown once, list keys without secrets, revoke', async () => {
+    const tenant = `acme-${Date.now()}`;
+    const created = await anonymous().post('/v1/admin/tenants').set(admin()).send({ id: tenant, name: 'Acme' });
+    expect(created.status).toBe(201);
+    const dup = await anonymous().post('/v1/admin/tenants').set(admin()).send({ id: tenant });
+    expect(dup.status).toBe(409);
+    const key = await anonymous().post(`/v1/admin/tenants/${tenant}/keys`).set(admin()).send({ name: 'ci' });
+    expect(key.status).toBe(201);
+    expect(key.body.key).toMatch(/^ty_/);
+    expect((await anonymous().get('/v1/jobs').set('authorization', `Bearer ${key.body.key}`)).status).toBe(200);
+    const list = await anonymous().get(`/v1/admin/tenants/${tenant}/keys`).set(admin());
+    expect(list.body.items).toEqual([expect.objectContaining({ id: key.body.id, name: 'ci', prefix: key.body.prefix, revokedAt: null })]);
+    expect(JSON.stringify(list.body)).not.toContain(key.body.key);
+    expect((await anonymous().delete(`/v1/admin/keys/${key.body.id}`).set(admin())).status).toBe(204);
+    expect((await anonymous().get('/v1/jobs').set('authorization', `Bearer ${key.body.key}`)).status).toBe(401);
+  });
+
+  it('needs the admin token, and a tenant key is not one', async () => {
+    expect((await anonymous().get('/v1/admin/tenants')).status).toBe(401);
+    expect((await t.http.get('/v1/admin/tenants')).status).toBe(401);
+    expect((await anonymous().get('/v1/admin/tenants').set('authorization', 'Bearer wrong-token-wrong-token')).status).toBe(401);
+  });
+
+  it('are disabled without ADMIN_TOKEN', async () => {
+    await t.close();
+    t = await createTestApp();
+    const res = await anonymous().get('/v1/admin/tenants').set('authorization', 'Bearer anything-anything-anything');
+    expect(res.status).toBe(403);
+    expect(res.body.detail).toMatch(/the admin API is disabled: set ADMIN_TOKEN/);
+  });
+});
+
+describe('tenant isolation', () => {
+  it("answers 404 for another tenant's job, its metrics, events and cancel", async () => {
+    const { body: job } = await t.http.post('/v1/jobs').send(jobBody());
+    const other = await t.otherTenant();
+    for (const [method, url] of [
+      ['get', `/v1/jobs/${job.id}`],
+      ['get', `/v1/jobs/${job.id}/metrics`],
+      ['get', `/v1/jobs/${job.id}/events`],
+      ['post', `/v1/jobs/${job.id}/cancel`],
+    ] as const) {
+      const res = await other.http[method](url);
+      expect(res.status, `${method} ${url}`).toBe(404);
+    }
+    expect((await other.http.get('/v1/jobs')).body.items).toEqual([]);
+  });
+});
