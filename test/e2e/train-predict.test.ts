@@ -176,3 +176,35 @@ describe('a job that can never train', () => {
     expect(await queued?.getState()).toBe('failed');
   });
 });
+
+describe('tenant isolation across the whole API', () => {
+  it("answers 404 to another tenant on every route of the OpenAPI document that names one of this tenant's resources", async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { parse } = await import('yaml');
+    const doc = parse(await readFile(new URL('../../openapi.yaml', import.meta.url), 'utf8'));
+    const [{ body: jobs }, { body: models }] = await Promise.all([t.http.get('/v1/jobs'), t.http.get('/v1/models')]);
+    const job = jobs.items.find((j: { modelId: string | null }) => j.modelId);
+    expect(job, 'a trained job of this tenant').toBeDefined();
+    const other = await t.otherTenant();
+    let checked = 0;
+    for (const [path, operations] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
+      if (!path.startsWith('/v1/') || path.startsWith('/v1/admin/') || path.startsWith('/v1/datasets')) continue;
+      for (const method of Object.keys(operations)) {
+        if (path.includes('{id}')) {
+          const id = path.startsWith('/v1/jobs') ? job.id : job.modelId;
+          const url = path.replace('{id}', id);
+          const res = await (other.http as any)[method](url).send(method === 'post' ? (path.endsWith('/predict') ? { instances: [Array(784).fill(0)] } : {}) : undefined);
+          expect(res.status, `${method.toUpperCase()} ${url} as another tenant`).toBe(404);
+          checked++;
+        } else if (method === 'get') {
+          const res = await other.http.get(path);
+          expect(res.status, `GET ${path} as another tenant`).toBe(200);
+          expect(res.body.items, `GET ${path} as another tenant`).toEqual([]);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(11);
+    expect(models.items.length).toBeGreaterThan(0);
+  });
+});
