@@ -182,6 +182,28 @@ describe('limits and stopping', () => {
   });
 });
 
+describe('running-jobs quota', () => {
+  it("keeps a tenant at its limit of running jobs without blocking another tenant's jobs", async () => {
+    t = await createTestApp({ WORKER_CONCURRENCY: 2 });
+    await t.app.services.db.tenant.update({ where: { id: t.tenant }, data: { quotas: { runningJobs: 1 } } });
+    worker = await startTrainingWorker(t.config, silent);
+    const long = (await t.http.post('/v1/jobs').send(longJob(400))).body;
+    await poll(() => getJob(long.id), (j) => j.status === 'running');
+    const waiting = (await t.http.post('/v1/jobs').send(jobBody({ training: { epochs: 1 } }))).body;
+    const other = await t.otherTenant();
+    const theirs = (await other.http.post('/v1/jobs').send(jobBody({ training: { epochs: 1 } }))).body;
+
+    const done = await poll(async () => (await other.http.get(`/v1/jobs/${theirs.id}`)).body, (j) => final(j.status));
+    expect(done.status).toBe('succeeded');
+    expect((await getJob(long.id)).status).toBe('running');
+    expect((await getJob(waiting.id)).status).toBe('queued');
+
+    await t.http.post(`/v1/jobs/${long.id}/cancel`);
+    const second = await poll(() => getJob(waiting.id), (j) => final(j.status));
+    expect(second.status).toBe('succeeded');
+  });
+});
+
 describe('workers that die or stop', () => {
   it('resumes a job from its checkpoint after kill -9 of its worker: every epoch once, two attempts', async () => {
     t = await createTestApp({ JOB_LOCK_MS: 2000 });
