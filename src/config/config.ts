@@ -59,6 +59,8 @@ export const ConfigSchema = Type.Object({
   /** Per API key, per minute. */
   RATE_LIMIT_SUBMIT: Type.Integer({ minimum: 1, default: 60 }),
   RATE_LIMIT_PREDICT: Type.Integer({ minimum: 1, default: 1200 }),
+  /** Largest uploaded dataset file, in bytes. */
+  DATASET_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 2 ** 31 - 1, default: 512 * 1024 * 1024 }),
   /** Largest request body in bytes. */
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),

@@ -8,7 +8,7 @@ export interface LoadedDataset {
   /** Row-major examples, `count * prod(inputShape)` values. */
   x: Float32Array;
   /** Class index per example. */
-  y: Uint8Array;
+  y: Uint8Array | Uint16Array;
   count: number;
   inputShape: number[];
   numClasses: number;

@@ -9,7 +9,7 @@ export interface Prediction {
 
 /** Runs a loaded classifier on validated instances; logits are turned into probabilities. */
 export async function predict(model: tf.LayersModel, instances: unknown[], pre: Preprocessing): Promise<Prediction> {
-  const buffer = instancesToBuffer(instances, pre.inputShape);
+  const buffer = instancesToBuffer(instances, pre.inputShape, pre);
   const probs = tf.tidy(() => {
     const out = model.predict(tf.tensor(buffer, [instances.length, ...pre.inputShape])) as tf.Tensor;
     return pre.outputs === 'logits' ? tf.softmax(out) : out;

@@ -46,6 +46,7 @@ export function normalizeTrainingSpec(raw: unknown = {}, model?: ModelSpec | Nor
     validationSplit: spec.validationSplit ?? d.validationSplit,
     testSplit: spec.testSplit ?? d.testSplit,
     seed: spec.seed ?? d.seed,
+    normalization: spec.normalization ?? d.normalization,
   };
   if (spec.maxWallTimeSeconds !== undefined) normalized.maxWallTimeSeconds = spec.maxWallTimeSeconds;
   const early = (raw as TrainingSpec).earlyStopping;

@@ -19,6 +19,7 @@ export const TRAINING_DEFAULTS = {
   validationSplit: 0.1,
   testSplit: 0.1,
   seed: 42,
+  normalization: 'scale',
 } as const satisfies Record<string, unknown>;
 
 export const TrainingSpecSchema = Type.Object({
@@ -90,6 +91,13 @@ export const TrainingSpecSchema = Type.Object({
     additionalProperties: false,
     description:
       'Stop before `epochs` when the monitored metric stops improving; the job then succeeds with the reason in `stopReason`.',
+  })),
+  normalization: Type.Optional(Type.Enum(['scale', 'standardize', 'none'], {
+    default: TRAINING_DEFAULTS.normalization,
+    description:
+      "How input values are transformed before training, and identically at predict: 'scale' maps the dataset's " +
+      "[min, max] to [0, 1]; 'standardize' subtracts each channel's mean and divides by its standard deviation; " +
+      "'none' trains on raw values. Default 'scale'.",
   })),
   maxWallTimeSeconds: Type.Optional(Type.Integer({
     minimum: 1,

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 
@@ -11,6 +11,8 @@ export interface ArtifactStore {
   /** Writes all files of `key` atomically: readers see all of them or none. */
   put(key: string, files: Record<string, Uint8Array | string>): Promise<number>;
   get(key: string, file: string): Promise<Buffer | null>;
+  /** Up to `length` bytes of a file from `start`, without reading the rest. */
+  getRange(key: string, file: string, start: number, length: number): Promise<Buffer | null>;
   remove(key: string): Promise<void>;
   describe(): string;
 }
@@ -65,6 +67,24 @@ export class DiskArtifactStore implements ArtifactStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
+    }
+  }
+
+  async getRange(key: string, file: string, start: number, length: number): Promise<Buffer | null> {
+    assertSafe(key, file);
+    let handle;
+    try {
+      handle = await open(path.join(this.root, key, file), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, start);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
     }
   }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ArtifactStore } from './artifact-store.js';
+import type { Normalization } from '../data/normalization.js';
 
 /**
  * The tfjs layers-model format on disk: `model.json` (topology + weights
@@ -55,4 +56,8 @@ export interface Preprocessing {
   valueRange: [number, number];
   /** 'logits' when the last layer has no softmax: predict applies it. */
   outputs: 'probabilities' | 'logits';
+  /** Applied to raw inputs before the model (absent on models trained before normalisation existed: identity). */
+  normalization?: Normalization;
+  /** For image models: predict accepts {"b64": PNG/JPEG}, decoded to this size, values multiplied by valueScale. */
+  image?: { width: number; height: number; channels: number; valueScale: number } | null;
 }

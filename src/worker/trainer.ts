@@ -5,8 +5,9 @@ import * as jobs from '../storage/jobs.repository.js';
 import { completeJobWithModel } from '../storage/models.repository.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../storage/model-artifacts.js';
-import { loadDataset } from '../data/load-dataset.js';
-import { findDataset } from '../data/datasets.js';
+import { loadDatasetExamples, resolveDataset } from '../data/datasets.js';
+import { normalizationFor } from '../data/normalization.js';
+import { computeStats } from '../data/parsers/index.js';
 import { stratifiedSplit } from '../data/split.js';
 import { buildModel, buildOptimizer, finalActivation, normalizeTrainingSpec, planModel, SpecError, type ModelPlan, type NormalizedTrainingSpec } from '../spec/index.js';
 import type { TrainProgress } from '../queue/jobs.js';
@@ -65,9 +66,12 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   if ('busy' in claim) return { status: 'deferred', reason: `tenant runs ${claim.running} jobs, its limit` };
   const row = claim.claimed;
   const { doc, plan, training } = readDocument(row.spec);
-  const info = findDataset(doc.dataset.id);
-  if (!info) throw new TrainingError('dataset-unavailable', `dataset '${doc.dataset.id}' is not available on this worker`);
-  const data = await loadDataset(doc.dataset.id, doc.dataset.limit);
+  const info = await resolveDataset(ctx.db, row.tenantId, doc.dataset.id);
+  const data = info && (await loadDatasetExamples(ctx.db, ctx.artifacts, row.tenantId, doc.dataset.id, doc.dataset.limit));
+  if (!info || !data) throw new TrainingError('dataset-unavailable', `dataset '${doc.dataset.id}' no longer exists`);
+  // Built-in datasets carry no stored statistics: take them from the examples themselves.
+  const stats = info.stats ?? computeStats(data.x, data.y, info.inputShape, info.numClasses);
+  const normalization = normalizationFor(training.normalization, stats, info.inputShape[info.inputShape.length - 1]);
   const split = stratifiedSplit(data.y, { validation: training.validationSplit, test: training.testSplit }, training.seed);
   if (split.train.length === 0) {
     throw new TrainingError('dataset-too-small', `the dataset has ${data.count} examples; none is left for training after the validation and test splits`);
@@ -83,9 +87,9 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   let optimizer: tf.Optimizer | null = null;
   let failed = false;
   try {
-    const train = gatherExamples(data, split.train, inputShape, sets);
-    const validation = split.validation.length ? gatherExamples(data, split.validation, inputShape, sets) : null;
-    const test = split.test.length ? gatherExamples(data, split.test, inputShape, sets) : null;
+    const train = gatherExamples(data, split.train, inputShape, normalization, sets);
+    const validation = split.validation.length ? gatherExamples(data, split.validation, inputShape, normalization, sets) : null;
+    const test = split.test.length ? gatherExamples(data, split.test, inputShape, normalization, sets) : null;
 
     optimizer = buildOptimizer(training);
     let initialEpoch = 0;
@@ -196,7 +200,14 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
     const modelId = existing?.id ?? randomUUID();
     const artifactKey = modelArtifactKey(modelId);
     const sizeBytes = await saveModelArtifact(ctx.artifacts, artifactKey, fitted);
-    const preprocessing: Preprocessing = { inputShape, valueRange: info.valueRange, outputs };
+    const preprocessing: Preprocessing = {
+      inputShape,
+      valueRange: info.valueRange,
+      outputs,
+      normalization,
+      // Images sent to predict as PNG/JPEG are decoded to the dataset's size and brought to its value range.
+      image: info.image && inputShape.length === 3 ? { ...info.image, valueScale: info.valueRange[1] <= 1 ? 1 / 255 : 1 } : null,
+    };
     const saved = await completeJobWithModel(
       ctx.db,
       {

@@ -100,7 +100,7 @@ describe('POST /v1/jobs', () => {
   });
 
   it.each([
-    ['an unknown dataset', { dataset: { id: 'cifar10' } }, 'unknown-dataset', /dataset\.id 'cifar10' does not exist; available: mnist/],
+    ['an unknown dataset', { dataset: { id: 'cifar10' } }, 'unknown-dataset', /dataset\.id 'cifar10' does not exist; use a built-in dataset \(mnist\) or the id of one of your uploads/],
     ['a limit above the dataset size', { dataset: { id: 'mnist', limit: 20000 } }, 'invalid-request', /dataset\.limit 20000 exceeds the 10000 examples/],
     [
       'an input shape the dataset does not have',

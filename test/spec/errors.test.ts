@@ -179,7 +179,7 @@ describe('training spec errors', () => {
     ['splits leaving nothing', { validationSplit: 0.5, testSplit: 0.5 },
       'validationSplit + testSplit must be below 1 so that examples remain for training, got 0.5 + 0.5', 'testSplit'],
     ['unknown field', { lr: 0.1 },
-      "unknown field 'lr'; allowed fields are optimizer, learningRate, momentum, epochs, batchSize, validationSplit, testSplit, seed, earlyStopping, maxWallTimeSeconds, loss",
+      "unknown field 'lr'; allowed fields are optimizer, learningRate, momentum, epochs, batchSize, validationSplit, testSplit, seed, earlyStopping, normalization, maxWallTimeSeconds, loss",
       'lr'],
   ])('%s', (_what, raw, message, field) => {
     const err = failure(() => normalizeTrainingSpec(raw));

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../../config/config.js';
-import { findDataset, listDatasets } from '../../data/datasets.js';
+import { BUILTIN_DATASETS, resolveDataset, type DatasetInfo } from '../../data/datasets.js';
 import { planModel, normalizeTrainingSpec, resolveModelSpec, SpecError, type ModelPlan, type ModelSpec } from '../../spec/index.js';
 import type { Db, Job, EpochMetric } from '../../storage/prisma.js';
 import type { JobWithModel } from '../../storage/jobs.repository.js';
@@ -23,11 +23,15 @@ export interface JobsDeps {
 const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Checks that the model fits the data: input shape, number of classes, enough examples to split. */
-export function checkModelAgainstDataset(body: SubmitJobBody & { model: ModelSpec }, plan: ModelPlan, training: ReturnType<typeof normalizeTrainingSpec>): number {
-  const dataset = findDataset(body.dataset.id);
+export function checkModelAgainstDataset(
+  body: SubmitJobBody & { model: ModelSpec },
+  dataset: DatasetInfo | null,
+  plan: ModelPlan,
+  training: ReturnType<typeof normalizeTrainingSpec>,
+): number {
   if (!dataset) {
     throw new InvalidRequestError(
-      `dataset.id '${body.dataset.id}' does not exist; available: ${listDatasets().map((d) => d.id).join(', ')}`,
+      `dataset.id '${body.dataset.id}' does not exist; use a built-in dataset (${BUILTIN_DATASETS.map((d) => d.id).join(', ')}) or the id of one of your uploads (GET /v1/datasets)`,
       [{ field: 'dataset.id', message: 'unknown dataset' }],
       'unknown-dataset',
     );
@@ -158,7 +162,8 @@ export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJo
     );
   }
   const training = checked('training', () => normalizeTrainingSpec(body.training ?? {}, model));
-  const trainExamples = checkModelAgainstDataset({ ...body, model }, plan, training);
+  const dataset = await resolveDataset(deps.db, tenantId, body.dataset.id);
+  const trainExamples = checkModelAgainstDataset({ ...body, model }, dataset, plan, training);
   await enforceQuotas(deps, tenantId, plan, training.epochs, trainExamples);
 
   const doc: JobDocument = { model, training: body.training ?? {}, dataset: body.dataset };

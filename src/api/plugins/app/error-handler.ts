@@ -61,6 +61,9 @@ function fromFastifyError(error: FastifyError, request: FastifyRequest): [number
   if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
     return [400, 'invalid-json', 'Invalid JSON', `the request body is not valid JSON: ${error.message}`, {}];
   }
+  if (error.statusCode === 413) {
+    return [413, 'payload-too-large', 'Payload Too Large', error.message, {}];
+  }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return [error.statusCode, 'bad-request', 'Bad Request', error.message, {}];
   }

@@ -27,6 +27,21 @@ export const ModelSchema = Type.Object(
       inputShape: Type.Array(Type.Integer()),
       valueRange: Type.Array(Type.Number(), { description: 'Range of the input values the model was trained on.' }),
       outputs: Type.Enum(['probabilities', 'logits']),
+      normalization: Type.Optional(
+        Type.Object(
+          { kind: Type.String(), offset: Type.Array(Type.Number()), scale: Type.Array(Type.Number()) },
+          { description: "Applied to raw inputs before the model: (value - offset[c]) × scale[c], c the channel." },
+        ),
+      ),
+      image: Type.Optional(
+        Type.Union([
+          Type.Object(
+            { width: Type.Integer(), height: Type.Integer(), channels: Type.Integer(), valueScale: Type.Number() },
+            { description: 'Image models: predict takes {"b64": PNG/JPEG}, decoded to this size.' },
+          ),
+          Type.Null(),
+        ]),
+      ),
     }),
     spec: Type.Unknown({ description: 'The model spec it was trained from.' }),
     engine: Type.Object({ name: Type.String(), version: Type.String() }, { additionalProperties: true }),
@@ -45,7 +60,8 @@ export const PredictBodySchema = Type.Object(
       minItems: 1,
       description:
         'Inputs to classify. Each is nested in the model input shape (e.g. 28 lists of 28 lists of 1 number) or a flat ' +
-        'list of all its numbers (784), in the value range the model was trained on (MNIST: 0 to 1).',
+        'list of all its numbers (784), as raw values like those of the dataset (the model applies its own normalisation); ' +
+        'image models also take {"b64": "<base64 PNG or JPEG>"}, decoded and resized like the training images.',
     }),
   },
   { additionalProperties: false },

@@ -1,0 +1,203 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
+import type { MultipartFile } from '@fastify/multipart';
+import type { AppConfig } from '../../config/config.js';
+import { resolveQuotas } from '../../config/quotas.js';
+import type { Db } from '../../storage/prisma.js';
+import type { ArtifactStore } from '../../storage/artifact-store.js';
+import * as repo from '../../storage/datasets.repository.js';
+import { datasetStorageKey, saveDatasetFiles } from '../../data/dataset-files.js';
+import { DatasetFormatError, parseCsv, parseIdx, parseImageZip, parseNpy, type ParsedDataset } from '../../data/parsers/index.js';
+import { InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
+
+export const DATASET_FORMATS = {
+  idx: { files: ['images', 'labels'], options: [] },
+  csv: { files: ['file'], options: ['labelColumn'] },
+  npy: { files: ['x', 'y'], options: [] },
+  images: { files: ['file'], options: ['width', 'height', 'channels'] },
+} as const;
+export type DatasetFormat = keyof typeof DATASET_FORMATS;
+const COMMON_FIELDS = ['format', 'name'];
+
+interface Upload {
+  fields: Record<string, string>;
+  files: Record<string, { path: string; bytes: number; sha256: string }>;
+  dir: string;
+}
+
+export interface DatasetsDeps {
+  db: Db;
+  artifacts: ArtifactStore;
+  config: AppConfig;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** Streams every file part to a temporary file (never whole in memory), hashing it on the way. */
+async function receive(request: FastifyRequest, maxBytes: number): Promise<Upload> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'trainyard-upload-'));
+  const upload: Upload = { fields: {}, files: {}, dir };
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'field') {
+        if (typeof part.value !== 'string') throw new InvalidRequestError(`form field '${part.fieldname}' must be text`, [{ field: part.fieldname, message: 'must be text' }]);
+        upload.fields[part.fieldname] = part.value;
+        continue;
+      }
+      const file = part as MultipartFile;
+      if (upload.files[file.fieldname]) throw new InvalidRequestError(`file part '${file.fieldname}' was sent twice`, [{ field: file.fieldname, message: 'sent twice' }]);
+      if (!/^[A-Za-z0-9_-]{1,40}$/.test(file.fieldname)) throw new InvalidRequestError(`unexpected file part ${JSON.stringify(file.fieldname.slice(0, 40))}`, []);
+      const target = path.join(dir, file.fieldname);
+      const hash = createHash('sha256');
+      let bytes = 0;
+      const count = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      await pipeline(file.file, count, createWriteStream(target));
+      if (file.file.truncated) {
+        throw new ProblemError(413, 'payload-too-large', 'Payload Too Large', `file part '${file.fieldname}' exceeds the upload limit of ${fmt(maxBytes)} bytes`, { limit: maxBytes });
+      }
+      upload.files[file.fieldname] = { path: target, bytes, sha256: hash.digest('hex') };
+    }
+    return upload;
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function intOption(fields: Record<string, string>, name: string, min: number, max: number, fallback?: number): number {
+  const raw = fields[name];
+  if (raw === undefined || raw === '') {
+    if (fallback !== undefined) return fallback;
+    throw new InvalidRequestError(`form field '${name}' is required for this format (an integer from ${min} to ${max})`, [{ field: name, message: 'is required' }]);
+  }
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new InvalidRequestError(`form field '${name}' must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`, [{ field: name, message: `an integer from ${min} to ${max}` }]);
+  }
+  return n;
+}
+
+/** Checks the form against its format; returns the options that shape the data. */
+function readForm(upload: Upload): { format: DatasetFormat; name: string | null; options: Record<string, string | number> } {
+  const format = upload.fields.format;
+  if (!format || !(format in DATASET_FORMATS)) {
+    throw new InvalidRequestError(`form field 'format' must be one of ${Object.keys(DATASET_FORMATS).join(', ')}, got ${JSON.stringify(format ?? null)}`, [
+      { field: 'format', message: `one of ${Object.keys(DATASET_FORMATS).join(', ')}` },
+    ]);
+  }
+  const spec = DATASET_FORMATS[format as DatasetFormat];
+  for (const field of Object.keys(upload.fields)) {
+    if (!COMMON_FIELDS.includes(field) && !(spec.options as readonly string[]).includes(field)) {
+      throw new InvalidRequestError(`form field '${field}' is not used by format '${format}'; allowed: ${[...COMMON_FIELDS, ...spec.options].join(', ')}`, [{ field, message: 'not allowed' }]);
+    }
+  }
+  for (const part of Object.keys(upload.files)) {
+    if (!(spec.files as readonly string[]).includes(part)) {
+      throw new InvalidRequestError(`file part '${part}' is not used by format '${format}'; it takes ${spec.files.map((f) => `'${f}'`).join(' and ')}`, [{ field: part, message: 'not allowed' }]);
+    }
+  }
+  for (const part of spec.files) {
+    if (!upload.files[part]) throw new InvalidRequestError(`format '${format}' needs the file part '${part}'`, [{ field: part, message: 'is required' }]);
+  }
+  const name = upload.fields.name?.trim() || null;
+  if (name && name.length > 200) throw new InvalidRequestError('form field \'name\' must be at most 200 characters', [{ field: 'name', message: 'too long' }]);
+  const options: Record<string, string | number> = {};
+  if (format === 'csv' && upload.fields.labelColumn) options.labelColumn = upload.fields.labelColumn;
+  if (format === 'images') {
+    options.width = intOption(upload.fields, 'width', 1, 1024);
+    options.height = intOption(upload.fields, 'height', 1, 1024);
+    const channels = intOption(upload.fields, 'channels', 1, 3, 1);
+    if (channels === 2) throw new InvalidRequestError("form field 'channels' must be 1 (grayscale) or 3 (RGB), got 2", [{ field: 'channels', message: '1 or 3' }]);
+    options.channels = channels;
+  }
+  return { format: format as DatasetFormat, name, options };
+}
+
+function parse(format: DatasetFormat, files: Upload['files'], options: Record<string, string | number>): Promise<ParsedDataset> {
+  switch (format) {
+    case 'idx':
+      return parseIdx({ images: files.images.path, labels: files.labels.path });
+    case 'csv':
+      return parseCsv({ file: files.file.path, labelColumn: options.labelColumn as string | undefined });
+    case 'npy':
+      return parseNpy({ x: files.x.path, y: files.y.path });
+    case 'images':
+      return parseImageZip({ file: files.file.path, width: options.width as number, height: options.height as number, channels: options.channels as 1 | 3 });
+  }
+}
+
+/**
+ * Receives, validates, parses and stores an uploaded dataset. Identical
+ * content (same format, options and files) returns the existing dataset.
+ * Nothing is stored unless everything succeeded.
+ */
+export async function uploadDataset(deps: DatasetsDeps, tenantId: string, request: FastifyRequest): Promise<{ row: repo.DatasetRow; created: boolean }> {
+  const upload = await receive(request, deps.config.DATASET_MAX_BYTES);
+  try {
+    const { format, name, options } = readForm(upload);
+    const spec = DATASET_FORMATS[format];
+    const contentHash = createHash('sha256')
+      .update(JSON.stringify({ format, options, files: spec.files.map((f) => [f, upload.files[f].sha256]) }))
+      .digest('hex');
+    const existing = await repo.findDatasetByHash(deps.db, tenantId, contentHash);
+    if (existing) return { row: existing, created: false };
+
+    let parsed: ParsedDataset;
+    try {
+      parsed = await parse(format, upload.files, options);
+    } catch (err) {
+      if (err instanceof DatasetFormatError) throw new InvalidRequestError(err.message, [{ field: err.field, message: err.message }], 'invalid-dataset');
+      throw err;
+    }
+    const sizeBytes = parsed.x.byteLength + parsed.y.byteLength;
+    const tenant = await deps.db.tenant.findUnique({ where: { id: tenantId }, select: { quotas: true } });
+    const quota = resolveQuotas(deps.config, tenant?.quotas).datasetBytes;
+    const stored = await repo.storedDatasetBytes(deps.db, tenantId);
+    if (stored + sizeBytes > quota) {
+      throw new QuotaExceededError('datasetBytes', quota, stored + sizeBytes, `tenant '${tenantId}' would store ${fmt(stored + sizeBytes)} bytes of datasets, over its limit of ${fmt(quota)}; delete datasets first`);
+    }
+    const id = randomUUID();
+    const storageKey = datasetStorageKey(id);
+    await saveDatasetFiles(deps.artifacts, storageKey, parsed);
+    try {
+      const row = await repo.createDataset(deps.db, {
+        id,
+        tenantId,
+        name: name ?? `${format} upload`,
+        format,
+        examples: parsed.count,
+        inputShape: parsed.inputShape,
+        numClasses: parsed.numClasses,
+        classNames: parsed.classNames,
+        dtype: parsed.dtype,
+        stats: parsed.stats as object,
+        options,
+        uploadBytes: Object.values(upload.files).reduce((n, f) => n + f.bytes, 0),
+        sizeBytes,
+        contentHash,
+        storageKey,
+      });
+      return { row, created: true };
+    } catch (err) {
+      await deps.artifacts.remove(storageKey);
+      // The same upload raced us: answer with the winner.
+      const raced = await repo.findDatasetByHash(deps.db, tenantId, contentHash);
+      if (raced) return { row: raced, created: false };
+      throw err;
+    }
+  } finally {
+    await rm(upload.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,180 @@
+import { openByteSource } from './byte-source.js';
+import { CsvRecordReader } from './csv-records.js';
+import { DatasetFormatError } from './dataset-format.error.js';
+import {
+  assembleDataset,
+  assertTwoClasses,
+  assertValueLimit,
+  classesFromLabels,
+  NUMBER,
+  resolveLimits,
+  type ParsedDataset,
+  type ParseLimits,
+} from './dataset.js';
+import { fmt } from './format.js';
+
+export interface CsvInput extends ParseLimits {
+  /** Path of the CSV file (UTF-8, optionally gzipped). The first row must be a header. */
+  file: string;
+  /** Name of the column holding the class label. Default: the last column. */
+  labelColumn?: string;
+}
+
+const FIELD = 'file';
+const INITIAL_CAPACITY = 1 << 16;
+
+/**
+ * Reads a table of numeric features with one label column. Rows are read as
+ * they stream in; only the feature values and a small id per row are kept.
+ *
+ * Labels: when every label is a number, classes are the distinct values in
+ * numeric order (so labels 0..K-1 keep their meaning, and `1` and `1.0` are
+ * one class); otherwise the distinct strings in sorted order. Either way the
+ * order does not depend on which rows come first, and `classNames` holds the
+ * original labels.
+ */
+export async function parseCsv(input: CsvInput): Promise<ParsedDataset> {
+  const limits = resolveLimits(input);
+  const source = await openByteSource(input.file, FIELD, 'the file');
+  const decoder = new TextDecoder('utf-8');
+
+  let header: string[] | null = null;
+  let labelIndex = -1;
+  let features = 0;
+  let reader: CsvRecordReader | null = null;
+  let headLine = '';
+  let count = 0;
+  let x = new Float32Array(0);
+  let labelIds = new Uint32Array(0);
+  const labelIdOf = new Map<string, number>();
+
+  const onHeader = (fields: string[]) => {
+    const names = fields.map((f) => f.trim());
+    names.forEach((name, i) => {
+      if (name === '') throw new DatasetFormatError(FIELD, `column ${i + 1} has no name; every column needs one in the header row`);
+      const first = names.indexOf(name);
+      if (first !== i) {
+        throw new DatasetFormatError(FIELD, `column '${name}' appears twice in the header (columns ${first + 1} and ${i + 1})`);
+      }
+    });
+    if (input.labelColumn === undefined) {
+      labelIndex = names.length - 1;
+    } else {
+      labelIndex = names.indexOf(input.labelColumn);
+      if (labelIndex < 0) {
+        throw new DatasetFormatError('labelColumn', `labelColumn '${input.labelColumn}' is not a column; columns: ${names.join(', ')}`);
+      }
+    }
+    if (names.length < 2) {
+      throw new DatasetFormatError(FIELD, `the header has only the column '${names[0]}'; a dataset needs feature columns and a label column`);
+    }
+    features = names.length - 1;
+    header = names;
+  };
+
+  const onRow = (fields: string[], row: number) => {
+    if (isBlank(fields)) return;
+    const names = header!;
+    if (fields.length !== names.length) {
+      throw new DatasetFormatError(FIELD, `row ${fmt(row)} has ${fields.length} columns, the header has ${names.length}`);
+    }
+    if (count + 1 > limits.maxExamples) {
+      throw new DatasetFormatError(FIELD, `the file has more than ${fmt(limits.maxExamples)} rows of data; at most ${fmt(limits.maxExamples)} examples are allowed`);
+    }
+    assertValueLimit(FIELD, count + 1, [features], limits);
+    if (count === labelIds.length) {
+      const capacity = Math.min(Math.max(INITIAL_CAPACITY, labelIds.length * 2), limits.maxExamples);
+      x = grow(x, capacity * features);
+      labelIds = grow(labelIds, capacity);
+    }
+    let o = count * features;
+    for (let i = 0; i < fields.length; i++) {
+      const text = fields[i].trim();
+      if (i === labelIndex) {
+        if (text === '') throw new DatasetFormatError(FIELD, `row ${fmt(row)}: label column '${names[i]}' is empty`);
+        let id = labelIdOf.get(text);
+        if (id === undefined) {
+          id = labelIdOf.size;
+          if (id >= limits.maxClasses) {
+            throw new DatasetFormatError(
+              FIELD,
+              `column '${names[i]}' has more than ${fmt(limits.maxClasses)} distinct values; at most ${fmt(limits.maxClasses)} classes are allowed`,
+            );
+          }
+          labelIdOf.set(text, id);
+        }
+        labelIds[count] = id;
+        continue;
+      }
+      if (!NUMBER.test(text)) {
+        throw new DatasetFormatError(FIELD, `row ${fmt(row)}: column '${names[i]}' is not a number (got ${quote(fields[i])})`);
+      }
+      const v = Math.fround(Number(text));
+      if (!Number.isFinite(v)) {
+        throw new DatasetFormatError(FIELD, `row ${fmt(row)}: column '${names[i]}' is too large for float32 (got ${quote(fields[i])})`);
+      }
+      x[o++] = v;
+    }
+    count++;
+  };
+
+  const startReader = (line: string): CsvRecordReader => {
+    if (line.includes('\u0000')) throw new DatasetFormatError(FIELD, 'the file is not a text CSV file');
+    const r = new CsvRecordReader(detectDelimiter(line), FIELD, (fields, row) => {
+      if (header) onRow(fields, row);
+      else if (!isBlank(fields)) onHeader(fields);
+    });
+    r.push(line);
+    return r;
+  };
+
+  try {
+    for await (const chunk of source.reader.rest()) {
+      const text = decoder.decode(chunk, { stream: true });
+      if (reader) {
+        reader.push(text);
+        continue;
+      }
+      // The delimiter is chosen from the header line, so hold text back until it is complete.
+      headLine += text;
+      if (/\S[^\r\n]*[\r\n]/.test(headLine) || headLine.length > 64 << 10) {
+        reader = startReader(headLine);
+        headLine = '';
+      }
+    }
+    reader ??= startReader(headLine);
+    reader.push(decoder.decode());
+    reader.end();
+  } finally {
+    await source.reader.close();
+  }
+
+  if (!header) throw new DatasetFormatError(FIELD, 'the file is empty');
+  if (count === 0) throw new DatasetFormatError(FIELD, 'the file has a header but no rows');
+  const classes = classesFromLabels([...labelIdOf.keys()], labelIds.subarray(0, count));
+  assertTwoClasses(FIELD, `column '${header![labelIndex]}'`, classes.y, classes.classNames);
+  return assembleDataset({ dtype: 'float32', x: x.slice(0, count * features) }, classes, [features]);
+}
+
+function isBlank(fields: string[]): boolean {
+  return fields.length === 1 && fields[0].trim() === '';
+}
+
+/** Comma unless the header clearly uses tabs or semicolons (TSV exports, European spreadsheets). */
+function detectDelimiter(headerLine: string): number {
+  const line = headerLine.split(/\r?\n|\r/).find((l) => l.trim() !== '') ?? '';
+  if (line.includes(',')) return 0x2c;
+  if (line.includes('\t')) return 0x09;
+  if (line.includes(';')) return 0x3b;
+  return 0x2c;
+}
+
+function grow<T extends Float32Array | Uint32Array>(array: T, length: number): T {
+  const out = new (array.constructor as new (n: number) => T)(length);
+  out.set(array);
+  return out;
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+}
