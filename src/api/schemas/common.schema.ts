@@ -1,5 +1,8 @@
 import { Type } from 'typebox';
 
+/** `schema` or null: fields that exist on every answer but are empty until known. */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
 export const UuidSchema = Type.String({ format: 'uuid', description: 'Identifier (UUID).', examples: ['3f8a1c2e-5b7d-4e9f-a1b2-c3d4e5f60718'] });
 
 export const IdParamsSchema = Type.Object({ id: UuidSchema }, { additionalProperties: false });

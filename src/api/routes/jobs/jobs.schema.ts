@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { KerasModelEnvelopeSchema, ModelSpecSchema, TrainingSpecSchema, SEED_MNIST_MODEL, type KerasModelEnvelope, type ModelSpec } from '../../../spec/index.js';
-import { UuidSchema } from '../../schemas/common.schema.js';
+import { Nullable, UuidSchema } from '../../schemas/common.schema.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled'] as const;
 
@@ -47,8 +47,6 @@ export const SubmitJobBodySchema = Type.Object(
   },
 );
 export type SubmitJobBody = Static<typeof SubmitJobBodySchema>;
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const EpochMetricSchema = Type.Object({
   epoch: Type.Integer({ description: '1-based epoch number.' }),

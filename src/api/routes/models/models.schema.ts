@@ -1,7 +1,5 @@
 import { Type } from 'typebox';
-import { UuidSchema } from '../../schemas/common.schema.js';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+import { Nullable, UuidSchema } from '../../schemas/common.schema.js';
 
 export const ModelSchema = Type.Object(
   {
