@@ -267,4 +267,37 @@ describe('parseImageZip: broken archives', () => {
     garbled[cd] = 0;
     await expectFormatError(parseImageZip({ file: await write(garbled), ...two }), 'file', 'the archive is damaged: directory entry 1 is unreadable');
   });
+
+  it('rejects damaged directories and entries', async () => {
+    const files = { 'cat/a.png': RED, 'dog/b.png': BLUE };
+    const bytes = zipSync(files);
+    const eocd = bytes.length - 22;
+    const damaged = async (mutate: (view: DataView, copy: Uint8Array) => void) => {
+      const copy = bytes.slice();
+      mutate(new DataView(copy.buffer), copy);
+      return parseImageZip({ file: await write(copy), ...two });
+    };
+    await expectFormatError(damaged((v) => v.setUint32(eocd + 12, 0x20000000, true)), 'file', 'the archive is damaged: its directory is 536,870,912 bytes');
+    await expectFormatError(damaged((v) => v.setUint16(eocd + 10, 0xffff, true)), 'file', 'the archive is damaged: the ZIP64 locator is missing');
+    await expectFormatError(
+      damaged((v) => v.setUint32(centralEntryOffset(bytes, 'cat/a.png') + 24, 0xffffffff, true)),
+      'file',
+      'the archive is damaged: directory entry 1 has a missing or short ZIP64 field',
+    );
+    await expectFormatError(
+      damaged((v) => v.setUint32(v.getUint32(centralEntryOffset(bytes, 'dog/b.png') + 42, true), 0, true)),
+      'file',
+      'dog/b.png cannot be decoded: the archive is damaged (no local header)',
+    );
+    await expectFormatError(
+      damaged((v) => v.setUint32(centralEntryOffset(bytes, 'dog/b.png') + 20, bytes.length, true)),
+      'file',
+      'dog/b.png cannot be decoded: the archive is truncated',
+    );
+    const zip64 = toZip64(bytes);
+    const locatorAt = zip64.length - 22 - 20;
+    const noRecord = zip64.slice();
+    new DataView(noRecord.buffer).setBigUint64(locatorAt + 8, 0n, true);
+    await expectFormatError(parseImageZip({ file: await write(noRecord), ...two }), 'file', 'the archive is damaged: the ZIP64 directory record is missing');
+  });
 });

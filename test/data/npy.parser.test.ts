@@ -128,6 +128,9 @@ describe('parseNpy: broken files', () => {
     v4[6] = 4;
     await expectFormatError(parseNpy(await pair(v4, y3)), 'x', 'x.npy has .npy format version 4.0; versions 1.0, 2.0 and 3.0 are supported');
     await expectFormatError(parseNpy(await pair(f32x().subarray(0, 40), y3)), 'x', 'x.npy is truncated: its header is incomplete');
+    const hugeHeader = npyFile('<f4', [3, 4], packValues(FEATURES, 'float', 4, true), { version: 2 });
+    new DataView(hugeHeader.buffer, hugeHeader.byteOffset).setUint32(8, 2 << 20, true);
+    await expectFormatError(parseNpy(await pair(hugeHeader, y3)), 'x', 'x.npy has a 2,097,152-byte header; at most 1,048,576 bytes are supported');
   });
 
   it('rejects headers it cannot read, without evaluating them', async () => {

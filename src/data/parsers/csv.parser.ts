@@ -30,8 +30,8 @@ const INITIAL_CAPACITY = 1 << 16;
  * Labels: when every label is a number, classes are the distinct values in
  * numeric order (so labels 0..K-1 keep their meaning, and `1` and `1.0` are
  * one class); otherwise the distinct strings in sorted order. Either way the
- * order does not depend on which rows come first, and `classNames` holds the
- * original labels.
+ * order does not depend on which rows come first. `classNames` holds the
+ * labels as written (numbers in canonical form: `1.0` becomes `1`).
  */
 export async function parseCsv(input: CsvInput): Promise<ParsedDataset> {
   const limits = resolveLimits(input);
@@ -149,11 +149,14 @@ export async function parseCsv(input: CsvInput): Promise<ParsedDataset> {
     await source.reader.close();
   }
 
-  if (!header) throw new DatasetFormatError(FIELD, 'the file is empty');
+  // Assigned inside the record callback, which control-flow analysis cannot see.
+  const columns = header as string[] | null;
+  if (!columns) throw new DatasetFormatError(FIELD, 'the file is empty');
   if (count === 0) throw new DatasetFormatError(FIELD, 'the file has a header but no rows');
   const classes = classesFromLabels([...labelIdOf.keys()], labelIds.subarray(0, count));
-  assertTwoClasses(FIELD, `column '${header![labelIndex]}'`, classes.y, classes.classNames);
-  return assembleDataset({ dtype: 'float32', x: x.slice(0, count * features) }, classes, [features]);
+  assertTwoClasses(FIELD, `column '${columns[labelIndex]}'`, classes.y, classes.classNames);
+  const values = x.length === count * features ? x : x.slice(0, count * features);
+  return assembleDataset({ dtype: 'float32', x: values }, classes, [features]);
 }
 
 function isBlank(fields: string[]): boolean {

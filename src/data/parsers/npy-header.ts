@@ -1,5 +1,6 @@
 import type { ChunkReader, ElementType } from './byte-source.js';
 import { DatasetFormatError } from './dataset-format.error.js';
+import { fmt } from './format.js';
 
 export interface NpyHeader {
   descr: string;
@@ -24,7 +25,7 @@ export async function readNpyHeader(reader: ChunkReader, field: string, subject:
   if (lengthBytes.length < (major === 1 ? 2 : 4)) throw fail('is truncated: its header is incomplete');
   const view = new DataView(lengthBytes.buffer, lengthBytes.byteOffset, lengthBytes.byteLength);
   const headerLength = major === 1 ? view.getUint16(0, true) : view.getUint32(0, true);
-  if (headerLength > MAX_HEADER_BYTES) throw fail(`has a ${headerLength}-byte header; at most ${MAX_HEADER_BYTES} bytes are supported`);
+  if (headerLength > MAX_HEADER_BYTES) throw fail(`has a ${fmt(headerLength)}-byte header; at most ${fmt(MAX_HEADER_BYTES)} bytes are supported`);
   const headerBytes = await reader.read(headerLength);
   if (headerBytes.length < headerLength) throw fail('is truncated: its header is incomplete');
   // Before 3.0 the header is latin-1; 3.0 allowed UTF-8 for structured field names.

@@ -162,9 +162,12 @@ async function readDirectory(handle: FileHandle, field: string): Promise<ZipEntr
         if (size === 0xffffffff) size = next();
         if (compressedSize === 0xffffffff) compressedSize = next();
         if (localHeaderOffset === 0xffffffff) localHeaderOffset = next();
-        if ([size, compressedSize, localHeaderOffset].some(Number.isNaN)) throw damaged(`directory entry ${i + 1} has a short ZIP64 field`);
       }
       e += 4 + length;
+    }
+    // Still saturated (no ZIP64 field) or NaN (a field too short to hold the value).
+    if ([size, compressedSize, localHeaderOffset].some((v) => v === 0xffffffff || Number.isNaN(v))) {
+      throw damaged(`directory entry ${i + 1} has a missing or short ZIP64 field`);
     }
     const name = decodeName(nameBytes, (flags & 0x800) !== 0).replace(/\\/g, '/').normalize('NFC');
     entries.push({
