@@ -125,6 +125,12 @@ export async function markRunning(
 ): Promise<{ claimed: Job } | { busy: true; running: number; limit: number } | { gone: true }> {
   return db.$transaction(async (tx) => {
     const job = await tx.job.findUnique({ where: { id } });
+    if (job?.status === 'cancelling') {
+      // Its worker died between the cancel request and the next batch: finish the cancel here.
+      await tx.job.update({ where: { id }, data: { status: 'cancelled', finishedAt: new Date() } });
+      await addEvent(tx, id, 'state', { status: 'cancelled', reason: 'cancelled while its worker was lost' });
+      return { gone: true as const };
+    }
     if (!job || (job.status !== 'queued' && job.status !== 'running')) return { gone: true as const };
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`tenant:${job.tenantId}`}))`;
     const tenant = await tx.tenant.findUnique({ where: { id: job.tenantId }, select: { quotas: true } });
