@@ -17,6 +17,7 @@ import modelsRoutes from './routes/models/index.js';
 import datasetsRoutes from './routes/datasets/index.js';
 import planRoutes from './routes/plan/index.js';
 import adminRoutes from './routes/admin/index.js';
+import workersRoutes from './routes/workers/index.js';
 
 export interface AppOptions {
   config: AppConfig;
@@ -36,6 +37,7 @@ export const appPlugin = fp(async function trainyard(app: FastifyInstance, opts:
   await app.register(modelsRoutes);
   await app.register(planRoutes);
   await app.register(datasetsRoutes);
+  await app.register(workersRoutes);
   await app.register(adminRoutes);
 }, { name: 'trainyard' });
 

@@ -18,6 +18,7 @@ export interface NewJob {
   spec: Prisma.InputJsonValue;
   plan: Prisma.InputJsonValue;
   datasetId: string;
+  queueName: string;
   epochs: number;
   maxWallTimeMs?: number | null;
   idempotencyKey?: string | null;
@@ -188,7 +189,7 @@ export function markCancelled(db: Db, id: string): Promise<boolean> {
   return transition(db, id, ['queued', 'running', 'cancelling'], 'cancelled', { finishedAt: new Date() });
 }
 
-/** Queued jobs older than `olderThan` that a reconciler should make sure are in the queue. */
-export function listQueuedBefore(db: Db, olderThan: Date, take = 500): Promise<Pick<Job, 'id' | 'tenantId'>[]> {
-  return db.job.findMany({ where: { status: 'queued', createdAt: { lt: olderThan } }, select: { id: true, tenantId: true }, orderBy: { createdAt: 'asc' }, take });
+/** Queued jobs of `queueName` older than `olderThan`, which a reconciler should make sure are in that queue. */
+export function listQueuedBefore(db: Db, queueName: string, olderThan: Date, take = 500): Promise<Pick<Job, 'id' | 'tenantId'>[]> {
+  return db.job.findMany({ where: { status: 'queued', queueName, createdAt: { lt: olderThan } }, select: { id: true, tenantId: true }, orderBy: { createdAt: 'asc' }, take });
 }

@@ -25,7 +25,14 @@ export async function saveCheckpoint(store: ArtifactStore, jobId: string, epoch:
   const modelKey = `${epochKey(jobId, epoch)}/model`;
   await saveModelArtifact(store, modelKey, model);
   const named = await optimizer.getWeights();
-  const { data, specs } = await tf.io.encodeWeights(named);
+  let encoded: Awaited<ReturnType<typeof tf.io.encodeWeights>>;
+  try {
+    encoded = await tf.io.encodeWeights(named);
+  } finally {
+    // getWeights() returns the optimizer's own variables, and a new scalar of its iteration count that is ours to free.
+    tf.dispose(named.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
+  }
+  const { data, specs } = encoded;
   const buffer = Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
   await store.put(`${epochKey(jobId, epoch)}/optimizer`, { [OPTIMIZER_JSON]: JSON.stringify(specs), [OPTIMIZER_BIN]: new Uint8Array(buffer) });
 }

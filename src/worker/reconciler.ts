@@ -11,7 +11,7 @@ import { trainQueueJobId } from '../queue/jobs.js';
  */
 export async function reconcileQueuedJobs(db: Db, queue: TrainQueue, graceMs = 5000): Promise<string[]> {
   const requeued: string[] = [];
-  for (const job of await listQueuedBefore(db, new Date(Date.now() - graceMs))) {
+  for (const job of await listQueuedBefore(db, queue.name, new Date(Date.now() - graceMs))) {
     const existing = await queue.getJob(trainQueueJobId(job.id));
     // A finished queue entry for a row still marked queued is stale (e.g. handed back): replace it.
     const state = existing ? await existing.getState() : 'missing';

@@ -8,6 +8,7 @@ import { createDb, type Db } from '../storage/prisma.js';
 import { markFailed, markRetrying } from '../storage/jobs.repository.js';
 import { selectEngine, type EngineInfo } from './engine/select-engine.js';
 import { reconcileQueuedJobs } from './reconciler.js';
+import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -24,12 +25,48 @@ export interface TrainingWorker {
 
 const PROCESSOR = new URL('./train.processor.ts', import.meta.url);
 
+/** What BullMQ's (private) pool of sandbox processes offers; see prewarmSandboxes. */
+interface ChildPoolLike {
+  retain(processFile: string): Promise<unknown>;
+  release(child: unknown): void;
+}
+
+/** BullMQ's Worker, telling which jobs it is processing, and able to start its sandboxes ahead of jobs. */
+class TrainWorker extends Worker<JobOf<'train'>> {
+  /** Its lock manager tracks exactly the jobs in progress. */
+  processingQueueJobIds(): string[] {
+    return this.lockManager.getTrackedJobIds();
+  }
+
+  /**
+   * Forks `count` sandboxes and loads the processor in them (tfjs, Prisma,
+   * the trainer: ~1.3 s of a core under tsx), so that the first jobs do not
+   * wait for that. BullMQ has no API for it: this uses the worker's private
+   * child pool, the one its sandboxes take processes from, and does nothing
+   * where that pool is missing. Call before run(), so no job races it.
+   */
+  async prewarmSandboxes(processor: URL, count: number): Promise<number> {
+    const pool = (this as unknown as { childPool?: Partial<ChildPoolLike> }).childPool;
+    if (typeof pool?.retain !== 'function' || typeof pool.release !== 'function') return 0;
+    const { retain, release } = pool as ChildPoolLike;
+    // BullMQ keys its pool by the processor's href (what the sandbox retains with).
+    const children = await Promise.all(Array.from({ length: count }, () => retain.call(pool, processor.href)));
+    for (const child of children) release.call(pool, child);
+    return children.length;
+  }
+}
+
+export interface TrainingWorkerOptions {
+  /** How often the worker refreshes its status in Redis (see heartbeat.ts). */
+  heartbeatIntervalMs?: number;
+}
+
 /**
  * Starts a worker that takes training jobs from the queue and runs each in a
  * sandboxed child process. The engine is chosen here once and handed to the
  * children, so every job of this worker trains on the engine it logged.
  */
-export async function startTrainingWorker(config: AppConfig, log: Logger): Promise<TrainingWorker> {
+export async function startTrainingWorker(config: AppConfig, log: Logger, options: TrainingWorkerOptions = {}): Promise<TrainingWorker> {
   const engine = await selectEngine(config.ENGINE);
   log.info({ engine }, `training engine: ${engine.name} (tfjs ${engine.version}${engine.name === 'wasm' ? `, simd ${engine.simd ? 'on' : 'off'}` : ''})`);
 
@@ -38,8 +75,10 @@ export async function startTrainingWorker(config: AppConfig, log: Logger): Promi
   const producer: Redis = createRedis(config.REDIS_URL, 'worker');
   const queue: TrainQueue = createTrainQueue(config.QUEUE_NAME, producer, config.JOB_ATTEMPTS);
   queue.on('error', (err) => log.error({ err: err.message }, 'queue error'));
-  const worker = new Worker<JobOf<'train'>>(config.QUEUE_NAME, PROCESSOR, {
+  const worker = new TrainWorker(config.QUEUE_NAME, PROCESSOR, {
     connection,
+    // Started below, once its sandboxes are up.
+    autorun: false,
     concurrency: config.WORKER_CONCURRENCY,
     useWorkerThreads: false,
     lockDuration: config.JOB_LOCK_MS,
@@ -70,6 +109,24 @@ export async function startTrainingWorker(config: AppConfig, log: Logger): Promi
     record.catch((e) => log.error({ err: e, jobId: job.data.jobId }, 'could not record the failure'));
   });
 
+  // Queue entry id -> job id of the jobs taken; a job handed back or deferred leaves no event, so old entries go by age.
+  const jobIds = new Map<string, { jobId: string; since: number }>();
+  let heartbeat: Heartbeat | undefined;
+  // 'active' comes just before the lock manager tracks the job: report it a moment later.
+  const beatSoon = () => void setTimeout(() => void heartbeat?.beat(), 50).unref();
+  worker.on('active', (job) => {
+    if (job.id) jobIds.set(job.id, { jobId: job.data.jobId, since: Date.now() });
+    beatSoon();
+  });
+  worker.on('completed', (job) => {
+    if (job.id) jobIds.delete(job.id);
+    beatSoon();
+  });
+  worker.on('failed', (job) => {
+    if (job?.id) jobIds.delete(job.id);
+    beatSoon();
+  });
+
   const reconcile = () =>
     reconcileQueuedJobs(db, queue).then(
       (ids) => ids.length && log.warn({ jobIds: ids }, 're-queued jobs that Redis did not know'),
@@ -79,12 +136,35 @@ export async function startTrainingWorker(config: AppConfig, log: Logger): Promi
   timer.unref();
 
   await worker.waitUntilReady();
+  const started = performance.now();
+  const prewarmed = await worker.prewarmSandboxes(PROCESSOR, config.WORKER_CONCURRENCY).catch((err: Error) => {
+    log.warn({ err: err.message }, 'could not start sandboxes ahead of jobs; each job starts its own');
+    return 0;
+  });
+  if (prewarmed) log.info({ sandboxes: prewarmed, ms: Math.round(performance.now() - started) }, 'sandboxes ready');
+  worker.run().catch((err: Error) => log.error({ err }, 'worker stopped taking jobs'));
   await reconcile();
+
+  heartbeat = await startHeartbeat(producer, {
+    queueName: config.QUEUE_NAME,
+    engine,
+    concurrency: config.WORKER_CONCURRENCY,
+    intervalMs: options.heartbeatIntervalMs,
+    activeJobIds: () => {
+      const processing = worker.processingQueueJobIds();
+      const now = Date.now();
+      for (const [id, entry] of jobIds) if (!processing.includes(id) && now - entry.since > 60_000) jobIds.delete(id);
+      return processing.map((id) => jobIds.get(id)?.jobId ?? id);
+    },
+    onError: (err) => log.warn({ err: err.message }, 'could not write the worker heartbeat'),
+  });
+
   return {
     worker,
     engine,
     async close() {
       clearInterval(timer);
+      await heartbeat?.stop();
       // Running jobs see their abort signal, stop after the batch and hand themselves back.
       worker.cancelAllJobs('shutdown');
       let timeout: NodeJS.Timeout | undefined;

@@ -175,6 +175,7 @@ export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJo
       spec: doc as object,
       plan: plan as object,
       datasetId: body.dataset.id,
+      queueName: deps.config.QUEUE_NAME,
       epochs: training.epochs,
       maxWallTimeMs: (training.maxWallTimeSeconds ?? deps.config.JOB_MAX_WALL_TIME_SECONDS) * 1000,
       idempotencyKey: idempotencyKey ?? null,

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { EngineUnavailableError } from './engine-unavailable.error.js';
+import { guardWasmAllocations, wasmModule } from './wasm-heap.js';
 
 export type EngineName = 'tensorflow' | 'wasm' | 'cpu';
 export type EnginePreference = 'auto' | EngineName;
@@ -97,6 +98,8 @@ async function activateWasm(): Promise<EngineInfo> {
     throw new EngineUnavailableError('wasm', `${WASM_PACKAGE} failed to load (${errorMessage(err)})`);
   }
   await switchBackend('wasm');
+  const module = wasmModule();
+  if (module) guardWasmAllocations(module);
   return {
     name: 'wasm',
     version: tf.version.tfjs,

@@ -22,6 +22,7 @@ export default fp(
           { name: 'models', description: 'Trained models: describe, download, predict' },
           { name: 'plan', description: 'Shapes and parameter counts of a model, without training' },
           { name: 'datasets', description: 'Data to train on' },
+          { name: 'workers', description: 'Training workers and their engines' },
           { name: 'health', description: 'Liveness and readiness' },
           { name: 'admin', description: 'Operators: tenants and API keys (ADMIN_TOKEN)' },
         ],

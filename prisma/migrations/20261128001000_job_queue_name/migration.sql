@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "jobs" ADD COLUMN     "queueName" TEXT NOT NULL DEFAULT 'trainyard-train';
+
