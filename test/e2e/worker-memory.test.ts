@@ -39,6 +39,15 @@ async function waitForJob(id: string) {
   }
 }
 
+/** The job's BullMQ return value: the row turns succeeded just before the worker hears of completion. */
+async function resultOf(id: string): Promise<TrainResult> {
+  for (;;) {
+    const result = results.get(id);
+    if (result) return result;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function submit(body: object): Promise<string> {
   const res = await t.http.post('/v1/jobs').send(body);
   expect(res.status).toBe(202);
@@ -60,9 +69,7 @@ describe('a worker training job after job', () => {
       const id = await submit(tinyJob(i + 1));
       const job = await waitForJob(id);
       expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
-      // 'completed' fires in this process after the job's row is final; wait for it.
-      while (!results.has(id)) await new Promise((r) => setTimeout(r, 10));
-      stats.push(results.get(id)!.sandbox);
+      stats.push((await resultOf(id)).sandbox);
     }
     console.log(
       'job  pid     tensors before/after  tensor KiB  rss MiB  heapUsed MiB  wasm heap MiB\n' +
@@ -121,7 +128,7 @@ describe('a worker training job after job', () => {
     const next = await waitForJob(await submit(tinyJob(99)));
     expect(next.status).toBe('succeeded');
     expect(next.attempts).toBe(1);
-    const after = results.get(next.id)!.sandbox;
+    const after = (await resultOf(next.id)).sandbox;
     const before = stats[0].pid;
     expect(after.pid).not.toBe(before);
     expect(() => process.kill(before, 0)).toThrow(/ESRCH/);
