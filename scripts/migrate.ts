@@ -29,14 +29,21 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   }
 }
 
+// With the driver adapter, the CLI warns that the schema's datasource url is unused; but without that
+// url it tries to download an engine (see prisma/schema.prisma). The warning would only mislead.
+const UNUSED_URL_WARNING = /\n?WARNING: Your schema specifies the following datasource properties[\s\S]*?We recommend you to remove those properties[^\n]*\n/;
+
 export function prismaCli(args: string[], databaseUrl: string): void {
   const require = createRequire(import.meta.url);
   const cli = require.resolve('prisma/build/index.js');
   const result = spawnSync(process.execPath, ['--require', path.join(root, 'scripts/unref-timers.cjs'), cli, ...args], {
     cwd: root,
-    stdio: 'inherit',
+    stdio: ['inherit', 'pipe', 'pipe'],
+    encoding: 'utf8',
     env: { ...process.env, DATABASE_URL: databaseUrl },
   });
+  process.stdout.write((result.stdout ?? '').replace(UNUSED_URL_WARNING, ''));
+  process.stderr.write((result.stderr ?? '').replace(UNUSED_URL_WARNING, ''));
   if (result.status !== 0) throw new Error(`prisma ${args.join(' ')} exited with ${result.status ?? result.signal}`);
 }
 
