@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SpecError, normalizeTrainingSpec, planModel } from '../../src/spec/index.js';
-
-function failure(run: () => unknown): SpecError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpecError);
-    return err as SpecError;
-  }
-  throw new Error('expected a SpecError');
-}
+import { failure } from '../helpers/spec-error.js';
 
 const planError = (spec: unknown) => failure(() => planModel(spec as never));
 const image = (...layers: unknown[]) => ({ input: { shape: [28, 28, 1] }, layers });

@@ -15,6 +15,7 @@ import {
   resolveModelSpec,
   type ModelSpec,
 } from '../../src/spec/index.js';
+import { failure } from '../helpers/spec-error.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -30,15 +31,6 @@ function exported(spec: ModelSpec): object {
   }
 }
 
-function failure(run: () => unknown): SpecError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpecError);
-    return err as SpecError;
-  }
-  throw new Error('expected a SpecError');
-}
 
 const BN_MODEL: ModelSpec = {
   input: { shape: [17, 13, 3] },
