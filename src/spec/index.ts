@@ -29,13 +29,6 @@ export { planModel, DEFAULT_PLAN_LIMITS, type LayerPlan, type ModelPlan, type Pl
 export { windowOutputLength, type AxisPadding } from './window-math.js';
 export { buildModel, type BuildModelOptions } from './build-model.js';
 export { buildOptimizer, type OptimizerSettings, type TfTrainApi } from './optimizer.js';
-export {
-  KerasModelEnvelopeSchema,
-  SUPPORTED_KERAS_LAYERS,
-  importKerasModel,
-  isKerasEnvelope,
-  kerasInitializer,
-  resolveModelSpec,
-  type KerasModelEnvelope,
-} from './keras-import.js';
+export { KerasModelEnvelopeSchema, importKerasModel, isKerasEnvelope, resolveModelSpec, type KerasModelEnvelope } from './keras-import.js';
+export { SUPPORTED_KERAS_LAYERS, kerasInitializer } from './keras-layers.js';
 export { SEED_MNIST_MODEL, INCEPTION_EXAMPLE_MODEL, TINY_CNN_MODEL } from './examples.js';

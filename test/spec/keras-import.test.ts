@@ -5,7 +5,6 @@ import {
   INCEPTION_EXAMPLE_MODEL,
   INITIALIZERS,
   SEED_MNIST_MODEL,
-  SpecError,
   TINY_CNN_MODEL,
   buildModel,
   importKerasModel,
