@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import request from 'supertest';
 import { parse } from 'yaml';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { generateOpenApiYaml } from '../../src/api/openapi.js';

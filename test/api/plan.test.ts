@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { INCEPTION_EXAMPLE_MODEL, SEED_MNIST_MODEL } from '../../src/spec/index.js';
 

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import request from 'supertest';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';

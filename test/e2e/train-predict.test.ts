@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import request from 'supertest';
 import * as tf from '@tensorflow/tfjs';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
