@@ -242,3 +242,34 @@ describe('workers that die or stop', () => {
     expect(done.history.map((h: { status: string }) => h.status)).toEqual(['queued', 'running', 'queued', 'running', 'succeeded']);
   });
 });
+
+describe('API shutdown', () => {
+  it('closes open event streams cleanly when the app closes', async () => {
+    t = await createTestApp();
+    const { body: job } = await t.http.post('/v1/jobs').send(jobBody());
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.server.address() as { port: number };
+    const http = await import('node:http');
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const ended = new Promise<string>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: `/v1/jobs/${job.id}/events`, headers: { authorization: `Bearer ${t!.key}` } }, (res) => {
+          let text = '';
+          res.on('data', (c) => {
+            text += c;
+            if (text.includes('"status":"queued"')) opened();
+          });
+          res.on('end', () => resolve(text));
+        })
+        .on('error', reject);
+    });
+    // The stream is open and has replayed the 'queued' state before the app is told to close.
+    await open;
+    const closing = t.close();
+    const text = await ended;
+    await closing;
+    expect(text).toMatch(/event: state\ndata: \{"status":"queued"/);
+    t = undefined;
+  });
+});
