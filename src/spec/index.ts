@@ -26,7 +26,7 @@ export {
 export { defaultLossFor, normalizeTrainingSpec } from './training-spec.normalizer.js';
 export { finalActivation } from './final-activation.js';
 export { planModel, DEFAULT_PLAN_LIMITS, type LayerPlan, type ModelPlan, type PlanLimits, type Shape } from './planner.js';
-export { windowOutputLength, type AxisPadding } from './window-math.js';
+export { formatCount, windowOutputLength, type AxisPadding } from './window-math.js';
 export { buildModel, type BuildModelOptions } from './build-model.js';
 export { buildOptimizer, type OptimizerSettings, type TfTrainApi } from './optimizer.js';
 export { KerasModelEnvelopeSchema, importKerasModel, isKerasEnvelope, resolveModelSpec, type KerasModelEnvelope } from './keras-import.js';

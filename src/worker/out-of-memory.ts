@@ -1,4 +1,4 @@
-import type { LayerPlan, ModelPlan } from '../spec/index.js';
+import { formatCount, type LayerPlan, type ModelPlan } from '../spec/index.js';
 import { WASM_HEAP_MAX_BYTES } from './engine/wasm-heap.js';
 import { formatBytes, WasmOutOfMemoryError } from './engine/wasm-out-of-memory.error.js';
 import { TrainingError } from './training-error.js';
@@ -80,7 +80,7 @@ export function outOfMemoryError(cause: unknown, ctx: MemoryContext): TrainingEr
   const limit = wasm ? ` (its heap holds at most ${formatBytes(WASM_HEAP_MAX_BYTES)})` : '';
   const asked = cause instanceof WasmOutOfMemoryError ? `: a tensor of ${formatBytes(cause.requestedBytes)} did not fit` : '';
   const needs =
-    `The model has ${ctx.plan.totalParams.toLocaleString('en-US')} parameters (${formatBytes(ctx.plan.weightBytes)} of weights, ` +
+    `The model has ${formatCount(ctx.plan.totalParams)} parameters (${formatBytes(ctx.plan.weightBytes)} of weights, ` +
     `about ${formatBytes(weightBytes)} with gradients${copies > 2 ? ` and ${ctx.optimizer}'s state` : ''}) and its layer outputs take about ` +
     `${formatBytes(perExampleBytes)} per example with their gradients, about ${formatBytes(batchBytes)} for a batch of ${batch}`;
 

@@ -8,6 +8,7 @@ import { Transform } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { MultipartFile } from '@fastify/multipart';
 import type { AppConfig } from '../../config/config.js';
+import { formatCount } from '../../spec/index.js';
 import { resolveQuotas } from '../../config/quotas.js';
 import type { Db } from '../../storage/prisma.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
@@ -37,8 +38,6 @@ export interface DatasetsDeps {
   config: AppConfig;
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-
 /** Streams every file part to a temporary file (never whole in memory), hashing it on the way. */
 async function receive(request: FastifyRequest, maxBytes: number): Promise<Upload> {
   const dir = await mkdtemp(path.join(tmpdir(), 'trainyard-upload-'));
@@ -65,7 +64,7 @@ async function receive(request: FastifyRequest, maxBytes: number): Promise<Uploa
       });
       await pipeline(file.file, count, createWriteStream(target));
       if (file.file.truncated) {
-        throw new ProblemError(413, 'payload-too-large', 'Payload Too Large', `file part '${file.fieldname}' exceeds the upload limit of ${fmt(maxBytes)} bytes`, { limit: maxBytes });
+        throw new ProblemError(413, 'payload-too-large', 'Payload Too Large', `file part '${file.fieldname}' exceeds the upload limit of ${formatCount(maxBytes)} bytes`, { limit: maxBytes });
       }
       upload.files[file.fieldname] = { path: target, bytes, sha256: hash.digest('hex') };
     }
@@ -166,7 +165,7 @@ export async function uploadDataset(deps: DatasetsDeps, tenantId: string, reques
     const quota = resolveQuotas(deps.config, tenant?.quotas).datasetBytes;
     const stored = await repo.storedDatasetBytes(deps.db, tenantId);
     if (stored + sizeBytes > quota) {
-      throw new QuotaExceededError('datasetBytes', quota, stored + sizeBytes, `tenant '${tenantId}' would store ${fmt(stored + sizeBytes)} bytes of datasets, over its limit of ${fmt(quota)}; delete datasets first`);
+      throw new QuotaExceededError('datasetBytes', quota, stored + sizeBytes, `tenant '${tenantId}' would store ${formatCount(stored + sizeBytes)} bytes of datasets, over its limit of ${formatCount(quota)}; delete datasets first`);
     }
     const id = randomUUID();
     const storageKey = datasetStorageKey(id);

@@ -1,6 +1,6 @@
 import type { AppConfig } from '../../config/config.js';
 import { BUILTIN_DATASETS, resolveDataset, type DatasetInfo } from '../../data/datasets.js';
-import { planModel, normalizeTrainingSpec, resolveModelSpec, SpecError, type ModelPlan, type ModelSpec } from '../../spec/index.js';
+import { formatCount, planModel, normalizeTrainingSpec, resolveModelSpec, SpecError, type ModelPlan, type ModelSpec } from '../../spec/index.js';
 import type { Db, Job, EpochMetric } from '../../storage/prisma.js';
 import type { JobWithModel } from '../../storage/jobs.repository.js';
 import * as jobsRepo from '../../storage/jobs.repository.js';
@@ -79,29 +79,27 @@ export function checkModelAgainstDataset(
   return trainExamples;
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-
 /** The tenant's quotas, checked before anything is stored. */
 async function enforceQuotas(deps: JobsDeps, tenantId: string, plan: ModelPlan, epochs: number, trainExamples: number): Promise<void> {
   const tenant = await deps.db.tenant.findUnique({ where: { id: tenantId }, select: { quotas: true } });
   const q = resolveQuotas(deps.config, tenant?.quotas);
   if (plan.totalParams > q.maxParams) {
-    throw new QuotaExceededError('maxParams', q.maxParams, plan.totalParams, `the model has ${fmt(plan.totalParams)} parameters; tenant '${tenantId}' may train at most ${fmt(q.maxParams)}`);
+    throw new QuotaExceededError('maxParams', q.maxParams, plan.totalParams, `the model has ${formatCount(plan.totalParams)} parameters; tenant '${tenantId}' may train at most ${formatCount(q.maxParams)}`);
   }
   if (plan.macs > q.maxMacs) {
-    throw new QuotaExceededError('maxMacs', q.maxMacs, plan.macs, `the model needs ${fmt(plan.macs)} multiply-accumulates per example; tenant '${tenantId}' may train at most ${fmt(q.maxMacs)}`);
+    throw new QuotaExceededError('maxMacs', q.maxMacs, plan.macs, `the model needs ${formatCount(plan.macs)} multiply-accumulates per example; tenant '${tenantId}' may train at most ${formatCount(q.maxMacs)}`);
   }
   const work = epochs * trainExamples;
   if (work > q.epochSamples) {
-    throw new QuotaExceededError('epochSamples', q.epochSamples, work, `the job would train ${fmt(epochs)} epochs × ${fmt(trainExamples)} examples = ${fmt(work)}; tenant '${tenantId}' may train at most ${fmt(q.epochSamples)} per job`);
+    throw new QuotaExceededError('epochSamples', q.epochSamples, work, `the job would train ${formatCount(epochs)} epochs × ${formatCount(trainExamples)} examples = ${formatCount(work)}; tenant '${tenantId}' may train at most ${formatCount(q.epochSamples)} per job`);
   }
   const queued = await deps.db.job.count({ where: { tenantId, status: 'queued' } });
   if (queued >= q.queuedJobs) {
-    throw new QuotaExceededError('queuedJobs', q.queuedJobs, queued, `tenant '${tenantId}' already has ${fmt(queued)} queued jobs, its limit; wait for some to start or cancel them`, 429);
+    throw new QuotaExceededError('queuedJobs', q.queuedJobs, queued, `tenant '${tenantId}' already has ${formatCount(queued)} queued jobs, its limit; wait for some to start or cancel them`, 429);
   }
   const stored = (await deps.db.trainedModel.aggregate({ where: { tenantId }, _sum: { sizeBytes: true } }))._sum.sizeBytes ?? 0;
   if (stored >= q.artifactBytes) {
-    throw new QuotaExceededError('artifactBytes', q.artifactBytes, stored, `tenant '${tenantId}' stores ${fmt(stored)} bytes of trained models, its limit of ${fmt(q.artifactBytes)}; delete models to train more`);
+    throw new QuotaExceededError('artifactBytes', q.artifactBytes, stored, `tenant '${tenantId}' stores ${formatCount(stored)} bytes of trained models, its limit of ${formatCount(q.artifactBytes)}; delete models to train more`);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
 import { InvalidRequestError } from '../../errors/index.js';
+import { formatCount } from '../../../spec/index.js';
 
 export const MAX_JSON_DEPTH = 32;
 export const MAX_JSON_ARRAY = 200_000;
@@ -13,7 +14,7 @@ function checkShape(root: unknown): void {
     if (node === null || typeof node !== 'object') continue;
     if (depth > MAX_JSON_DEPTH) throw new InvalidRequestError(`the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`, [], 'invalid-json');
     if (Array.isArray(node)) {
-      if (node.length > MAX_JSON_ARRAY) throw new InvalidRequestError(`the JSON body has an array of ${node.length.toLocaleString('en-US')} items; at most ${MAX_JSON_ARRAY.toLocaleString('en-US')} are accepted`, [], 'invalid-json');
+      if (node.length > MAX_JSON_ARRAY) throw new InvalidRequestError(`the JSON body has an array of ${formatCount(node.length)} items; at most ${formatCount(MAX_JSON_ARRAY)} are accepted`, [], 'invalid-json');
       for (const item of node) stack.push([item, depth + 1]);
     } else {
       for (const value of Object.values(node)) stack.push([value, depth + 1]);
