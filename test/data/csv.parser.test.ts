@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/data/parsers/csv.parser.js';
-import { CsvRecordReader, MAX_FIELD_CHARS } from '../../src/data/parsers/csv-records.js';
+import { CsvRecordReader, MAX_COUNTED_FIELDS, MAX_FIELD_CHARS } from '../../src/data/parsers/csv-records.js';
 import { createScratch, expectFormatError, gzip } from './fixtures.js';
 
 /** Rows of Fisher's iris data (the first four of each species). */
@@ -21,6 +21,15 @@ const IRIS_ROWS = [
 const IRIS_HEADER = 'sepal_length,sepal_width,petal_length,petal_width,species';
 const irisCsv = (rows: readonly (readonly (string | number)[])[] = IRIS_ROWS, eol = '\n') =>
   [IRIS_HEADER, ...rows.map((r) => r.join(','))].join(eol) + eol;
+
+/** Value of row `r`, feature `c` in {@link wideCsv}: small and exact in float32. */
+const wideValue = (r: number, c: number) => ((r * 31 + c) % 997) / 4;
+/** `features` numeric columns `f0..` and a `label` column alternating a/b. */
+const wideCsv = (features: number, rows: number) => {
+  const header = [...Array.from({ length: features }, (_, c) => `f${c}`), 'label'].join(',');
+  const lines = Array.from({ length: rows }, (_, r) => [...Array.from({ length: features }, (_, c) => wideValue(r, c)), r % 2 ? 'b' : 'a'].join(','));
+  return [header, ...lines].join('\n') + '\n';
+};
 
 let scratch: Awaited<ReturnType<typeof createScratch>>;
 let n = 0;
@@ -110,6 +119,63 @@ describe('parseCsv: tables', () => {
   });
 });
 
+describe('parseCsv: wide tables', () => {
+  it('refuses the reported upload (100,000 columns, 20 numeric rows) from its header', async () => {
+    const text = wideCsv(99_999, 20);
+    expect(text.length).toBeGreaterThan(4_000_000);
+    await expectFormatError(
+      parseCsv({ file: await write(text) }),
+      'file',
+      'the header has 100,000 columns (99,999 features and a label); at most 65,536 feature columns are allowed',
+    );
+  });
+
+  it('reads that file when maxFeatures allows it, allocating only for its 20 rows', async () => {
+    const d = await parseCsv({ file: await write(wideCsv(99_999, 20)), maxFeatures: 100_000 });
+    expect(d.count).toBe(20);
+    expect(d.inputShape).toEqual([99_999]);
+    expect(d.x.byteLength).toBe(20 * 99_999 * 4);
+    expect(d.x.buffer.byteLength).toBe(20 * 99_999 * 4);
+    for (const [r, c] of [[0, 0], [7, 12_345], [19, 99_998]]) expect(d.x[r * 99_999 + c]).toBe(wideValue(r, c));
+    expect(d.stats.mean).toHaveLength(99_999);
+  });
+
+  it('reads 2,000 features x 20 rows, under the default limit, value for value', async () => {
+    const d = await parseCsv({ file: await write(wideCsv(2_000, 20)) });
+    expect(d.count).toBe(20);
+    expect(d.inputShape).toEqual([2_000]);
+    expect(d.x.length).toBe(40_000);
+    const expected = Float32Array.from({ length: 40_000 }, (_, i) => wideValue(Math.floor(i / 2_000), i % 2_000));
+    expect(d.x).toEqual(expected);
+    expect(d.classNames).toEqual(['a', 'b']);
+    expect(Array.from(d.y)).toEqual(Array.from({ length: 20 }, (_, r) => r % 2));
+  });
+
+  it('takes exactly maxFeatures feature columns and refuses one more, wherever the label is', async () => {
+    const at = await parseCsv({ file: await write(wideCsv(30, 3)), maxFeatures: 30 });
+    expect(at.inputShape).toEqual([30]);
+    expect(at.x[2 * 30 + 29]).toBe(wideValue(2, 29));
+    const over = await write(wideCsv(31, 3));
+    const message = 'the header has 32 columns (31 features and a label); at most 30 feature columns are allowed';
+    await expectFormatError(parseCsv({ file: over, maxFeatures: 30 }), 'file', message);
+    await expectFormatError(parseCsv({ file: over, maxFeatures: 30, labelColumn: 'f0' }), 'file', message);
+    // The header is refused before any row is read: the rows here are broken.
+    await expectFormatError(parseCsv({ file: await write('a,b,c,label\nnot,numbers\n'), maxFeatures: 2 }), 'file', 'the header has 4 columns (3 features and a label); at most 2 feature columns are allowed');
+  });
+
+  it('grows by rows, within maxValues, for a tall table', async () => {
+    const d = await parseCsv({ file: await write(wideCsv(3, 70_000)), maxValues: 210_000 });
+    expect(d.count).toBe(70_000);
+    expect(d.x.length).toBe(210_000);
+    expect(d.x[69_999 * 3 + 2]).toBe(wideValue(69_999, 2));
+    await expectFormatError(
+      parseCsv({ file: await write(wideCsv(3, 70_000)), maxValues: 209_999 }),
+      'file',
+      'the dataset would hold 210,000 values (70,000 examples of 3); at most 209,999 are allowed',
+    );
+  });
+});
+
 describe('CsvRecordReader', () => {
   it('gives the same records however the text is split', () => {
     const text = 'a,"b\r\n""c""",d\r\n1,,3\n"",x,"y"\r\n\nlast,"q",';
@@ -131,6 +197,38 @@ describe('CsvRecordReader', () => {
     for (let cut = 1; cut < text.length; cut++) expect(read([text.slice(0, cut), text.slice(cut)])).toEqual(whole);
     expect(read(text.split(''))).toEqual(whole);
   });
+
+  it('counts, without keeping, the fields of a record wider than maxFields', () => {
+    const records: string[][] = [];
+    const refused: [number, number, boolean][] = [];
+    const r = new CsvRecordReader(0x2c, 'file', (f) => records.push(f), (count, row, complete) => {
+      refused.push([count, row, complete]);
+      throw new Error('too wide');
+    });
+    r.maxFields = 3;
+    r.push('a,b,c\n');
+    expect(records).toEqual([['a', 'b', 'c']]);
+    expect(() => r.push('1,"2,2",3,4,,\n')).toThrow('too wide');
+    expect(refused).toEqual([[6, 2, true]]);
+  });
+
+  it('stops counting a record of nothing but delimiters, and has a message of its own', () => {
+    const r = new CsvRecordReader(0x2c, 'file', () => {});
+    r.maxFields = 10;
+    const chunk = ','.repeat(1 << 20);
+    let err: unknown;
+    try {
+      for (let i = 0; i <= MAX_COUNTED_FIELDS >> 20; i++) r.push(chunk);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).message).toBe('row 1 has more than 16,777,216 fields; at most 10 are allowed');
+    expect(() => {
+      const short = new CsvRecordReader(0x2c, 'file', () => {});
+      short.maxFields = 2;
+      short.push('a,b,c\n');
+    }).toThrow('row 1 has 3 fields; at most 2 are allowed');
+  });
 });
 
 describe('parseCsv: broken files', () => {
@@ -150,6 +248,8 @@ describe('parseCsv: broken files', () => {
   it('rejects a row with the wrong number of columns', async () => {
     const rows = IRIS_ROWS.map((r, i) => (i === 3 ? r.slice(0, 4) : r));
     await expectFormatError(parseCsv({ file: await write(irisCsv(rows)) }), 'file', 'row 5 has 4 columns, the header has 5');
+    const wider = IRIS_ROWS.map((r, i) => (i === 5 ? [...r, 1, 2, 3] : r));
+    await expectFormatError(parseCsv({ file: await write(irisCsv(wider)) }), 'file', 'row 7 has 8 columns, the header has 5');
   });
 
   it('rejects a labelColumn that does not exist, listing the columns', async () => {
@@ -157,6 +257,17 @@ describe('parseCsv: broken files', () => {
       parseCsv({ file: await write('a,b,c\n1,2,3\n4,5,6\n'), labelColumn: 'species' }),
       'labelColumn',
       "labelColumn 'species' is not a column; columns: a, b, c",
+    );
+  });
+
+  it('lists at most 20 columns when labelColumn does not exist, and cuts long names short', async () => {
+    const names = [`${'n'.repeat(50)}`, ...Array.from({ length: 99 }, (_, i) => `c${i + 1}`)];
+    const text = `${names.join(',')}\n${names.map((_, i) => i % 2).join(',')}\n`;
+    const shown = [`${'n'.repeat(40)}…`, ...names.slice(1, 20)].join(', ');
+    await expectFormatError(
+      parseCsv({ file: await write(text), labelColumn: 'species' }),
+      'labelColumn',
+      `labelColumn 'species' is not a column; columns: ${shown} and 80 more`,
     );
   });
 

@@ -227,6 +227,17 @@ describe('parseIdx: broken files', () => {
     );
   });
 
+  it('refuses wide feature vectors from the header, before reading the data', async () => {
+    // [20, 100000] is 2,000,000 values, under maxValues; the header alone decides (no body follows).
+    const files = await pair('wide', idxFile(0x0d, [20, 100_000], new Uint8Array(0)), idxFile(0x08, [20], new Uint8Array(20).map((_, i) => i % 2)));
+    await expectFormatError(parseIdx(files), 'images', 'images file has 100,000 features; at most 65,536 are allowed');
+    const vectors = await pair('six', idxFile(0x08, [4, 6], Uint8Array.from({ length: 24 }, (_, i) => i)), idxFile(0x08, [4], Uint8Array.of(0, 1, 0, 1)));
+    const d = await parseIdx({ ...vectors, maxFeatures: 6 });
+    expect(d.inputShape).toEqual([6]);
+    expect(Array.from(d.x)).toEqual(Array.from({ length: 24 }, (_, i) => i));
+    await expectFormatError(parseIdx({ ...vectors, maxFeatures: 5 }), 'images', 'images file has 6 features; at most 5 are allowed');
+  });
+
   it('rejects NaN in float images, naming the example', async () => {
     const vals = Array.from({ length: 16 }, (_, i) => (i === 13 ? NaN : i));
     const img = idxFile(0x0d, [4, 2, 2], packValues(vals, 'float', 4, false));

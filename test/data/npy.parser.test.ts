@@ -256,4 +256,23 @@ describe('parseNpy: broken files', () => {
     const words = npyFile('<U1', [3], utf32Strings(['a', 'b', 'c'], 1));
     await expectFormatError(parseNpy({ ...(await pair(f32x(), words)), maxClasses: 2 }), 'y', 'y.npy has more than 2 distinct labels; at most 2 classes are allowed');
   });
+
+  it('refuses a wide x from its header, before reading or allocating the data', async () => {
+    // Shape (20, 100000) is only 2,000,000 values, well under maxValues; the header alone decides (no body follows).
+    const wide = npyFile('<f4', [20, 100_000], new Uint8Array(0));
+    const labels = u8y(Array.from({ length: 20 }, (_, i) => i % 2));
+    await expectFormatError(parseNpy(await pair(wide, labels)), 'x', 'x.npy has 100,000 features; at most 65,536 are allowed');
+    const deep = npyFile('<f4', [20, 1, 1, 100_000], new Uint8Array(0));
+    await expectFormatError(parseNpy(await pair(deep, labels)), 'x', 'x.npy has 100,000 channels (examples of 1x1x100,000); at most 65,536 are allowed');
+  });
+
+  it('takes exactly maxFeatures features and refuses one more', async () => {
+    const d = await parseNpy({ ...(await pair(f32x(), y3)), maxFeatures: 4 });
+    expect(d.inputShape).toEqual([4]);
+    expect(Array.from(d.x)).toEqual(FEATURES.map(Math.fround));
+    await expectFormatError(parseNpy({ ...(await pair(f32x(), y3)), maxFeatures: 3 }), 'x', 'x.npy has 4 features; at most 3 are allowed');
+    const images = npyFile('|u1', [3, 1, 2, 2], new Uint8Array(12));
+    expect((await parseNpy({ ...(await pair(images, y3)), maxFeatures: 2 })).inputShape).toEqual([1, 2, 2]);
+    await expectFormatError(parseNpy({ ...(await pair(images, y3)), maxFeatures: 1 }), 'x', 'x.npy has 2 channels (examples of 1x2x2); at most 1 are allowed');
+  });
 });

@@ -4,6 +4,19 @@ import { fmt } from './format.js';
 /** A field this long means the upload is not a CSV (or has no line breaks at all). */
 export const MAX_FIELD_CHARS = 1 << 20;
 
+/**
+ * Past `maxFields`, the fields of a record are counted (not kept) so the error
+ * can say how many there are; past this many, counting stops too, so a
+ * decompressed line of nothing but commas cannot keep the reader busy.
+ */
+export const MAX_COUNTED_FIELDS = 1 << 24;
+
+/**
+ * A record has more than `maxFields` fields: `count` of them when `complete`,
+ * otherwise more than `count` (counting stopped there).
+ */
+export type TooManyFields = (count: number, row: number, complete: boolean) => never;
+
 const enum State {
   FieldStart,
   Unquoted,
@@ -26,11 +39,21 @@ export class CsvRecordReader {
   private partial = '';
   private afterCR = false;
   private row = 1;
+  /** Fields of the current record beyond `maxFields`, counted but dropped. */
+  private dropped = 0;
+
+  /**
+   * Most fields a record may have. A longer record is never built: its extra
+   * fields are only counted, and `tooManyFields` is called instead of `onRecord`.
+   * May be changed between records (e.g. to the header's width once it is read).
+   */
+  maxFields = Infinity;
 
   constructor(
     private readonly delimiter: number,
     private readonly field: string,
     private readonly onRecord: (fields: string[], row: number) => void,
+    private readonly tooManyFields?: TooManyFields,
   ) {}
 
   push(text: string): void {
@@ -50,9 +73,9 @@ export class CsvRecordReader {
             this.state = State.Quoted;
             start = i + 1;
           } else if (c === this.delimiter) {
-            this.fields.push('');
+            this.addField('');
           } else if (c === LF || c === CR) {
-            this.fields.push('');
+            this.addField('');
             this.endRecord(c);
           } else {
             this.state = State.Unquoted;
@@ -108,7 +131,7 @@ export class CsvRecordReader {
       case State.FieldStart:
         // `a,b,` at the very end: the last field is empty but present.
         if (this.fields.length > 0) {
-          this.fields.push('');
+          this.addField('');
           this.endRecord(LF);
         }
         break;
@@ -127,9 +150,19 @@ export class CsvRecordReader {
 
   private endField(tail: string): void {
     this.append(tail);
-    this.fields.push(this.partial);
+    this.addField(this.partial);
     this.partial = '';
     this.state = State.FieldStart;
+  }
+
+  private addField(text: string): void {
+    if (this.fields.length < this.maxFields) {
+      this.fields.push(text);
+      return;
+    }
+    this.dropped++;
+    const ceiling = Math.max(MAX_COUNTED_FIELDS, this.maxFields);
+    if (this.fields.length + this.dropped > ceiling) this.refuse(ceiling, false);
   }
 
   private endRecord(terminator: number): void {
@@ -137,6 +170,17 @@ export class CsvRecordReader {
     this.fields = [];
     this.state = State.FieldStart;
     this.afterCR = terminator === CR;
+    const dropped = this.dropped;
+    this.dropped = 0;
+    if (dropped > 0) this.refuse(fields.length + dropped, true);
     this.onRecord(fields, this.row++);
+  }
+
+  private refuse(count: number, complete: boolean): never {
+    this.tooManyFields?.(count, this.row, complete);
+    throw new DatasetFormatError(
+      this.field,
+      `row ${fmt(this.row)} has ${complete ? '' : 'more than '}${fmt(count)} fields; at most ${fmt(this.maxFields)} are allowed`,
+    );
   }
 }

@@ -21,7 +21,12 @@ export interface CsvInput extends ParseLimits {
 }
 
 const FIELD = 'file';
-const INITIAL_CAPACITY = 1 << 16;
+/** Rows allocated at first, unless the rows are wide (see {@link INITIAL_VALUES}). */
+const INITIAL_ROWS = 1 << 16;
+/** Values allocated at first: wide tables start with fewer rows. */
+const INITIAL_VALUES = 1 << 20;
+/** Column names listed when `labelColumn` is not one of them. */
+const LISTED_COLUMNS = 20;
 
 /**
  * Reads a table of numeric features with one label column. Rows are read as
@@ -46,23 +51,35 @@ export async function parseCsv(input: CsvInput): Promise<ParsedDataset> {
   let count = 0;
   let x = new Float32Array(0);
   let labelIds = new Uint32Array(0);
+  let maxRows = 0;
+  let initialRows = 0;
   const labelIdOf = new Map<string, number>();
 
+  // At most one label column and `maxFeatures` feature columns: the reader
+  // never builds a longer header record, it only counts its fields.
+  const headerTooWide = (columns: number, complete = true): never => {
+    const what = complete ? `${fmt(columns)} columns (${fmt(columns - 1)} features and a label)` : `more than ${fmt(columns)} columns`;
+    throw new DatasetFormatError(FIELD, `the header has ${what}; at most ${fmt(limits.maxFeatures)} feature columns are allowed`);
+  };
+
   const onHeader = (fields: string[]) => {
+    if (fields.length - 1 > limits.maxFeatures) headerTooWide(fields.length);
     const names = fields.map((f) => f.trim());
+    const columnOf = new Map<string, number>();
     names.forEach((name, i) => {
       if (name === '') throw new DatasetFormatError(FIELD, `column ${i + 1} has no name; every column needs one in the header row`);
-      const first = names.indexOf(name);
-      if (first !== i) {
+      const first = columnOf.get(name);
+      if (first !== undefined) {
         throw new DatasetFormatError(FIELD, `column '${name}' appears twice in the header (columns ${first + 1} and ${i + 1})`);
       }
+      columnOf.set(name, i);
     });
     if (input.labelColumn === undefined) {
       labelIndex = names.length - 1;
     } else {
-      labelIndex = names.indexOf(input.labelColumn);
+      labelIndex = columnOf.get(input.labelColumn) ?? -1;
       if (labelIndex < 0) {
-        throw new DatasetFormatError('labelColumn', `labelColumn '${input.labelColumn}' is not a column; columns: ${names.join(', ')}`);
+        throw new DatasetFormatError('labelColumn', `labelColumn '${input.labelColumn}' is not a column; columns: ${listColumns(names)}`);
       }
     }
     if (names.length < 2) {
@@ -70,20 +87,22 @@ export async function parseCsv(input: CsvInput): Promise<ParsedDataset> {
     }
     features = names.length - 1;
     header = names;
+    // Rows are held to what maxValues allows; start small enough that a wide table does not reserve much.
+    maxRows = Math.min(limits.maxExamples, Math.floor(limits.maxValues / features));
+    initialRows = Math.max(1, Math.min(INITIAL_ROWS, Math.floor(INITIAL_VALUES / features)));
   };
 
   const onRow = (fields: string[], row: number) => {
     if (isBlank(fields)) return;
     const names = header!;
-    if (fields.length !== names.length) {
-      throw new DatasetFormatError(FIELD, `row ${fmt(row)} has ${fields.length} columns, the header has ${names.length}`);
-    }
+    if (fields.length !== names.length) rowWidthMismatch(fields.length, row);
     if (count + 1 > limits.maxExamples) {
       throw new DatasetFormatError(FIELD, `the file has more than ${fmt(limits.maxExamples)} rows of data; at most ${fmt(limits.maxExamples)} examples are allowed`);
     }
     assertValueLimit(FIELD, count + 1, [features], limits);
     if (count === labelIds.length) {
-      const capacity = Math.min(Math.max(INITIAL_CAPACITY, labelIds.length * 2), limits.maxExamples);
+      // Doubling, from a few MB, never past maxValues: memory follows the rows actually read.
+      const capacity = Math.min(Math.max(initialRows, labelIds.length * 2), maxRows);
       x = grow(x, capacity * features);
       labelIds = grow(labelIds, capacity);
     }
@@ -118,12 +137,29 @@ export async function parseCsv(input: CsvInput): Promise<ParsedDataset> {
     count++;
   };
 
+  const rowWidthMismatch = (columns: number, row: number, complete = true): never => {
+    throw new DatasetFormatError(
+      FIELD,
+      `row ${fmt(row)} has ${complete ? '' : 'more than '}${fmt(columns)} columns, the header has ${fmt(header!.length)}`,
+    );
+  };
+
   const startReader = (line: string): CsvRecordReader => {
     if (line.includes('\u0000')) throw new DatasetFormatError(FIELD, 'the file is not a text CSV file');
-    const r = new CsvRecordReader(detectDelimiter(line), FIELD, (fields, row) => {
-      if (header) onRow(fields, row);
-      else if (!isBlank(fields)) onHeader(fields);
-    });
+    const r = new CsvRecordReader(
+      detectDelimiter(line),
+      FIELD,
+      (fields, row) => {
+        if (header) {
+          onRow(fields, row);
+        } else if (!isBlank(fields)) {
+          onHeader(fields);
+          r.maxFields = fields.length;
+        }
+      },
+      (columns, row, complete) => (header ? rowWidthMismatch(columns, row, complete) : headerTooWide(columns, complete)),
+    );
+    r.maxFields = limits.maxFeatures + 1;
     r.push(line);
     return r;
   };
@@ -157,6 +193,13 @@ export async function parseCsv(input: CsvInput): Promise<ParsedDataset> {
   assertTwoClasses(FIELD, `column '${columns[labelIndex]}'`, classes.y, classes.classNames);
   const values = x.length === count * features ? x : x.slice(0, count * features);
   return assembleDataset({ dtype: 'float32', x: values }, classes, [features]);
+}
+
+/** The first {@link LISTED_COLUMNS} names (long ones cut short), then how many more there are. */
+function listColumns(names: readonly string[]): string {
+  const shown = names.slice(0, LISTED_COLUMNS).map((name) => (name.length > 40 ? `${name.slice(0, 40)}…` : name));
+  const more = names.length - shown.length;
+  return more > 0 ? `${shown.join(', ')} and ${fmt(more)} more` : shown.join(', ');
 }
 
 function isBlank(fields: string[]): boolean {

@@ -41,12 +41,21 @@ export interface ParseLimits {
   maxValues?: number;
   /** Most classes. Default 1,000; never above 65,536 (class indices are 16-bit at most). */
   maxClasses?: number;
+  /**
+   * Most values along the last axis of one example: the feature columns of a
+   * table (CSV, `(n, features)` arrays) or the channels of an image. Stats hold
+   * a mean and std per such value, and a wide table with few rows passes
+   * `maxValues` easily, so this is checked from the header, before any data is
+   * read. Default 65,536.
+   */
+  maxFeatures?: number;
 }
 
 export const DEFAULT_LIMITS: Required<ParseLimits> = {
   maxExamples: 1_000_000,
   maxValues: 100_000_000,
   maxClasses: 1_000,
+  maxFeatures: 65_536,
 };
 
 export function resolveLimits(limits: ParseLimits): Required<ParseLimits> {
@@ -54,6 +63,7 @@ export function resolveLimits(limits: ParseLimits): Required<ParseLimits> {
     maxExamples: limits.maxExamples ?? DEFAULT_LIMITS.maxExamples,
     maxValues: limits.maxValues ?? DEFAULT_LIMITS.maxValues,
     maxClasses: Math.min(limits.maxClasses ?? DEFAULT_LIMITS.maxClasses, 65_536),
+    maxFeatures: limits.maxFeatures ?? DEFAULT_LIMITS.maxFeatures,
   };
 }
 
@@ -71,6 +81,18 @@ export function assertValueLimit(field: string, count: number, inputShape: reado
       field,
       `the dataset would hold ${fmt(total)} values (${fmt(count)} examples of ${shapeText(inputShape)}); at most ${fmt(limits.maxValues)} are allowed`,
     );
+  }
+}
+
+/**
+ * For arrays whose shape comes from a header (IDX, .npy): the last axis of one
+ * example is its features (`[features]`) or its channels (`[h, w, c]`).
+ */
+export function assertFeatureLimit(field: string, subject: string, inputShape: readonly number[], limits: Required<ParseLimits>): void {
+  const last = inputShape[inputShape.length - 1];
+  if (last > limits.maxFeatures) {
+    const what = inputShape.length === 1 ? 'features' : `channels (examples of ${shapeText(inputShape)})`;
+    throw new DatasetFormatError(field, `${subject} has ${fmt(last)} ${what}; at most ${fmt(limits.maxFeatures)} are allowed`);
   }
 }
 

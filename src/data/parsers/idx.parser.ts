@@ -3,6 +3,7 @@ import { DatasetFormatError } from './dataset-format.error.js';
 import {
   assembleDataset,
   assertExampleLimit,
+  assertFeatureLimit,
   assertFinite,
   assertValueLimit,
   classesFromIntegers,
@@ -67,6 +68,7 @@ export async function parseIdx(input: IdxInput): Promise<ParsedDataset> {
       }
       const inputShape = exampleDims.length === 2 ? [...exampleDims, 1] : exampleDims;
       assertExampleLimit('images', 'images file', n, limits);
+      assertFeatureLimit('images', 'images file', inputShape, limits);
       assertValueLimit('images', n, inputShape, limits);
       assertRawSize(labels);
       assertRawSize(images);

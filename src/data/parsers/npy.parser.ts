@@ -3,6 +3,7 @@ import { DatasetFormatError } from './dataset-format.error.js';
 import {
   assembleDataset,
   assertExampleLimit,
+  assertFeatureLimit,
   assertFinite,
   assertTwoClasses,
   assertValueLimit,
@@ -78,6 +79,7 @@ export async function parseNpy(input: NpyInput): Promise<ParsedDataset> {
       if (yShape[0] !== n) throw new DatasetFormatError('y', `x.npy has ${fmt(n)} examples, y.npy ${fmt(yShape[0])}`);
       const inputShape = shape.length === 3 ? [shape[1], shape[2], 1] : shape.slice(1);
       assertExampleLimit('x', 'x.npy', n, limits);
+      assertFeatureLimit('x', 'x.npy', inputShape, limits);
       assertValueLimit('x', n, inputShape, limits);
       assertRawSize(yFile);
       assertRawSize(xFile);
