@@ -23,6 +23,24 @@ export const ConfigSchema = Type.Object({
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   /** Models kept loaded in memory by the API for predict. */
   MODEL_CACHE_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 8 }),
+  /**
+   * Worker threads of the API process that run inference, decode images and
+   * parse uploaded datasets, so the event loop that answers HTTP never does.
+   * 0 = one per CPU core.
+   */
+  COMPUTE_THREADS: Type.Integer({ minimum: 0, maximum: 256, default: 0 }),
+  /**
+   * Dynamic batching of predict requests (TF Serving's max_batch_size /
+   * batch_timeout_micros): concurrent requests for the same model are run as
+   * one batch of at most this many instances.
+   */
+  PREDICT_MAX_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 100000, default: 64 }),
+  /**
+   * Longest a partial batch waits for more requests while a thread is free, in
+   * microseconds. 0: a batch starts as soon as a thread is free; requests that
+   * arrive while every thread is busy still wait and go together.
+   */
+  PREDICT_BATCH_TIMEOUT_MICROS: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0 }),
   /** Most instances accepted by one predict request. */
   PREDICT_MAX_INSTANCES: Type.Integer({ minimum: 1, maximum: 100000, default: 256 }),
   /** A job whose model exceeds these is rejected at submission. */

@@ -18,13 +18,17 @@ describe('health', () => {
     expect(res.body).toEqual({ status: 'ok' });
   });
 
-  it('GET /readyz is 200 when PostgreSQL and Redis answer, and names the inference engine', async () => {
-    t = await createTestApp();
+  it('GET /readyz is 200 when PostgreSQL and Redis answer, and names the compute threads and their engine', async () => {
+    t = await createTestApp({ COMPUTE_THREADS: 1 });
+    // The server starts its compute threads before listening; an app built in a test starts them on first use.
+    expect((await t.http.get('/readyz')).body.compute).toEqual({ threads: 1, started: false });
+    await t.app.services.compute.start();
     const res = await t.http.get('/readyz');
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('ready');
     expect(res.body.checks.postgres.ok).toBe(true);
     expect(res.body.checks.redis.ok).toBe(true);
+    expect(res.body.compute).toEqual({ threads: 1, started: true });
     expect(['tensorflow', 'wasm', 'cpu']).toContain(res.body.engine.name);
   });
 
@@ -46,7 +50,7 @@ describe('health', () => {
     await app.close();
     expect(res.status).toBe(503);
     expect(res.body.checks.postgres.ok).toBe(false);
-    expect(res.body.checks.redis.ok).toBe(true);
+    expect(res.body.checks.redis, JSON.stringify(res.body.checks.redis)).toMatchObject({ ok: true });
     expect(JSON.stringify(res.body)).not.toContain('s3cret');
   });
 });

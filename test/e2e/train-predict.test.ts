@@ -144,8 +144,13 @@ describe('the core loop: submit, train in a worker, poll, predict', () => {
     expect((await t.http.get(`/v1/models/${missing}/artifact`)).status).toBe(404);
   });
 
-  it('keeps the loaded model in memory between predicts', async () => {
-    expect(t.app.services.modelCache.has(job.modelId)).toBe(true);
+  it('ran every prediction on the compute threads, through the batcher', async () => {
+    const stats = t.app.services.serving.stats();
+    // 50 + 1 instances above, each request a batch of its own or merged with others.
+    expect(stats.instances).toBeGreaterThanOrEqual(51);
+    expect(stats.batches).toBeGreaterThanOrEqual(1);
+    expect(stats.batches).toBeLessThanOrEqual(stats.requests);
+    expect(stats.waiting).toBe(0);
   });
 
   it('lists the model', async () => {

@@ -13,17 +13,11 @@ import { resolveQuotas } from '../../config/quotas.js';
 import type { Db } from '../../storage/prisma.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import * as repo from '../../storage/datasets.repository.js';
-import { datasetStorageKey, saveDatasetFiles } from '../../data/dataset-files.js';
-import { DatasetFormatError, parseCsv, parseIdx, parseImageZip, parseNpy, type ParsedDataset } from '../../data/parsers/index.js';
+import { datasetStorageKey } from '../../data/dataset-files.js';
+import { DATASET_FORMATS, type DatasetFormat } from '../../data/parse-upload.js';
+import type { ComputePool } from '../../compute/compute-pool.js';
 import { InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
 
-export const DATASET_FORMATS = {
-  idx: { files: ['images', 'labels'], options: [] },
-  csv: { files: ['file'], options: ['labelColumn'] },
-  npy: { files: ['x', 'y'], options: [] },
-  images: { files: ['file'], options: ['width', 'height', 'channels'] },
-} as const;
-export type DatasetFormat = keyof typeof DATASET_FORMATS;
 const COMMON_FIELDS = ['format', 'name'];
 
 interface Upload {
@@ -36,6 +30,7 @@ export interface DatasetsDeps {
   db: Db;
   artifacts: ArtifactStore;
   config: AppConfig;
+  compute: ComputePool;
 }
 
 /** Streams every file part to a temporary file (never whole in memory), hashing it on the way. */
@@ -124,19 +119,6 @@ function readForm(upload: Upload): { format: DatasetFormat; name: string | null;
   return { format: format as DatasetFormat, name, options };
 }
 
-function parse(format: DatasetFormat, files: Upload['files'], options: Record<string, string | number>): Promise<ParsedDataset> {
-  switch (format) {
-    case 'idx':
-      return parseIdx({ images: files.images.path, labels: files.labels.path });
-    case 'csv':
-      return parseCsv({ file: files.file.path, labelColumn: options.labelColumn as string | undefined });
-    case 'npy':
-      return parseNpy({ x: files.x.path, y: files.y.path });
-    case 'images':
-      return parseImageZip({ file: files.file.path, width: options.width as number, height: options.height as number, channels: options.channels as 1 | 3 });
-  }
-}
-
 /**
  * Receives, validates, parses and stores an uploaded dataset. Identical
  * content (same format, options and files) returns the existing dataset.
@@ -153,24 +135,26 @@ export async function uploadDataset(deps: DatasetsDeps, tenantId: string, reques
     const existing = await repo.findDatasetByHash(deps.db, tenantId, contentHash);
     if (existing) return { row: existing, created: false };
 
-    let parsed: ParsedDataset;
-    try {
-      parsed = await parse(format, upload.files, options);
-    } catch (err) {
-      if (err instanceof DatasetFormatError) throw new InvalidRequestError(err.message, [{ field: err.field, message: err.message }], 'invalid-dataset');
-      throw err;
-    }
-    const sizeBytes = parsed.x.byteLength + parsed.y.byteLength;
-    const tenant = await deps.db.tenant.findUnique({ where: { id: tenantId }, select: { quotas: true } });
-    const quota = resolveQuotas(deps.config, tenant?.quotas).datasetBytes;
-    const stored = await repo.storedDatasetBytes(deps.db, tenantId);
-    if (stored + sizeBytes > quota) {
-      throw new QuotaExceededError('datasetBytes', quota, stored + sizeBytes, `tenant '${tenantId}' would store ${formatCount(stored + sizeBytes)} bytes of datasets, over its limit of ${formatCount(quota)}; delete datasets first`);
-    }
+    // Parsing and writing the examples happen on a compute thread; only a summary comes back.
     const id = randomUUID();
     const storageKey = datasetStorageKey(id);
-    await saveDatasetFiles(deps.artifacts, storageKey, parsed);
+    const result = await deps.compute.run({
+      kind: 'parse-dataset',
+      format,
+      files: Object.fromEntries(Object.entries(upload.files).map(([part, f]) => [part, f.path])),
+      options,
+      artifactDir: deps.config.ARTIFACT_DIR,
+      storageKey,
+    });
+    if (!result.ok) throw new InvalidRequestError(result.message, [{ field: result.field, message: result.message }], 'invalid-dataset');
+    const parsed = result.value;
     try {
+      const tenant = await deps.db.tenant.findUnique({ where: { id: tenantId }, select: { quotas: true } });
+      const quota = resolveQuotas(deps.config, tenant?.quotas).datasetBytes;
+      const stored = await repo.storedDatasetBytes(deps.db, tenantId);
+      if (stored + parsed.sizeBytes > quota) {
+        throw new QuotaExceededError('datasetBytes', quota, stored + parsed.sizeBytes, `tenant '${tenantId}' would store ${formatCount(stored + parsed.sizeBytes)} bytes of datasets, over its limit of ${formatCount(quota)}; delete datasets first`);
+      }
       const row = await repo.createDataset(deps.db, {
         id,
         tenantId,
@@ -184,7 +168,7 @@ export async function uploadDataset(deps: DatasetsDeps, tenantId: string, reques
         stats: parsed.stats as object,
         options,
         uploadBytes: Object.values(upload.files).reduce((n, f) => n + f.bytes, 0),
-        sizeBytes,
+        sizeBytes: parsed.sizeBytes,
         contentHash,
         storageKey,
       });

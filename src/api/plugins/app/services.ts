@@ -1,15 +1,13 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type * as tf from '@tensorflow/tfjs';
 import type { AppConfig } from '../../../config/config.js';
 import { createDb, type Db } from '../../../storage/prisma.js';
 import { createRedis } from '../../../queue/connection.js';
 import { createTrainQueue, type TrainQueue } from '../../../queue/train-queue.js';
 import { createArtifactStore, type ArtifactStore } from '../../../storage/artifact-store.js';
-import { loadModelArtifact, modelArtifactKey } from '../../../storage/model-artifacts.js';
-import { ModelCache } from '../../../predict/model-cache.js';
-import { selectEngine, type EngineInfo } from '../../../worker/engine/select-engine.js';
+import { ComputePool } from '../../../compute/compute-pool.js';
+import { Serving } from '../../../predict/serving.js';
 
 export interface Services {
   config: AppConfig;
@@ -17,9 +15,9 @@ export interface Services {
   redis: Redis;
   queue: TrainQueue;
   artifacts: ArtifactStore;
-  modelCache: ModelCache<tf.LayersModel>;
-  /** Engine used for inference in this process. */
-  engine: EngineInfo;
+  /** Worker threads for inference, image decoding and dataset parsing. */
+  compute: ComputePool;
+  serving: Serving;
 }
 
 declare module 'fastify' {
@@ -39,13 +37,14 @@ export default fp(
     const queue = createTrainQueue(config.QUEUE_NAME, redis, config.JOB_ATTEMPTS);
     queue.on('error', (err) => app.log.debug({ err: err.message }, 'queue error'));
     const artifacts = createArtifactStore(config.ARTIFACT_DIR);
-    const engine = await selectEngine(config.ENGINE);
-    const modelCache = new ModelCache(config.MODEL_CACHE_SIZE, (id) => loadModelArtifact(artifacts, modelArtifactKey(id)));
+    const compute = ComputePool.fromConfig(config);
+    const serving = new Serving(compute, { maxBatchSize: config.PREDICT_MAX_BATCH_SIZE, timeoutMicros: config.PREDICT_BATCH_TIMEOUT_MICROS });
 
-    app.decorate('services', { config, db, redis, queue, artifacts, modelCache, engine });
+    app.decorate('services', { config, db, redis, queue, artifacts, compute, serving });
 
     app.addHook('onClose', async () => {
-      await modelCache.clear();
+      serving.close();
+      await compute.close();
       await queue.close().catch(() => undefined);
       redis.disconnect();
       await db.$disconnect();

@@ -4,7 +4,6 @@ import { Type } from 'typebox';
 import { problems } from '../../schemas/common.schema.js';
 import { ConflictError, NotFoundError, ProblemError } from '../../errors/index.js';
 import { BUILTIN_DATASETS, datasetInfoOf, resolveDataset, type DatasetInfo } from '../../../data/datasets.js';
-import { datasetPreview } from '../../../data/dataset-preview.js';
 import * as repo from '../../../storage/datasets.repository.js';
 import { uploadDataset } from '../../services/datasets.service.js';
 import { DatasetParamsSchema, DatasetSchema, UploadFormSchema } from './datasets.schema.js';
@@ -34,7 +33,7 @@ function view(info: DatasetInfo, row?: repo.DatasetRow) {
 }
 
 const datasetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, artifacts, config } = app.services;
+  const { db, artifacts, config, compute } = app.services;
   await app.register(multipart, { limits: { fileSize: config.DATASET_MAX_BYTES, files: 2, fields: 10, fieldSize: 4096, parts: 12 } });
 
   app.post(
@@ -59,7 +58,7 @@ const datasetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!request.isMultipart()) {
         throw new ProblemError(415, 'unsupported-media-type', 'Unsupported Media Type', 'upload datasets as multipart/form-data with a `format` field and the file parts of that format');
       }
-      const { row, created } = await uploadDataset({ db, artifacts, config }, request.tenantId, request);
+      const { row, created } = await uploadDataset({ db, artifacts, config, compute }, request.tenantId, request);
       return reply.status(created ? 201 : 200).header('location', `/v1/datasets/${row.id}`).send(view(datasetInfoOf(row), row));
     },
   );
@@ -87,7 +86,10 @@ const datasetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const info = await resolveDataset(db, request.tenantId, request.params.id);
       if (!info) throw new NotFoundError('dataset', request.params.id);
       const row = info.builtin ? undefined : ((await repo.findDataset(db, request.tenantId, info.id)) ?? undefined);
-      return { ...view(info, row), preview: await datasetPreview(info, artifacts, row?.storageKey ?? null) };
+      // Reading examples and drawing thumbnails is a compute thread's work.
+      const preview = await compute.run({ kind: 'dataset-preview', info, artifactDir: config.ARTIFACT_DIR, storageKey: row?.storageKey ?? null });
+      if (!preview.ok) throw new Error(preview.message);
+      return { ...view(info, row), preview: preview.value };
     },
   );
 

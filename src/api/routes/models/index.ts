@@ -3,9 +3,9 @@ import { Type } from 'typebox';
 import { IdParamsSchema, PageQuerySchema, problems } from '../../schemas/common.schema.js';
 import { InvalidRequestError, NotFoundError } from '../../errors/index.js';
 import { findModel, listModels } from '../../../storage/models.repository.js';
-import { MODEL_JSON, WEIGHTS_BIN, type Preprocessing } from '../../../storage/model-artifacts.js';
+import { MODEL_JSON, WEIGHTS_BIN, readPreprocessing } from '../../../storage/model-artifacts.js';
 import type { TrainedModel } from '../../../storage/prisma.js';
-import { predict } from '../../../predict/predictor.js';
+import { outputRows } from '../../../predict/serving.js';
 import { InstanceError } from '../../../predict/preprocess.js';
 import { ModelListSchema, ModelSchema, PredictBodySchema, PredictResponseSchema } from './models.schema.js';
 
@@ -19,7 +19,7 @@ function toModelView(m: TrainedModel) {
     numClasses: m.numClasses,
     classNames: m.classNames,
     metrics: m.metrics as never,
-    preprocessing: m.preprocessing as never,
+    preprocessing: readPreprocessing(m.preprocessing) as never,
     spec: m.spec,
     engine: m.engine as never,
     sizeBytes: m.sizeBytes,
@@ -29,7 +29,7 @@ function toModelView(m: TrainedModel) {
 }
 
 const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, artifacts, modelCache, config } = app.services;
+  const { db, artifacts, serving, config } = app.services;
 
   async function getModel(tenantId: string, id: string): Promise<TrainedModel> {
     const model = await findModel(db, tenantId, id);
@@ -116,10 +116,11 @@ const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ]);
       }
       const model = await getModel(request.tenantId, request.params.id);
-      const loaded = await modelCache.get(model.id);
       try {
-        const result = await predict(loaded, instances, model.preprocessing as unknown as Preprocessing);
-        return { modelId: model.id, ...result, labels: result.classes.map((c) => model.classNames[c] ?? String(c)) };
+        const result = await serving.predict({ id: model.id, artifactKey: model.artifactKey, preprocessing: readPreprocessing(model.preprocessing) }, instances);
+        const predictions = outputRows(result);
+        const classes = predictions.map((row) => row.indexOf(Math.max(...row)));
+        return { modelId: model.id, predictions, classes, labels: classes.map((c) => model.classNames[c] ?? String(c)) };
       } catch (err) {
         if (err instanceof InstanceError) throw new InvalidRequestError(err.message, [{ field: err.field, message: err.message }]);
         throw err;
