@@ -31,7 +31,19 @@ export interface DatasetInfo {
   image: { width: number; height: number; channels: number } | null;
   sizeBytes: number | null;
   createdAt: string | null;
+  /**
+   * Identifies the data itself, for model lineage: an upload's `contentHash`; for a built-in
+   * dataset, the SHA-256 of its examples in canonical order (see MNIST_CONTENT_HASH).
+   */
+  contentHash: string;
 }
+
+/**
+ * SHA-256 of the built-in MNIST examples in their canonical order: the 7,840,000 float32 pixel values
+ * (little-endian), then the 10,000 uint8 labels. A test recomputes it, so a change of the shipped
+ * data cannot go unnoticed in the lineage of models trained on it.
+ */
+export const MNIST_CONTENT_HASH = '7603b65f99de67b72b9de39ad9bd25747a48edda1fdef590dcf3060e1620896a';
 
 export const MNIST: DatasetInfo = {
   id: 'mnist',
@@ -51,6 +63,7 @@ export const MNIST: DatasetInfo = {
   image: { width: 28, height: 28, channels: 1 },
   sizeBytes: null,
   createdAt: null,
+  contentHash: MNIST_CONTENT_HASH,
 };
 
 export const BUILTIN_DATASETS: readonly DatasetInfo[] = [MNIST];
@@ -82,6 +95,7 @@ export function datasetInfoOf(row: repo.DatasetRow): DatasetInfo {
         : null,
     sizeBytes: row.sizeBytes,
     createdAt: row.createdAt.toISOString(),
+    contentHash: row.contentHash,
   };
 }
 
