@@ -10,7 +10,12 @@ import type { Db, Job, EpochMetric, Prisma } from './prisma.js';
 
 export type JobStatus = Job['status'];
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
-export type JobWithModel = Job & { model: { id: string } | null };
+/** A job with its model and the registered versions of that model (for the view's `registeredAs`). */
+export type JobWithModel = Prisma.JobGetPayload<{ include: typeof withModel }>;
+
+const withModel = {
+  model: { select: { id: true, versions: { select: { version: true, registeredModel: { select: { name: true } } } } } },
+} satisfies Prisma.JobInclude;
 
 export interface NewJob {
   tenantId: string;
@@ -23,6 +28,8 @@ export interface NewJob {
   maxWallTimeMs?: number | null;
   idempotencyKey?: string | null;
   requestHash?: string | null;
+  /** Registered model the job's model becomes the next version of when it succeeds. */
+  registerName?: string | null;
 }
 
 type Tx = Prisma.TransactionClient;
@@ -40,11 +47,11 @@ export async function createJob(db: Db, job: NewJob): Promise<Job> {
 }
 
 export function findJob(db: Db, tenantId: string, id: string): Promise<JobWithModel | null> {
-  return db.job.findFirst({ where: { id, tenantId }, include: { model: { select: { id: true } } } });
+  return db.job.findFirst({ where: { id, tenantId }, include: withModel });
 }
 
 export function findJobByIdempotencyKey(db: Db, tenantId: string, key: string): Promise<JobWithModel | null> {
-  return db.job.findFirst({ where: { tenantId, idempotencyKey: key }, include: { model: { select: { id: true } } } });
+  return db.job.findFirst({ where: { tenantId, idempotencyKey: key }, include: withModel });
 }
 
 /** Newest first; `cursor` is the id of the last job of the previous page. */
@@ -58,7 +65,7 @@ export async function listJobs(
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit + 1,
     ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-    include: { model: { select: { id: true } } },
+    include: withModel,
   });
   const items = rows.slice(0, limit);
   return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : null };

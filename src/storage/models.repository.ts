@@ -1,4 +1,6 @@
 import type { Db, TrainedModel, Prisma } from './prisma.js';
+import { addModelVersion } from './registry.repository.js';
+import { buildLineage } from './model-lineage.js';
 
 export type NewTrainedModel = Omit<Prisma.TrainedModelUncheckedCreateInput, 'id' | 'createdAt'> & { id: string };
 
@@ -26,12 +28,15 @@ export async function listModels(
  * a job is never `succeeded` without its model (nor the reverse). Returns null,
  * storing nothing, when the job is no longer running (cancelled meanwhile).
  * Keyed by job: a retry after a crash between artifact write and commit reuses the row.
+ * With `register`, the model becomes the next version of that registered model
+ * in the same transaction: a job asked to register never succeeds unregistered.
  */
 export async function completeJobWithModel(
   db: Db,
   model: NewTrainedModel,
   result: { testLoss: number | null; testAccuracy: number | null; stopReason?: string | null },
-): Promise<TrainedModel | null> {
+  register?: { name: string; datasetContentHash: string | null },
+): Promise<(TrainedModel & { registeredAs: { name: string; version: number } | null }) | null> {
   return db.$transaction(async (tx) => {
     const { count } = await tx.job.updateMany({
       where: { id: model.jobId, status: 'running' },
@@ -39,9 +44,19 @@ export async function completeJobWithModel(
     });
     if (count === 0) return null;
     const saved = await tx.trainedModel.upsert({ where: { jobId: model.jobId }, create: model, update: { ...model, id: undefined } });
+    let registeredAs: { name: string; version: number } | null = null;
+    if (register) {
+      const job = await tx.job.findUniqueOrThrow({ where: { id: model.jobId } });
+      const { record } = await addModelVersion(tx, saved.tenantId, register.name, saved, buildLineage(job, saved, register.datasetContentHash));
+      registeredAs = { name: record.name, version: record.version };
+    }
     await tx.jobEvent.create({
-      data: { jobId: model.jobId, type: 'state', data: { status: 'succeeded', modelId: saved.id, testAccuracy: result.testAccuracy, stopReason: result.stopReason ?? null } },
+      data: {
+        jobId: model.jobId,
+        type: 'state',
+        data: { status: 'succeeded', modelId: saved.id, testAccuracy: result.testAccuracy, stopReason: result.stopReason ?? null, ...(registeredAs ? { registeredAs } : {}) },
+      },
     });
-    return saved;
+    return { ...saved, registeredAs };
   });
 }

@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { Type } from 'typebox';
+import type { Job, TrainedModel } from './prisma.js';
+import { readStoredJson } from './stored-json.js';
+import { LineageSchema, type Lineage } from './registry.schema.js';
+
+/** The parts of `jobs.spec` (the submitted job document) that lineage records; the rest is not looked at. */
+const StoredJobDocumentSchema = Type.Object({
+  model: Type.Unknown(),
+  training: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  dataset: Type.Object({ id: Type.String(), limit: Type.Optional(Type.Integer()) }),
+});
+
+const StoredMetricsSchema = LineageSchema.properties.metrics;
+const StoredEngineSchema = LineageSchema.properties.engine;
+
+/** JSON with object keys sorted at every depth: the same value always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return JSON.stringify(canonical(value));
+}
+
+export function specHash(modelSpec: unknown): string {
+  return createHash('sha256').update(canonicalJson(modelSpec)).digest('hex');
+}
+
+/**
+ * Lineage of a trained model, from its job row and its own row. The caller
+ * supplies the dataset's content hash (an upload's `contentHash`, or the
+ * built-in data's hash: see src/data/datasets.ts), or null when the dataset is gone.
+ */
+export function buildLineage(job: Job, model: TrainedModel, datasetContentHash: string | null): Lineage {
+  const doc = readStoredJson(StoredJobDocumentSchema, job.spec, `spec of job ${job.id}`);
+  return {
+    jobId: job.id,
+    specHash: specHash(doc.model),
+    datasetId: job.datasetId,
+    datasetLimit: doc.dataset.limit ?? null,
+    datasetContentHash,
+    hyperparameters: doc.training ?? {},
+    metrics: readStoredJson(StoredMetricsSchema, model.metrics, `metrics of model ${model.id}`),
+    engine: readStoredJson(StoredEngineSchema, model.engine, `engine of model ${model.id}`),
+    modelCreatedAt: model.createdAt.toISOString(),
+  };
+}
+
+export function readLineage(value: unknown, where: string): Lineage {
+  return readStoredJson(LineageSchema, value, `lineage of ${where}`);
+}
