@@ -19,7 +19,8 @@
  *      this process) POSTs one real MNIST digit per request for --duration
  *      seconds, cycling through 64 different digits; meanwhile a worker
  *      thread of this process GETs /healthz every 20 ms (one keep-alive
- *      connection) and records each answer's latency. /v1/serving/stats is
+ *      connection) and records each answer's latency. /v1/admin/serving (the
+ *      batching counters, with the bench's own ADMIN_TOKEN) is
  *      read before and after the timed run: mean batch = Δinstances / Δbatches.
  *
  * Each row also prints the cores used meanwhile by the API process, by this
@@ -397,10 +398,10 @@ interface ServingStats {
   instances: number;
 }
 
-async function servingStats(baseUrl: string, key: string): Promise<ServingStats | null> {
-  const res = await fetch(`${baseUrl}/v1/serving/stats`, { headers: { authorization: `Bearer ${key}` } });
+async function servingStats(baseUrl: string, adminToken: string): Promise<ServingStats | null> {
+  const res = await fetch(`${baseUrl}/v1/admin/serving`, { headers: { authorization: `Bearer ${adminToken}` } });
   if (res.status === 404) return null;
-  if (!res.ok) throw new Error(`GET /v1/serving/stats: ${res.status} ${await res.text()}`);
+  if (!res.ok) throw new Error(`GET /v1/admin/serving: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as Partial<ServingStats>;
   if (typeof body.batches !== 'number' || typeof body.instances !== 'number') return null;
   return { batches: body.batches, instances: body.instances };
@@ -462,9 +463,9 @@ function load(
   });
 }
 
-async function runRow(api: ApiProcess, stored: StoredModel, key: string, bodies: string[], clients: number): Promise<Row> {
+async function runRow(api: ApiProcess, stored: StoredModel, key: string, adminToken: string, bodies: string[], clients: number): Promise<Row> {
   if (warmup > 0) await load(api, stored.id, key, bodies, clients, warmup);
-  const before = await servingStats(api.baseUrl, key);
+  const before = await servingStats(api.baseUrl, adminToken);
   const latencies: number[] = [];
   const loop = monitorEventLoopDelay({ resolution: 10 });
   const probe = startProbe(Number(new URL(api.baseUrl).port));
@@ -482,7 +483,7 @@ async function runRow(api: ApiProcess, stored: StoredModel, key: string, bodies:
   const treeCpu = cpuBetween(treeCpu0, sampleCpu([process.pid]));
   const storeCpu = cpuBetween(storeCpu0, sampleCpu(stores));
   const health = await probe.stop();
-  const after = await servingStats(api.baseUrl, key);
+  const after = await servingStats(api.baseUrl, adminToken);
   latencies.sort((a, b) => a - b);
   const healthSorted = health.latencies.sort((a, b) => a - b);
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0]));
@@ -586,6 +587,7 @@ async function main(): Promise<void> {
     }
 
     const port = await freePort();
+    const adminToken = randomBytes(24).toString('hex');
     api = await startApi({
       DATABASE_URL: config.DATABASE_URL,
       QUEUE_NAME: queueName,
@@ -594,6 +596,7 @@ async function main(): Promise<void> {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       RATE_LIMIT_PREDICT: '100000000',
+      ADMIN_TOKEN: adminToken,
     });
     const ready = (await (await fetch(`${api.baseUrl}/readyz`)).json()) as { engine?: { name: string } };
     console.log(`\nAPI: pid ${api.child.pid} on ${api.baseUrl}, engine ${ready.engine?.name ?? '?'}; queue ${queueName}`);
@@ -608,13 +611,13 @@ async function main(): Promise<void> {
       });
       if (!res.ok) throw new Error(`predict on ${s.name} answered ${res.status}: ${await res.text()}`);
     }
-    if ((await servingStats(api.baseUrl, key)) === null) console.log('  GET /v1/serving/stats: 404 or no counters; mean batch is n/a');
+    if ((await servingStats(api.baseUrl, adminToken)) === null) console.log('  GET /v1/admin/serving: 404 or no counters; mean batch is n/a');
 
     const rows: Row[] = [];
     for (const s of stored) {
       for (const clients of clientCounts) {
         const load0 = loadAverage();
-        const row = await runRow(api, s, key, bodies, clients);
+        const row = await runRow(api, s, key, adminToken, bodies, clients);
         rows.push(row);
         console.log(
           `  ${s.name} × ${clients}: ${num(row.ok)} ok in ${row.seconds} s; healthz ${row.healthzProbes} probes` +

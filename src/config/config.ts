@@ -74,6 +74,13 @@ export const ConfigSchema = Type.Object({
   QUOTA_EPOCH_SAMPLES: Type.Integer({ minimum: 1, default: 50_000_000 }),
   QUOTA_ARTIFACT_BYTES: Type.Integer({ minimum: 1, default: 20 * 1024 ** 3 }),
   QUOTA_DATASET_BYTES: Type.Integer({ minimum: 1, default: 20 * 1024 ** 3 }),
+  /**
+   * How long an API process trusts a key it has looked up, in ms, before
+   * asking PostgreSQL again: a revocation by another process (npm run keys)
+   * takes effect within this time; the admin route's takes effect at once
+   * in its own process. 0 looks every request up.
+   */
+  API_KEY_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 2_000 }),
   /** Per API key, per minute. */
   RATE_LIMIT_SUBMIT: Type.Integer({ minimum: 1, default: 60 }),
   RATE_LIMIT_PREDICT: Type.Integer({ minimum: 1, default: 1200 }),

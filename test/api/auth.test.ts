@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
 import { createKey, revokeKey } from '../../src/storage/api-keys.repository.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -27,11 +28,24 @@ describe('API keys', () => {
     expect(res.body.detail).toMatch(detail);
   });
 
-  it('stops accepting a revoked key', async () => {
+  it('stops accepting a key revoked through the admin API at once', async () => {
+    const { id, key } = await createKey(t.app.services.db, t.tenant, 'temporary');
+    expect((await anonymous().get('/v1/jobs').set('authorization', `Bearer ${key}`)).status).toBe(200);
+    const revoked = await anonymous().delete(`/v1/admin/keys/${id}`).set('authorization', 'Bearer admin-token-for-tests-0123456789');
+    expect(revoked.status).toBe(204);
+    expect((await anonymous().get('/v1/jobs').set('authorization', `Bearer ${key}`)).status).toBe(401);
+  });
+
+  it('stops accepting a key revoked elsewhere (npm run keys) within API_KEY_CACHE_MS', async () => {
     const { id, key } = await createKey(t.app.services.db, t.tenant, 'temporary');
     expect((await anonymous().get('/v1/jobs').set('authorization', `Bearer ${key}`)).status).toBe(200);
     await revokeKey(t.app.services.db, id);
-    expect((await anonymous().get('/v1/jobs').set('authorization', `Bearer ${key}`)).status).toBe(401);
+    const status = await waitFor(
+      async () => (await anonymous().get('/v1/jobs').set('authorization', `Bearer ${key}`)).status,
+      (s) => s === 401,
+      { timeoutMs: t.config.API_KEY_CACHE_MS + 10_000, intervalMs: 100, what: 'the revoked key refused' },
+    );
+    expect(status).toBe(401);
   });
 
   it('leaves health checks and the docs open', async () => {

@@ -196,3 +196,33 @@ describe('broken uploads', () => {
 });
 void concatBytes;
 void u32be;
+
+describe('uploads that are large or strange', () => {
+  it('refuses a CSV of 100,000 columns at once with a 400 naming the limit, storing nothing', async () => {
+    const header = Array.from({ length: 100_000 }, (_, i) => (i === 99_999 ? 'label' : `f${i}`)).join(',');
+    const rows = Array.from({ length: 20 }, (_, r) => Array.from({ length: 100_000 }, (_, i) => (i === 99_999 ? r % 2 : (r + i) % 7)).join(','));
+    const csv = Buffer.from([header, ...rows].join('\n'));
+    const before = (await t.http.get('/v1/datasets')).body.items.length;
+    const res = await t.http.post('/v1/datasets').field('format', 'csv').attach('file', csv, 'wide.csv');
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.code).toBe('invalid-dataset');
+    expect(res.body.detail).toBe('the header has 100,000 columns (99,999 features and a label); at most 65,536 feature columns are allowed');
+    expect(res.body.errors[0].field).toBe('file');
+    expect((await t.http.get('/v1/datasets')).body.items.length).toBe(before);
+    expect((await t.http.get('/healthz')).status).toBe(200);
+  });
+
+  it('stores 60,000 digits uploaded as IDX, as large as MNIST', async () => {
+    const n = 60_000;
+    const x = new Uint8Array(n * 784);
+    for (let i = 0; i < x.length; i++) x[i] = (i * 2654435761) >>> 24;
+    const y = Uint8Array.from({ length: n }, (_, i) => i % 10);
+    const res = await uploadIdx({ images: Buffer.from(idxFile(0x08, [n, 28, 28], x)), labels: Buffer.from(idxFile(0x08, [n], y)) }, 'sixty-thousand');
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ examples: n, inputShape: [28, 28, 1], numClasses: 10, sizeBytes: n * 784 + n });
+    expect(res.body.perClassCounts).toEqual(Array(10).fill(n / 10));
+    const described = await t.http.get(`/v1/datasets/${res.body.id}`);
+    expect(described.body.preview.thumbnails).toHaveLength(8);
+    expect((await t.http.delete(`/v1/datasets/${res.body.id}`)).status).toBe(204);
+  });
+});

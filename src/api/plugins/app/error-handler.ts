@@ -79,21 +79,28 @@ export function specErrorExtensions(error: SpecError, prefix: string): Record<st
   };
 }
 
+/**
+ * What any error means for the client: status, stable code, title, detail
+ * and extensions. Logs 5xx causes. Routes that speak another protocol's
+ * error shape (TF Serving, KServe) send the same facts in their own body.
+ */
+export function problemOf(error: FastifyError, request: FastifyRequest): [number, string, string, string, Record<string, unknown>] {
+  if (error instanceof ProblemError) {
+    if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+    return [error.status, error.code, error.title, error.message, error.extensions];
+  }
+  if (error instanceof SpecError) {
+    // A spec checked on its own (POST /v1/plan): its path is relative to the body.
+    return [400, 'invalid-spec', 'Invalid Model Spec', error.message, specErrorExtensions(error, '')];
+  }
+  const problem = fromFastifyError(error, request);
+  if (problem[0] >= 500) request.log.error({ err: error }, 'request failed');
+  return problem;
+}
+
 export default fp(
   async function errorHandler(app: FastifyInstance) {
-    app.setErrorHandler((error: FastifyError, request, reply) => {
-      if (error instanceof ProblemError) {
-        if (error.status >= 500) request.log.error({ err: error }, 'request failed');
-        return sendProblem(reply, request, error.status, error.code, error.title, error.message, error.extensions);
-      }
-      if (error instanceof SpecError) {
-        // A spec checked on its own (POST /v1/plan): its path is relative to the body.
-        return sendProblem(reply, request, 400, 'invalid-spec', 'Invalid Model Spec', error.message, specErrorExtensions(error, ''));
-      }
-      const [status, code, title, detail, ext] = fromFastifyError(error, request);
-      if (status >= 500) request.log.error({ err: error }, 'request failed');
-      return sendProblem(reply, request, status, code, title, detail, ext);
-    });
+    app.setErrorHandler((error: FastifyError, request, reply) => sendProblem(reply, request, ...problemOf(error, request)));
 
     app.setNotFoundHandler((request, reply) =>
       sendProblem(reply, request, 404, 'route-not-found', 'Not Found', `no route ${request.method} ${request.url.split('?')[0]}; see /docs`),

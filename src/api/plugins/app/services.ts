@@ -8,6 +8,7 @@ import { createTrainQueue, type TrainQueue } from '../../../queue/train-queue.js
 import { createArtifactStore, type ArtifactStore } from '../../../storage/artifact-store.js';
 import { ComputePool } from '../../../compute/compute-pool.js';
 import { Serving } from '../../../predict/serving.js';
+import { ServedModels } from '../../services/served-models.js';
 
 export interface Services {
   config: AppConfig;
@@ -18,6 +19,8 @@ export interface Services {
   /** Worker threads for inference, image decoding and dataset parsing. */
   compute: ComputePool;
   serving: Serving;
+  /** Finds the model a predict names (by id or through the registry), cached briefly. */
+  served: ServedModels;
 }
 
 declare module 'fastify' {
@@ -40,7 +43,7 @@ export default fp(
     const compute = ComputePool.fromConfig(config);
     const serving = new Serving(compute, { maxBatchSize: config.PREDICT_MAX_BATCH_SIZE, timeoutMicros: config.PREDICT_BATCH_TIMEOUT_MICROS });
 
-    app.decorate('services', { config, db, redis, queue, artifacts, compute, serving });
+    app.decorate('services', { config, db, redis, queue, artifacts, compute, serving, served: new ServedModels(db) });
 
     app.addHook('onClose', async () => {
       serving.close();

@@ -29,10 +29,32 @@ const keyView = (k: { id: string; tenantId: string; name: string; prefix: string
   revokedAt: iso(k.revokedAt),
 });
 
-/** Operator routes (ADMIN_TOKEN): tenants and their API keys. */
+const ServingStatsSchema = Type.Object(
+  {
+    requests: Type.Integer({ description: 'Predict requests batched since this API process started.' }),
+    batches: Type.Integer({ description: 'Batches run; instances / batches is the mean batch size.' }),
+    instances: Type.Integer(),
+    maxBatch: Type.Integer({ description: 'Largest batch so far, in instances.' }),
+    waiting: Type.Integer({ description: 'Requests waiting for a batch now.' }),
+    running: Type.Integer({ description: 'Batches running now.' }),
+    threads: Type.Integer({ description: 'Compute threads of this process.' }),
+    queuedTasks: Type.Integer({ description: 'Compute tasks (batches, image decoding, dataset parsing) waiting for a thread.' }),
+    maxBatchSize: Type.Integer(),
+    batchTimeoutMicros: Type.Integer(),
+  },
+  { description: 'Counters of this API process (each process of a deployment has its own).' },
+);
+
+/** Operator routes (ADMIN_TOKEN): tenants and their API keys, serving counters. */
 const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app.services;
+  const { db, serving, config } = app.services;
   const security = [{ adminToken: [] }];
+
+  app.get(
+    '/v1/admin/serving',
+    { schema: { tags: ['admin'], summary: "Dynamic batching and compute-thread counters of this API process", security, response: { 200: ServingStatsSchema } } },
+    async () => ({ ...serving.stats(), maxBatchSize: config.PREDICT_MAX_BATCH_SIZE, batchTimeoutMicros: config.PREDICT_BATCH_TIMEOUT_MICROS }),
+  );
 
   app.post(
     '/v1/admin/tenants',
@@ -109,6 +131,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       if (!(await keys.revokeKey(db, request.params.id))) throw new NotFoundError('active API key', request.params.id);
+      app.forgetApiKeys();
       return reply.status(204).send(null);
     },
   );

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { IdParamsSchema, PageQuerySchema, problems } from '../../schemas/common.schema.js';
-import { InvalidRequestError, NotFoundError } from '../../errors/index.js';
+import { NotFoundError } from '../../errors/index.js';
 import { findModel, listModels } from '../../../storage/models.repository.js';
 import { MODEL_JSON, WEIGHTS_BIN, readPreprocessing } from '../../../storage/model-artifacts.js';
 import type { TrainedModel } from '../../../storage/prisma.js';
 import { outputRows } from '../../../predict/serving.js';
-import { InstanceError } from '../../../predict/preprocess.js';
+import { predictInstances } from '../../services/predict.service.js';
 import { ModelListSchema, ModelSchema, PredictBodySchema, PredictResponseSchema } from './models.schema.js';
 
 function toModelView(m: TrainedModel) {
@@ -29,7 +29,7 @@ function toModelView(m: TrainedModel) {
 }
 
 const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, artifacts, serving, config } = app.services;
+  const { db, artifacts, serving, served, config } = app.services;
 
   async function getModel(tenantId: string, id: string): Promise<TrainedModel> {
     const model = await findModel(db, tenantId, id);
@@ -109,22 +109,11 @@ const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { rateLimit: { max: config.RATE_LIMIT_PREDICT, timeWindow: '1 minute' } },
     },
     async (request) => {
-      const { instances } = request.body;
-      if (instances.length > config.PREDICT_MAX_INSTANCES) {
-        throw new InvalidRequestError(`instances has ${instances.length} items; at most ${config.PREDICT_MAX_INSTANCES} are accepted per request`, [
-          { field: 'instances', message: `at most ${config.PREDICT_MAX_INSTANCES} items` },
-        ]);
-      }
-      const model = await getModel(request.tenantId, request.params.id);
-      try {
-        const result = await serving.predict({ id: model.id, artifactKey: model.artifactKey, preprocessing: readPreprocessing(model.preprocessing) }, instances);
-        const predictions = outputRows(result);
-        const classes = predictions.map((row) => row.indexOf(Math.max(...row)));
-        return { modelId: model.id, predictions, classes, labels: classes.map((c) => model.classNames[c] ?? String(c)) };
-      } catch (err) {
-        if (err instanceof InstanceError) throw new InvalidRequestError(err.message, [{ field: err.field, message: err.message }]);
-        throw err;
-      }
+      const model = await served.byId(request.tenantId, request.params.id);
+      if (!model) throw new NotFoundError('model', request.params.id);
+      const predictions = outputRows(await predictInstances(serving, config, model, request.body.instances));
+      const classes = predictions.map((row) => row.indexOf(Math.max(...row)));
+      return { modelId: model.model.id, predictions, classes, labels: classes.map((c) => model.model.classNames[c] ?? String(c)) };
     },
   );
 };
