@@ -18,6 +18,7 @@ import datasetsRoutes from './routes/datasets/index.js';
 import planRoutes from './routes/plan/index.js';
 import adminRoutes from './routes/admin/index.js';
 import workersRoutes from './routes/workers/index.js';
+import registeredModelsRoutes from './routes/registered-models/index.js';
 
 export interface AppOptions {
   config: AppConfig;
@@ -38,6 +39,7 @@ export const appPlugin = fp(async function trainyard(app: FastifyInstance, opts:
   await app.register(planRoutes);
   await app.register(datasetsRoutes);
   await app.register(workersRoutes);
+  await app.register(registeredModelsRoutes);
   await app.register(adminRoutes);
 }, { name: 'trainyard' });
 

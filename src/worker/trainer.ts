@@ -12,6 +12,8 @@ import { stratifiedSplit } from '../data/split.js';
 import { buildModel, buildOptimizer, finalActivation, normalizeTrainingSpec, planModel, SpecError, type ModelPlan, type NormalizedTrainingSpec } from '../spec/index.js';
 import type { TrainProgress } from '../queue/jobs.js';
 import type { JobDocument } from '../queue/job-document.js';
+import { Value } from 'typebox/value';
+import { RegisteredModelNameSchema, REGISTERED_MODEL_NAME_RULE } from '../storage/registry.schema.js';
 import { TrainingError } from './training-error.js';
 import { HandBackError } from './hand-back.error.js';
 import { TrainingControl } from './training-control.js';
@@ -66,6 +68,10 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   if ('busy' in claim) return { status: 'deferred', reason: `tenant runs ${claim.running} jobs, its limit` };
   const row = claim.claimed;
   const { doc, plan, training } = readDocument(row.spec);
+  // Checked before training, not after: a name that cannot be registered would fail the job at its very end.
+  if (row.registerName !== null && !Value.Check(RegisteredModelNameSchema, row.registerName)) {
+    throw new TrainingError('invalid-spec', `register.name ${JSON.stringify(row.registerName)} must be ${REGISTERED_MODEL_NAME_RULE}`);
+  }
   const info = await resolveDataset(ctx.db, row.tenantId, doc.dataset.id);
   const data = info && (await loadDatasetExamples(ctx.db, ctx.artifacts, row.tenantId, doc.dataset.id, doc.dataset.limit));
   if (!info || !data) throw new TrainingError('dataset-unavailable', `dataset '${doc.dataset.id}' no longer exists`);
@@ -234,6 +240,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
         engine: ctx.engine as object,
       },
       { testLoss, testAccuracy, stopReason },
+      row.registerName !== null ? { name: row.registerName, datasetContentHash: info.contentHash } : undefined,
     );
     await pruneCheckpoints(ctx.artifacts, ctx.jobId);
     if (!saved) {

@@ -178,6 +178,7 @@ export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJo
       maxWallTimeMs: (training.maxWallTimeSeconds ?? deps.config.JOB_MAX_WALL_TIME_SECONDS) * 1000,
       idempotencyKey: idempotencyKey ?? null,
       requestHash: hash,
+      registerName: body.register?.name ?? null,
     });
     job = { ...created, model: null };
   } catch (err) {
@@ -253,7 +254,7 @@ export function metricView(m: EpochMetric) {
 }
 
 export function toJobView(
-  job: Job & { model?: { id: string } | null },
+  job: Job & { model?: { id: string; versions?: { version: number; registeredModel: { name: string } }[] } | null },
   latest: EpochMetric | null,
   history?: { data: unknown; createdAt: Date }[],
   baseUrl = '',
@@ -266,6 +267,7 @@ export function toJobView(
   const percent = done ? 100 : Math.min(100, Math.round(((finishedEpochs + inEpoch) / job.epochs) * 1000) / 10);
   const self = `${baseUrl}/v1/jobs/${job.id}`;
   const modelId = job.model?.id ?? null;
+  const registered = job.registerName === null ? undefined : job.model?.versions?.find((v) => v.registeredModel.name === job.registerName);
   return {
     id: job.id,
     name: job.name,
@@ -281,6 +283,8 @@ export function toJobView(
     stopReason: job.stopReason,
     ...(history ? { history: history.map((e) => ({ ...(e.data as { status: string }), at: e.createdAt.toISOString() })) } : {}),
     modelId,
+    register: job.registerName === null ? null : { name: job.registerName },
+    registeredAs: registered ? { name: registered.registeredModel.name, version: registered.version } : null,
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
     createdAt: job.createdAt.toISOString(),
     updatedAt: job.updatedAt.toISOString(),

@@ -136,11 +136,18 @@ export function describeValidationErrors(errors: ErrorObject[], root: unknown, p
             : `is required; allowed: ${allowed.join(', ')}`;
         break;
       }
-      case 'minItems':
-      case 'maxItems':
       case 'minLength':
       case 'maxLength':
       case 'pattern':
+        // A schema can say in words what its string must be (`x-expected`), rather than quote a regular expression.
+        if (typeof parent?.['x-expected'] === 'string') {
+          message = `must be ${parent['x-expected']}, got ${show(e.data)}`;
+          break;
+        }
+        message = `${e.message ?? 'is invalid'}, got ${show(e.data)}`;
+        break;
+      case 'minItems':
+      case 'maxItems':
         message = `${e.message ?? 'is invalid'}, got ${show(e.data)}`;
         break;
       case 'format':

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { KerasModelEnvelopeSchema, ModelSpecSchema, TrainingSpecSchema, SEED_MNIST_MODEL, type KerasModelEnvelope, type ModelSpec } from '../../../spec/index.js';
 import { Nullable, UuidSchema } from '../../schemas/common.schema.js';
+import { RegisteredModelNameSchema } from '../../../storage/registry.schema.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled'] as const;
 
@@ -33,6 +34,17 @@ export const SubmitJobBodySchema = Type.Object(
     model: ModelInputSchema,
     training: Type.Optional(TrainingSpecSchema),
     dataset: DatasetRefSchema,
+    register: Type.Optional(
+      Type.Object(
+        { name: RegisteredModelNameSchema },
+        {
+          additionalProperties: false,
+          description:
+            'When the job succeeds, register its model as the next version of this registered model (created on first use), ' +
+            'in the same transaction that marks the job succeeded. See /v1/registered-models.',
+        },
+      ),
+    ),
   },
   {
     additionalProperties: false,
@@ -115,6 +127,13 @@ export const JobSchema = Type.Object(
       ),
     ),
     modelId: Nullable(UuidSchema),
+    register: Nullable(Type.Object({ name: Type.String() }, { description: 'The registration asked for at submission.' })),
+    registeredAs: Nullable(
+      Type.Object(
+        { name: Type.String(), version: Type.Integer() },
+        { description: 'The registered model version the job produced, once it succeeded (null before, or when that version was deleted).' },
+      ),
+    ),
     error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
