@@ -18,6 +18,8 @@ import datasetsRoutes from './routes/datasets/index.js';
 import planRoutes from './routes/plan/index.js';
 import adminRoutes from './routes/admin/index.js';
 import workersRoutes from './routes/workers/index.js';
+import tfservingRoutes from './routes/tfserving/index.js';
+import kserveRoutes from './routes/kserve/index.js';
 import registeredModelsRoutes from './routes/registered-models/index.js';
 
 export interface AppOptions {
@@ -41,6 +43,8 @@ export const appPlugin = fp(async function trainyard(app: FastifyInstance, opts:
   await app.register(workersRoutes);
   await app.register(registeredModelsRoutes);
   await app.register(adminRoutes);
+  await app.register(tfservingRoutes, { prefix: '/tfserving' });
+  await app.register(kserveRoutes, { prefix: '/v2' });
 }, { name: 'trainyard' });
 
 /** Builds a ready-to-listen app. Tests use this too; `server.ts` only adds listening and signals. */
@@ -49,6 +53,8 @@ export async function buildApp(config: AppConfig, fastifyOptions: FastifyServerO
     logger: fastifyOptions.logger ?? { level: config.LOG_LEVEL, redact: ["req.headers.authorization"] },
     bodyLimit: config.BODY_LIMIT,
     requestTimeout: 120_000,
+    // Registered model names are up to 128 characters, and appear in paths.
+    maxParamLength: 256,
     ...fastifyOptions,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
