@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
@@ -17,6 +19,24 @@ import type { ComputeTask, ComputeThreadOptions, DecodeImagesTask, PredictTask, 
  * the engine starts on the first task that needs it.
  */
 const options = workerData as ComputeThreadOptions;
+const COMPUTE_NICE = 10;
+
+/**
+ * The event loop that answers HTTP must never wait for the CPU behind
+ * inference: it only parses and replies, and while it runs, requests pile up
+ * in the batcher and go to the threads as larger, cheaper batches. So compute
+ * threads run at a lower priority (Linux: a thread's own nice value, set
+ * through its thread id; elsewhere nothing happens).
+ */
+function lowerPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, COMPUTE_NICE);
+  } catch {
+    // Not Linux, or not allowed: the threads keep the process's priority.
+  }
+}
+lowerPriority();
 const artifacts = createArtifactStore(options.ARTIFACT_DIR);
 let engine: Promise<EngineInfo> | null = null;
 const models = new ModelCache<tf.LayersModel>(options.MODEL_CACHE_SIZE, (key) => loadModelArtifact(artifacts, key));

@@ -15,9 +15,10 @@ function checkShape(root: unknown): void {
     if (depth > MAX_JSON_DEPTH) throw new InvalidRequestError(`the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`, [], 'invalid-json');
     if (Array.isArray(node)) {
       if (node.length > MAX_JSON_ARRAY) throw new InvalidRequestError(`the JSON body has an array of ${formatCount(node.length)} items; at most ${formatCount(MAX_JSON_ARRAY)} are accepted`, [], 'invalid-json');
-      for (const item of node) stack.push([item, depth + 1]);
+      // Numbers and strings are most of a predict body: only containers go on the stack.
+      for (const item of node) if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
     } else {
-      for (const value of Object.values(node)) stack.push([value, depth + 1]);
+      for (const value of Object.values(node)) if (value !== null && typeof value === 'object') stack.push([value, depth + 1]);
     }
   }
 }
