@@ -280,3 +280,16 @@ describe('tenant isolation on the serving routes', () => {
     }
   });
 });
+
+describe('registry changes reach serving', () => {
+  it('serves the version an alias was just moved to, and stops serving a deleted alias, from the next request on', async () => {
+    const predictBy = (label: string) => t.http.post(`/tfserving/v1/models/cnn2/labels/${label}:predict`).send({ instances: [digits[0]] });
+    for (const id of [mlp.id, other.id]) expect((await t.http.post('/v1/registered-models/cnn2/versions').send({ modelId: id })).status).toBe(201);
+    expect((await t.http.put('/v1/registered-models/cnn2/aliases/live').send({ version: 1 })).status).toBe(200);
+    expectRowsClose((await predictBy('live')).body.predictions, localPredict(mlp.model, [digits[0]], [28, 28, 1]));
+    expect((await t.http.put('/v1/registered-models/cnn2/aliases/live').send({ version: 2 })).status).toBe(200);
+    expectRowsClose((await predictBy('live')).body.predictions, localPredict(other.model, [digits[0]], [28, 28, 1]));
+    expect((await t.http.delete('/v1/registered-models/cnn2/aliases/live')).status).toBe(204);
+    expect((await predictBy('live')).status).toBe(404);
+  });
+});

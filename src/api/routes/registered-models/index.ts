@@ -22,7 +22,13 @@ import {
  * names answer 404 like names that do not exist.
  */
 const registeredModelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app.services;
+  const { db, served } = app.services;
+
+  // Serving caches what names resolve to: a change made here is served from the next request on, not a second later.
+  app.addHook('onSend', async (request, reply) => {
+    const { name } = (request.params ?? {}) as { name?: string };
+    if (request.method !== 'GET' && reply.statusCode < 300 && name) served.invalidate(request.tenantId, name);
+  });
 
   app.post(
     '/v1/registered-models/:name/versions',
