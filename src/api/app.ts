@@ -54,7 +54,7 @@ export async function buildApp(config: AppConfig, fastifyOptions: FastifyServerO
     bodyLimit: config.BODY_LIMIT,
     requestTimeout: 120_000,
     // Registered model names are up to 128 characters, and appear in paths.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     ...fastifyOptions,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

@@ -191,13 +191,32 @@ describe('tenant isolation across the whole API', () => {
     expect(job, 'a trained job of this tenant').toBeDefined();
     const other = await t.otherTenant();
     let checked = 0;
+    // A registered model, version and alias of this tenant for the registry's routes.
+    expect((await t.http.post('/v1/registered-models/walk/versions').send({ modelId: job.modelId })).status).toBe(201);
+    expect((await t.http.put('/v1/registered-models/walk/aliases/production').send({ version: 1 })).status).toBe(200);
+    const params: Record<string, string> = { name: 'walk', version: '1', alias: 'production' };
+    const bodies: Record<string, object> = {
+      'post /v1/registered-models/{name}/versions': { modelId: job.modelId },
+      'put /v1/registered-models/{name}/aliases/{alias}': { version: 1 },
+    };
+    const zeros = Array(784).fill(0);
+    const bodyFor = (method: string, path: string) =>
+      bodies[`${method} ${path}`] ??
+      (path.endsWith(':predict') ? { instances: [zeros] } : path.endsWith('/infer') ? { inputs: [{ name: 'input', shape: [1, 784], datatype: 'FP32', data: zeros }] } : undefined);
+    // The serving protocols' model routes act for a tenant too; their health and server metadata are open.
+    const protectedPath = (path: string) => (path.startsWith('/v1/') && !path.startsWith('/v1/admin/') && !path.startsWith('/v1/datasets')) || path.startsWith('/tfserving/') || path.startsWith('/v2/models');
     for (const [path, operations] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
-      if (!path.startsWith('/v1/') || path.startsWith('/v1/admin/') || path.startsWith('/v1/datasets')) continue;
+      if (!protectedPath(path)) continue;
       for (const method of Object.keys(operations)) {
         if (path.includes('{id}')) {
           const id = path.startsWith('/v1/jobs') ? job.id : job.modelId;
           const url = path.replace('{id}', id);
           const res = await (other.http as any)[method](url).send(method === 'post' ? (path.endsWith('/predict') ? { instances: [Array(784).fill(0)] } : {}) : undefined);
+          expect(res.status, `${method.toUpperCase()} ${url} as another tenant`).toBe(404);
+          checked++;
+        } else if (path.includes('{')) {
+          const url = path.replace(/\{(\w+)\}/g, (_, p: string) => params[p] ?? `{${p}}`);
+          const res = await (other.http as any)[method](url).send(bodyFor(method, path));
           expect(res.status, `${method.toUpperCase()} ${url} as another tenant`).toBe(404);
           checked++;
         } else if (method === 'get') {
@@ -210,7 +229,8 @@ describe('tenant isolation across the whole API', () => {
         }
       }
     }
-    expect(checked).toBeGreaterThanOrEqual(11);
+    // 11 routes of jobs and models, 8 of the registry, 9 of TF Serving, 6 of KServe.
+    expect(checked).toBeGreaterThanOrEqual(34);
     expect(models.items.length).toBeGreaterThan(0);
   });
 });
