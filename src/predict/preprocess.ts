@@ -130,7 +130,7 @@ export function checkValueRange(read: ReadInstances, pre: Pick<Preprocessing, 'i
         const hint = hi <= 1 && v > 1 ? ' (divide 0..255 pixel values by 255)' : '';
         throw new InstanceError(
           at,
-          `${at} has the value ${v} at position ${j - i * size}, outside ${lo}..${hi}: this image model was trained on pixel values in ${lo}..${hi}; send values in that range${hint}, or the image itself as {"b64": "<PNG or JPEG>"}`,
+          `${at} has the value ${Number(v.toPrecision(6))} at position ${j - i * size}, outside ${lo}..${hi}: this image model was trained on pixel values in ${lo}..${hi}; send values in that range${hint}, or the image itself as {"b64": "<PNG or JPEG>"}`,
         );
       }
     }
