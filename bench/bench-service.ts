@@ -147,11 +147,11 @@ export async function startBenchService(overrides: Partial<AppConfig> = {}): Pro
   return service;
 }
 
-/** `npm run worker` as a child process with `config`, resolved once it logs that it is ready. */
-async function spawnWorker(config: AppConfig): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/worker/main.ts'], {
+/** A TypeScript entry of this repository (`src/api/server.ts`, ...) as a child process, keeping the tail of its output. */
+export function spawnTsx(entry: string, env: Record<string, string>): { child: ChildProcess; output(): string } {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry], {
     cwd: root,
-    env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'info' },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -160,12 +160,18 @@ async function spawnWorker(config: AppConfig): Promise<WorkerProcess> {
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  return { child, output: () => out };
+}
+
+/** `npm run worker` as a child process with `config`, resolved once it logs that it is ready. */
+async function spawnWorker(config: AppConfig): Promise<WorkerProcess> {
+  const { child, output } = spawnTsx('src/worker/main.ts', { ...configToEnv(config), LOG_LEVEL: 'info' });
   await new Promise<void>((resolve, reject) => {
-    const check = () => out.includes('"worker ready"') && (child.stdout!.off('data', check), resolve());
+    const check = () => output().includes('"worker ready"') && (child.stdout!.off('data', check), resolve());
     child.stdout!.on('data', check);
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready:\n${out}`)));
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready:\n${output()}`)));
   });
-  return { child, pid: child.pid!, output: () => out };
+  return { child, pid: child.pid!, output };
 }
 
 async function stopWorker(worker: WorkerProcess): Promise<void> {

@@ -40,14 +40,13 @@
  *   --models a,b   seed, mlp (both)
  *   --clients a,b  concurrent connections (1,16,64)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
@@ -65,10 +64,8 @@ import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../src/
 import { completeJobWithModel } from '../src/storage/models.repository.js';
 import { createDb, type Db } from '../src/storage/prisma.js';
 import { selectEngine, type EngineInfo } from '../src/worker/engine/select-engine.js';
-import { BENCH_DATABASE_URL, prepareDatabase } from './bench-service.js';
+import { BENCH_DATABASE_URL, prepareDatabase, spawnTsx } from './bench-service.js';
 import { cpuBetween, loadAverage, sampleCpu } from './machine.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 const BARE_BATCH = 64;
 const BARE_SECONDS = 3;
@@ -256,22 +253,12 @@ async function freePort(): Promise<number> {
 
 /** `npm run api` as a child process, resolved once /readyz answers 200. */
 async function startApi(env: Record<string, string>): Promise<ApiProcess> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/api/server.ts'], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const keep = (d: Buffer) => {
-    out = (out + d.toString()).slice(-20_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  const { child, output } = spawnTsx('src/api/server.ts', env);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const api: ApiProcess = {
     child,
     baseUrl: `http://127.0.0.1:${env.PORT}`,
-    output: () => out,
+    output,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -283,7 +270,7 @@ async function startApi(env: Record<string, string>): Promise<ApiProcess> {
   liveApi = api;
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the API exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${out}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the API exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output()}`);
     try {
       const res = await fetch(`${api.baseUrl}/readyz`);
       if (res.ok) return api;
@@ -292,7 +279,7 @@ async function startApi(env: Record<string, string>): Promise<ApiProcess> {
     }
     if (Date.now() > deadline) {
       await api.stop();
-      throw new Error(`the API was not ready within 90 s:\n${out}`);
+      throw new Error(`the API was not ready within 90 s:\n${output()}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -6,6 +6,8 @@ import { loadMnist } from '../../src/data/mnist.dataset.js';
 import { createJob } from '../../src/storage/jobs.repository.js';
 import { enqueueTraining } from '../../src/queue/train-queue.js';
 import { planModel } from '../../src/spec/index.js';
+import { MNIST_CONTENT_HASH } from '../../src/data/datasets.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const silent = { info() {}, warn() {}, error: console.error };
 
@@ -232,5 +234,43 @@ describe('tenant isolation across the whole API', () => {
     // 11 routes of jobs and models, 8 of the registry, 9 of TF Serving, 6 of KServe.
     expect(checked).toBeGreaterThanOrEqual(34);
     expect(models.items.length).toBeGreaterThan(0);
+  });
+});
+
+describe('registering at submission', () => {
+  it('a job submitted with `register` becomes version 1 of that name when it succeeds', async () => {
+    const body = jobBody({
+      training: { epochs: 1, batchSize: 32, learningRate: 0.01, seed: 11 },
+      dataset: { id: 'mnist', limit: 200 },
+      register: { name: 'digits' },
+    });
+    const submitted = await t.http.post('/v1/jobs').send(body);
+    expect(submitted.status).toBe(202);
+    expect(submitted.body).toMatchObject({ register: { name: 'digits' }, registeredAs: null });
+
+    const job = await waitFor(
+      async () => (await t.http.get(`/v1/jobs/${submitted.body.id}`)).body,
+      (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status),
+      { timeoutMs: 100_000, what: `job ${submitted.body.id} finished` },
+    );
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('succeeded');
+    expect(job.registeredAs).toEqual({ name: 'digits', version: 1 });
+
+    const registered = await t.http.get('/v1/registered-models/digits');
+    expect(registered.status).toBe(200);
+    expect(registered.body.versions).toHaveLength(1);
+    const [version] = registered.body.versions;
+    expect(version).toMatchObject({ name: 'digits', version: 1, modelId: job.modelId });
+    expect(version.lineage).toMatchObject({
+      jobId: job.id,
+      datasetId: 'mnist',
+      datasetLimit: 200,
+      datasetContentHash: MNIST_CONTENT_HASH,
+      hyperparameters: body.training,
+      metrics: { epochs: 1, testAccuracy: job.test.accuracy },
+      engine: { name: worker.engine.name },
+    });
+    expect(version.lineage.specHash).toMatch(/^[0-9a-f]{64}$/);
   });
 });
