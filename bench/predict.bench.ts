@@ -18,8 +18,9 @@
  *   4. for each model × clients: an untimed warm-up, then autocannon (in
  *      this process) POSTs one real MNIST digit per request for --duration
  *      seconds, cycling through 64 different digits; meanwhile a worker
- *      thread of this process GETs /healthz every 20 ms (one keep-alive
- *      connection) and records each answer's latency. /v1/admin/serving (the
+ *      thread of this process GETs /healthz and GET /v1/jobs/{id} in turn,
+ *      one every 10 ms (one keep-alive connection), and records each
+ *      answer's latency. /v1/admin/serving (the
  *      batching counters, with the bench's own ADMIN_TOKEN) is
  *      read before and after the timed run: mean batch = Δinstances / Δbatches.
  *
@@ -128,6 +129,7 @@ for (const c of clientCounts) if (!Number.isInteger(c) || c < 1) fail(`--clients
 interface StoredModel {
   name: ModelName;
   id: string;
+  jobId: string;
   model: tf.LayersModel;
   params: number;
 }
@@ -190,7 +192,7 @@ async function storeModel(db: Db, artifactDir: string, tenantId: string, queueNa
     { testLoss: null, testAccuracy: null, stopReason: null },
   );
   if (!saved) throw new Error(`job ${job.id} was not running when its model was stored`);
-  return { name, id: saved.id, model, params: plan.totalParams };
+  return { name, id: saved.id, jobId: job.id, model, params: plan.totalParams };
 }
 
 // ---------------------------------------------------------------- bare baseline
@@ -309,21 +311,24 @@ const PROBE_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const http = require('node:http');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const latencies = [];
+const latencies = workerData.targets.map(() => []);
 let failures = 0;
 let stopping = false;
+let turn = 0;
 function probe() {
   if (stopping) return parentPort.postMessage({ latencies, failures });
+  const which = turn++ % workerData.targets.length;
+  const { path, headers } = workerData.targets[which];
   const start = performance.now();
   let done = false;
   const next = (ok) => {
     if (done) return;
     done = true;
     const ms = performance.now() - start;
-    if (ok) latencies.push(ms); else failures++;
+    if (ok) latencies[which].push(ms); else failures++;
     setTimeout(probe, Math.max(0, workerData.everyMs - ms));
   };
-  const req = http.get({ host: '127.0.0.1', port: workerData.port, path: '/healthz', agent, timeout: 5000 }, (res) => {
+  const req = http.get({ host: '127.0.0.1', port: workerData.port, path, headers, agent, timeout: 5000 }, (res) => {
     res.resume();
     res.on('end', () => next(res.statusCode === 200));
     res.on('error', () => next(false));
@@ -335,13 +340,28 @@ parentPort.on('message', (m) => { if (m === 'stop') stopping = true; });
 probe();
 `;
 
-interface Probe {
-  stop(): Promise<{ latencies: number[]; failures: number }>;
+/** What the probe asks, in turn: liveness, and a job as a client following it would (through auth and PostgreSQL). */
+interface ProbeTargets {
+  port: number;
+  jobId: string;
+  key: string;
 }
 
-function startProbe(port: number): Probe {
-  const worker = new Worker(PROBE_SOURCE, { eval: true, workerData: { port, everyMs: HEALTHZ_EVERY_MS } });
-  const result = new Promise<{ latencies: number[]; failures: number }>((resolve, reject) => {
+interface ProbeResult {
+  /** ms, sorted: /healthz and GET /v1/jobs/{id}. */
+  healthz: number[];
+  job: number[];
+  failures: number;
+}
+
+interface Probe {
+  stop(): Promise<ProbeResult>;
+}
+
+function startProbe({ port, jobId, key }: ProbeTargets): Probe {
+  const targets = [{ path: '/healthz' }, { path: `/v1/jobs/${jobId}`, headers: { authorization: `Bearer ${key}` } }];
+  const worker = new Worker(PROBE_SOURCE, { eval: true, workerData: { port, targets, everyMs: HEALTHZ_EVERY_MS / 2 } });
+  const result = new Promise<{ latencies: number[][]; failures: number }>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
   });
@@ -350,8 +370,77 @@ function startProbe(port: number): Probe {
       worker.postMessage('stop');
       const r = await result;
       await worker.terminate();
-      return r;
+      const [healthz, job] = r.latencies.map((l) => l.sort((a, b) => a - b));
+      return { healthz, job, failures: r.failures };
     },
+  };
+}
+
+// ---------------------------------------------------------------- uploads
+
+/** An IDX file as MNIST ships them: big-endian magic (type 0x08 = unsigned byte, then the rank), dimensions, data. */
+function idx(dims: number[], body: Uint8Array): Uint8Array {
+  const header = new DataView(new ArrayBuffer(4 + 4 * dims.length));
+  header.setUint32(0, 0x0800 | dims.length);
+  dims.forEach((d, i) => header.setUint32(4 + 4 * i, d));
+  const out = new Uint8Array(header.byteLength + body.length);
+  out.set(new Uint8Array(header.buffer));
+  out.set(body, header.byteLength);
+  return out;
+}
+
+/** 60,000 synthetic 28x28 digits with labels: the size of the MNIST training set. */
+function mnistSizeIdx(): FormData {
+  const n = 60_000;
+  const x = new Uint8Array(n * 784);
+  for (let i = 0; i < x.length; i++) x[i] = (i * 2654435761) >>> 24;
+  const y = Uint8Array.from({ length: n }, (_, i) => i % 10);
+  const form = new FormData();
+  form.append('format', 'idx');
+  form.append('name', 'bench-60k');
+  form.append('images', new Blob([idx([n, 28, 28], x)]), 'images.idx');
+  form.append('labels', new Blob([idx([n], y)]), 'labels.idx');
+  return form;
+}
+
+/** The upload that once froze the API for 38 s: 100,000 columns, 20 rows. */
+function wideCsv(): FormData {
+  const header = Array.from({ length: 100_000 }, (_, i) => (i === 99_999 ? 'label' : `f${i}`)).join(',');
+  const rows = Array.from({ length: 20 }, (_, r) => Array.from({ length: 100_000 }, (_, i) => (i === 99_999 ? r % 2 : (r + i) % 10)).join(','));
+  const form = new FormData();
+  form.append('format', 'csv');
+  form.append('file', new Blob([[header, ...rows].join('\n')]), 'wide.csv');
+  return form;
+}
+
+interface UploadRow {
+  what: string;
+  status: number;
+  seconds: number;
+  healthzP99: number | null;
+  jobGetP99: number | null;
+  probes: number;
+  detail: string;
+}
+
+async function runUpload(api: ApiProcess, key: string, jobId: string, what: string, form: FormData): Promise<UploadRow> {
+  const probe = startProbe({ port: Number(new URL(api.baseUrl).port), jobId, key });
+  const started = performance.now();
+  const res = await fetch(`${api.baseUrl}/v1/datasets`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+  const seconds = (performance.now() - started) / 1000;
+  const body = (await res.json()) as { id?: string; examples?: number; detail?: string };
+  // Probe a moment past the answer too: work the upload left behind would show there.
+  await new Promise((r) => setTimeout(r, 200));
+  const health = await probe.stop();
+  if (body.id) await fetch(`${api.baseUrl}/v1/datasets/${body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${key}` } });
+  return {
+    what,
+    status: res.status,
+    seconds,
+    healthzP99: health.healthz.length ? percentile(health.healthz, 99) : null,
+    jobGetP99: health.job.length ? percentile(health.job, 99) : null,
+    probes: health.healthz.length + health.job.length,
+    detail: body.examples !== undefined ? `${num(body.examples)} examples stored` : (body.detail ?? ''),
   };
 }
 
@@ -403,6 +492,8 @@ interface Row {
   p99: number;
   meanBatch: number | null;
   healthzP99: number | null;
+  /** GET /v1/jobs/{id} meanwhile: a control-plane read through auth and PostgreSQL. */
+  jobGetP99: number | null;
   healthzProbes: number;
   healthzFailures: number;
   non2xx: number;
@@ -455,7 +546,7 @@ async function runRow(api: ApiProcess, stored: StoredModel, key: string, adminTo
   const before = await servingStats(api.baseUrl, adminToken);
   const latencies: number[] = [];
   const loop = monitorEventLoopDelay({ resolution: 10 });
-  const probe = startProbe(Number(new URL(api.baseUrl).port));
+  const probe = startProbe({ port: Number(new URL(api.baseUrl).port), jobId: stored.jobId, key });
   // The API is our child: this process's tree is client + API; the API's own tree is subtracted.
   const serverCpu0 = sampleCpu([api.child.pid!]);
   const treeCpu0 = sampleCpu([process.pid]);
@@ -472,7 +563,7 @@ async function runRow(api: ApiProcess, stored: StoredModel, key: string, adminTo
   const health = await probe.stop();
   const after = await servingStats(api.baseUrl, adminToken);
   latencies.sort((a, b) => a - b);
-  const healthSorted = health.latencies.sort((a, b) => a - b);
+  const healthSorted = health.healthz;
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0]));
   const dBatches = before && after ? after.batches - before.batches : 0;
   return {
@@ -484,6 +575,7 @@ async function runRow(api: ApiProcess, stored: StoredModel, key: string, adminTo
     p99: percentile(latencies, 99),
     meanBatch: before && after && dBatches > 0 ? (after.instances - before.instances) / dBatches : null,
     healthzP99: healthSorted.length ? percentile(healthSorted, 99) : null,
+    jobGetP99: health.job.length ? percentile(health.job, 99) : null,
     healthzProbes: healthSorted.length,
     healthzFailures: health.failures,
     non2xx: result.non2xx,
@@ -505,8 +597,8 @@ const num = (v: number, digits = 0) => v.toLocaleString('en-US', { minimumFracti
 const ms = (v: number | null) => (v === null || Number.isNaN(v) ? 'n/a' : v < 10 ? v.toFixed(2) : v.toFixed(1));
 
 function printTable(rows: Row[], bare: Map<ModelName, BarePair>): void {
-  const cols = ['model', 'clients', 'req/s', 'p50 ms', 'p99 ms', 'mean batch', 'healthz p99 ms', 'ratio vs bare'];
-  const widths = [6, 7, 9, 8, 8, 10, 14, 13];
+  const cols = ['model', 'clients', 'req/s', 'p50 ms', 'p99 ms', 'mean batch', 'healthz p99 ms', 'job GET p99 ms', 'ratio vs bare'];
+  const widths = [6, 7, 9, 8, 8, 10, 14, 14, 13];
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ');
   console.log(line(cols));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
@@ -521,6 +613,7 @@ function printTable(rows: Row[], bare: Map<ModelName, BarePair>): void {
         ms(r.p99),
         r.meanBatch === null ? 'n/a' : r.meanBatch.toFixed(2),
         ms(r.healthzP99),
+        ms(r.jobGetP99),
         `${(r.reqPerSec / b.samplesPerSec).toFixed(3)}×`,
       ]) + (r.non2xx + r.errors + r.timeouts > 0 ? '   <-- ERRORS' : ''),
     );
@@ -620,6 +713,12 @@ async function main(): Promise<void> {
         }
         if (api.child.exitCode !== null || api.child.signalCode !== null) throw new Error(`the API exited during the run:\n${api.output()}`);
       }
+    }
+
+    console.log('\nuploads, probing /healthz and GET /v1/jobs/{id} meanwhile (parsing runs on the compute threads):');
+    const uploads = [await runUpload(api, key, stored[0].jobId, 'mnist-size IDX: 60,000 digits, 47 MB', mnistSizeIdx()), await runUpload(api, key, stored[0].jobId, 'wide CSV: 100,000 columns x 20 rows, 4.7 MB', wideCsv())];
+    for (const u of uploads) {
+      console.log(`  ${u.what}: ${u.status} in ${u.seconds.toFixed(2)} s; healthz p99 ${ms(u.healthzP99)} ms, job GET p99 ${ms(u.jobGetP99)} ms (${u.probes} probes); ${u.detail}`);
     }
 
     console.log(`\nbare baseline again, after the load (API idle):`);

@@ -133,6 +133,15 @@ describe('TF Serving REST API under /tfserving', () => {
     expect(labelled.body.predictions).toEqual(v1.body.predictions);
   });
 
+  it('takes {"b64": ...} images in the row format, named or not', async () => {
+    const grey = Uint8Array.from(digits[2], (v) => Math.round(v * 255));
+    const b64 = Buffer.from(pngFile(28, 28, greyToRgba(grey))).toString('base64');
+    const res = await t.http.post(`${base}/versions/1:predict`).send({ instances: [{ b64 }, { input: { b64 } }] });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const expected = localPredict(mlp.model, [Array.from(grey, (v) => v / 255)], [28, 28, 1])[0];
+    expectRowsClose(res.body.predictions, [expected, expected]);
+  });
+
   it('predicts in the columnar format, answering "outputs"', async () => {
     const expected = localPredict(other.model, digits.slice(0, 2), [28, 28, 1]);
     const plain = await t.http.post(`${base}:predict`).send({ inputs: digits.slice(0, 2) });
