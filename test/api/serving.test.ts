@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, SMALL_CNN, type TestApp } from '../helpers/app.js';
 import { localPredict, MLP, storeModel } from '../helpers/served-model.js';
 import { greyToRgba, pngFile } from '../data/fixtures.js';
 import { loadMnist } from '../../src/data/mnist.dataset.js';
@@ -15,14 +15,6 @@ let mlp: Awaited<ReturnType<typeof storeModel>>;
 let other: Awaited<ReturnType<typeof storeModel>>;
 let digits: number[][];
 
-const SMALL_CNN = {
-  input: { shape: [28, 28, 1] },
-  layers: [
-    { type: 'conv2d', filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' },
-    { type: 'flatten' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-};
 
 beforeAll(async () => {
   // A long batch timeout, so that concurrent requests surely meet in one batch.
