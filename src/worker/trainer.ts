@@ -62,6 +62,16 @@ function readDocument(spec: unknown): { doc: JobDocument; plan: ModelPlan; train
  * metrics and checkpoints, test evaluation, artifact, model row. Runs inside
  * a sandboxed process.
  */
+/**
+ * The wall-time limit of one attempt, in ms: the job's own `maxWallTimeSeconds`,
+ * else the limit stored on its row at submission (already ms: the server's
+ * default then), else this worker's default (ms).
+ */
+export function wallTimeLimitMs(jobSeconds: number | undefined, rowMs: number | null, workerDefaultMs: number): number {
+  if (jobSeconds !== undefined) return jobSeconds * 1000;
+  return rowMs ?? workerDefaultMs;
+}
+
 export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   const claim = await jobs.markRunning(ctx.db, ctx.jobId, { engine: ctx.engine as object, maxRunning: ctx.maxRunning });
   if ('gone' in claim) return { status: 'skipped', reason: 'job is no longer queued or running' };
@@ -85,7 +95,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   const inputShape = [...doc.model.input.shape];
   // A linear last layer emits logits (as in the lesson's network): train with softmax cross-entropy on them.
   const outputs = finalActivation(doc.model) === 'linear' ? 'logits' : 'probabilities';
-  const maxWallTimeMs = (training.maxWallTimeSeconds ?? row.maxWallTimeMs ?? ctx.maxWallTimeMs / 1000) * 1000;
+  const maxWallTimeMs = wallTimeLimitMs(training.maxWallTimeSeconds, row.maxWallTimeMs, ctx.maxWallTimeMs);
   const control = new TrainingControl(ctx.db, ctx.jobId, maxWallTimeMs, ctx.signal, training.earlyStopping);
 
   const sets: Examples[] = [];

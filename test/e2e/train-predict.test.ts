@@ -183,6 +183,29 @@ describe('a job that can never train', () => {
   });
 });
 
+describe("the server's default wall-time limit", () => {
+  it('fails a job that runs past it with timeout, the limit stored in ms on its row at submission', async () => {
+    // As POST /v1/jobs stores it when the job sets no limit of its own: JOB_MAX_WALL_TIME_SECONDS x 1000.
+    const body = jobBody({ training: { epochs: 200, batchSize: 16, learningRate: 0.01, seed: 5 }, dataset: { id: 'mnist', limit: 600 } });
+    const row = await createJob(t.app.services.db, {
+      tenantId: t.tenant,
+      name: 'slow',
+      spec: body,
+      plan: planModel(body.model as never) as object,
+      datasetId: 'mnist',
+      queueName: t.config.QUEUE_NAME,
+      epochs: 200,
+      maxWallTimeMs: 1000,
+    });
+    await enqueueTraining(t.app.services.queue, { jobId: row.id, tenantId: t.tenant });
+    const job = await waitForJob(row.id, (s) => s === 'succeeded' || s === 'failed');
+    expect(job.status).toBe('failed');
+    expect(job.error.code).toBe('timeout');
+    expect(job.error.message).toMatch(/wall-time limit of 1 s/);
+    expect(job.progress.epoch).toBeLessThan(200);
+  });
+});
+
 describe('tenant isolation across the whole API', () => {
   it("answers 404 to another tenant on every route of the OpenAPI document that names one of this tenant's resources", async () => {
     const { readFile } = await import('node:fs/promises');
