@@ -161,6 +161,16 @@ describe('parseImageZip: broken archives', () => {
     );
   });
 
+  it.each([
+    ['/abs/0/y.png', 'the archive entry "/abs/0/y.png" has an absolute path; entries must be paths inside the archive, like "7/img1.png"'],
+    ['C:/0/y.png', 'the archive entry "C:/0/y.png" has an absolute path; entries must be paths inside the archive, like "7/img1.png"'],
+    ['../0/y.png', `the archive entry "../0/y.png" climbs out of the archive with '..'; entries must be paths inside the archive, like "7/img1.png"`],
+    ['cat/../../y.png', `the archive entry "cat/../../y.png" climbs out of the archive with '..'; entries must be paths inside the archive, like "7/img1.png"`],
+  ])('rejects the entry %s, naming it, instead of reading it as a class or skipping it', async (name, message) => {
+    // fflate keeps entry names as given, so the archive holds exactly this name.
+    await expectFormatError(parseImageZip({ file: await zip({ 'cat/a.png': RED, 'dog/b.png': BLUE, [name]: RED }), ...two }), 'file', message);
+  });
+
   it('rejects a file that is not a PNG or JPEG', async () => {
     const gif = new TextEncoder().encode('GIF89a\u0001\u0000\u0001\u0000');
     await expectFormatError(

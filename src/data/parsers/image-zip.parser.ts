@@ -101,6 +101,21 @@ function isLitter(segments: string[]): boolean {
 }
 
 /**
+ * An entry named by an absolute path or one that climbs out with `..` is the
+ * mark of a crafted archive (zip slip): it is refused, naming the entry,
+ * rather than read as a class or silently skipped.
+ */
+function assertRelative(name: string): void {
+  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) {
+    throw new DatasetFormatError(FIELD, `the archive entry ${shown} has an absolute path; entries must be paths inside the archive, like "7/img1.png"`);
+  }
+  if (name.split('/').includes('..')) {
+    throw new DatasetFormatError(FIELD, `the archive entry ${shown} climbs out of the archive with '..'; entries must be paths inside the archive, like "7/img1.png"`);
+  }
+}
+
+/**
  * Classes and their images from the entry names alone. A folder counts as a
  * class even with nothing but litter in it, so that an empty class is
  * reported rather than silently dropped.
@@ -109,6 +124,7 @@ function layout(entries: ZipEntry[]): { classNames: string[]; images: ImageFile[
   const files: { entry: ZipEntry; path: string[] }[] = [];
   const folders: string[][] = [];
   for (const entry of entries) {
+    assertRelative(entry.name);
     const segments = entry.name.split('/').filter((s) => s !== '');
     if (segments.length === 0 || segments[0] === '__MACOSX') continue;
     const visibleDepth = segments.findIndex((s) => s.startsWith('.'));
