@@ -16,6 +16,7 @@ import * as repo from '../../storage/datasets.repository.js';
 import { datasetStorageKey } from '../../data/dataset-files.js';
 import { DATASET_FORMATS, type DatasetFormat } from '../../data/parse-upload.js';
 import type { ComputePool } from '../../compute/compute-pool.js';
+import { offenceError, offenceOf } from '../plugins/app/json-parser.js';
 import { InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
 
 const COMMON_FIELDS = ['format', 'name'];
@@ -92,6 +93,10 @@ function readForm(upload: Upload): { format: DatasetFormat; name: string | null;
     ]);
   }
   const spec = DATASET_FORMATS[format as DatasetFormat];
+  for (const [field, value] of Object.entries(upload.fields)) {
+    const offence = offenceOf(value);
+    if (offence) throw offenceError(`form field '${field}'`, offence);
+  }
   for (const field of Object.keys(upload.fields)) {
     if (!COMMON_FIELDS.includes(field) && !(spec.options as readonly string[]).includes(field)) {
       throw new InvalidRequestError(`form field '${field}' is not used by format '${format}'; allowed: ${[...COMMON_FIELDS, ...spec.options].join(', ')}`, [{ field, message: 'not allowed' }]);
