@@ -4,6 +4,10 @@ import type { ErrorObject } from 'ajv';
 import { ProblemError, type FieldProblem } from '../../errors/index.js';
 import { describeValidationErrors, pointerToField } from './validation.js';
 import { SpecError } from '../../../spec/index.js';
+import { dependencyOutage } from '../../errors/dependency-outage.js';
+
+/** What a client is told to wait before retrying while PostgreSQL or Redis is away. */
+const OUTAGE_RETRY_AFTER_S = 5;
 
 /**
  * One error shape for the whole API: RFC 9457 problem details
@@ -92,6 +96,11 @@ export function problemOf(error: FastifyError, request: FastifyRequest): [number
   if (error instanceof SpecError) {
     // A spec checked on its own (POST /v1/plan): its path is relative to the body.
     return [400, 'invalid-spec', 'Invalid Model Spec', error.message, specErrorExtensions(error, '')];
+  }
+  const away = dependencyOutage(error);
+  if (away) {
+    request.log.warn({ err: error.message }, `${away} unreachable`);
+    return [503, 'service-unavailable', 'Service Unavailable', `${away} is unreachable right now; retry in a few seconds`, { retryAfter: OUTAGE_RETRY_AFTER_S, dependency: away }];
   }
   const problem = fromFastifyError(error, request);
   if (problem[0] >= 500) request.log.error({ err: error }, 'request failed');
