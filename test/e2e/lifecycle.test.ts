@@ -244,7 +244,7 @@ describe('workers that die or stop', () => {
 });
 
 describe('API shutdown', () => {
-  it('closes open event streams cleanly when the app closes', async () => {
+  it('ends open event streams with a reconnect event when the app closes', async () => {
     t = await createTestApp();
     const { body: job } = await t.http.post('/v1/jobs').send(jobBody());
     await t.app.listen({ port: 0, host: '127.0.0.1' });
@@ -270,6 +270,16 @@ describe('API shutdown', () => {
     const text = await ended;
     await closing;
     expect(text).toMatch(/event: state\ndata: \{"status":"queued"/);
+    // The last event tells the client this was the server going away, not the job's end, and where to resume.
+    const last = text.trim().split('\n\n').at(-1)!;
+    const queuedId = /id: (\d+)\nevent: state\ndata: \{"status":"queued"/.exec(text)![1];
+    expect(last.split('\n')[0]).toBe('event: reconnect');
+    expect(JSON.parse(last.split('\n')[1].slice('data: '.length))).toEqual({
+      reason: 'server-closing',
+      detail: 'this API process is shutting down; reconnect with Last-Event-ID to resume',
+      lastEventId: queuedId,
+      retryMs: 2000,
+    });
     t = undefined;
   });
 });

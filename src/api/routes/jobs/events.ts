@@ -3,14 +3,23 @@ import { Type } from 'typebox';
 import { IdParamsSchema, problems } from '../../schemas/common.schema.js';
 import { InvalidRequestError, NotFoundError } from '../../errors/index.js';
 import * as jobsRepo from '../../../storage/jobs.repository.js';
+import { dependencyOutage } from '../../errors/dependency-outage.js';
 
 const POLL_MS = 250;
 const HEARTBEAT_MS = 15_000;
+/** What a `reconnect` event (and the stream's `retry:`) tells clients to wait. */
+const RECONNECT_MS = 2000;
 
 const EventsQuerySchema = Type.Object(
   { lastEventId: Type.Optional(Type.String({ pattern: '^\\d{1,18}$', description: 'Same as the Last-Event-ID header, for clients that cannot set headers.' })) },
   { additionalProperties: false },
 );
+
+/** Why a stream ends before its job does: the client should reconnect (to any API process) with Last-Event-ID. */
+interface GoingAway {
+  reason: 'server-closing' | 'dependency-unavailable' | 'internal';
+  detail: string;
+}
 
 function frame(event: string, data: unknown, id?: bigint): string {
   return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -25,9 +34,9 @@ function frame(event: string, data: unknown, id?: bigint): string {
  */
 const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db } = app.services;
-  const open = new Set<() => void>();
+  const open = new Set<(goingAway?: GoingAway) => void>();
   app.addHook('preClose', async () => {
-    for (const close of open) close();
+    for (const close of open) close({ reason: 'server-closing', detail: 'this API process is shutting down; reconnect with Last-Event-ID to resume' });
   });
 
   app.get(
@@ -39,7 +48,9 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'text/event-stream. Events: `state` ({status, at, ...}: every state change, with id), `metrics` (one per finished ' +
           'epoch, with id), `progress` ({epoch, epochs, batch, batchesPerEpoch, percent}, no id, at most 4 per second), and ' +
-          '`end` ({status}) after which the server closes the stream. Reconnect with the Last-Event-ID header to resume.',
+          '`end` ({status}) after which the server closes the stream. A stream that ends before its job does ends with ' +
+          '`reconnect` ({reason, detail, lastEventId, retryMs}): the server is shutting down or lost PostgreSQL; reconnect ' +
+          'with the Last-Event-ID header (or `lastEventId`) after `retryMs` to resume exactly where it stopped.',
         params: IdParamsSchema,
         querystring: EventsQuerySchema,
         produces: ['text/event-stream'],
@@ -61,19 +72,21 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      res.write('retry: 2000\n\n');
+      res.write(`retry: ${RECONNECT_MS}\n\n`);
 
       let closed = false;
       let timer: NodeJS.Timeout | undefined;
-      const close = () => {
+      const close = (goingAway?: GoingAway) => {
         if (closed) return;
         closed = true;
         clearTimeout(timer);
         open.delete(close);
+        // Every stream ends with a terminal event: `end` (the job's) or `reconnect` (ours).
+        if (goingAway && !res.destroyed) res.write(frame('reconnect', { ...goingAway, lastEventId: String(lastId), retryMs: RECONNECT_MS }));
         res.end();
       };
       open.add(close);
-      request.raw.on('close', close);
+      request.raw.on('close', () => close());
 
       let lastProgress = '';
       let lastWrite = Date.now();
@@ -109,8 +122,10 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
             lastWrite = Date.now();
           }
         } catch (err) {
+          const away = dependencyOutage(err);
+          if (away) return close({ reason: 'dependency-unavailable', detail: `${away} is unreachable; reconnect with Last-Event-ID in a few seconds` });
           request.log.error({ err }, 'event stream failed');
-          return close();
+          return close({ reason: 'internal', detail: 'the stream failed on the server (logged); reconnect with Last-Event-ID' });
         }
         if (!closed) timer = setTimeout(tick, POLL_MS);
       };
