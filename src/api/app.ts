@@ -6,6 +6,7 @@ import swagger from './plugins/external/swagger.js';
 import helmet from './plugins/external/helmet.js';
 import rateLimit from './plugins/external/rate-limit.js';
 import errorHandler from './plugins/app/error-handler.js';
+import shutdown from './plugins/app/shutdown.js';
 import services from './plugins/app/services.js';
 import auth from './plugins/app/auth.js';
 import { validatorCompiler } from './plugins/app/validation.js';
@@ -31,6 +32,7 @@ export const appPlugin = fp(async function trainyard(app: FastifyInstance, opts:
   await app.register(helmet);
   await app.register(swagger);
   await app.register(errorHandler);
+  await app.register(shutdown);
   await app.register(services, { config: opts.config });
   await app.register(auth);
   await app.register(rateLimit);

@@ -5,9 +5,12 @@ import { buildApp } from './app.js';
 const config = loadConfig();
 const app = await buildApp(config);
 
-closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + config.SHUTDOWN_DRAIN_MS }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an error');
-  else app.log.info({ signal }, 'closing');
+  else {
+    app.log.info({ signal, drainMs: config.SHUTDOWN_DRAIN_MS }, 'draining: new requests are answered 503 until the listener closes');
+    await app.drain(config.SHUTDOWN_DRAIN_MS);
+  }
   await app.close();
 });
 

@@ -10,9 +10,9 @@ export interface WorkerProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs `npm run worker`'s entry as a real process with `config`, resolving once it logs "worker ready". */
-export async function spawnWorker(config: AppConfig): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/worker/main.ts'], {
+/** Runs an entry of this repository as a real process with `config`, resolving once its output includes `readyText`. */
+export async function spawnEntry(entry: string, config: AppConfig, readyText: string): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry], {
     cwd: root,
     env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -22,15 +22,25 @@ export async function spawnWorker(config: AppConfig): Promise<WorkerProcess> {
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${out}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${out}`)), 60_000);
     const check = () => {
-      if (out.includes('"worker ready"')) {
+      if (out.includes(readyText)) {
         clearTimeout(timer);
         resolve();
       }
     };
     child.stdout!.on('data', check);
-    child.once('exit', () => reject(new Error(`worker exited:\n${out}`)));
+    child.once('exit', () => reject(new Error(`${entry} exited:\n${out}`)));
   });
   return { child, output: () => out, exited };
+}
+
+/** Runs `npm run worker`'s entry as a real process with `config`, resolving once it logs "worker ready". */
+export function spawnWorker(config: AppConfig): Promise<WorkerProcess> {
+  return spawnEntry('src/worker/main.ts', config, '"worker ready"');
+}
+
+/** Runs `npm run api`'s entry as a real process with `config`, resolving once it listens. */
+export function spawnApi(config: AppConfig): Promise<WorkerProcess> {
+  return spawnEntry('src/api/server.ts', config, 'Server listening at');
 }

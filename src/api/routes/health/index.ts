@@ -5,6 +5,7 @@ import { checkPostgres, checkRedis } from '../../services/health-checks.js';
 const CheckSchema = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Optional(Type.Number()), error: Type.Optional(Type.String()) });
 const ReadySchema = Type.Object({
   status: Type.Enum(['ready', 'unavailable']),
+  draining: Type.Boolean({ description: 'The process is shutting down: it answers new requests 503 until it stops listening.' }),
   checks: Type.Object({ postgres: CheckSchema, redis: CheckSchema }),
   compute: Type.Object({
     threads: Type.Integer({ description: 'Worker threads for inference, image decoding and dataset parsing.' }),
@@ -34,10 +35,11 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (_request, reply) => {
       const [postgres, redisCheck] = await Promise.all([checkPostgres(db), checkRedis(redis)]);
-      const ready = postgres.ok && redisCheck.ok;
+      const ready = postgres.ok && redisCheck.ok && !app.draining;
       const { compute } = app.services;
       return reply.status(ready ? 200 : 503).send({
         status: ready ? 'ready' : 'unavailable',
+        draining: app.draining,
         checks: { postgres, redis: redisCheck },
         compute: { threads: compute.threads, started: compute.engine !== null },
         engine: compute.engine ?? undefined,
