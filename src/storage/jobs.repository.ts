@@ -192,8 +192,33 @@ export function markRetrying(db: Db, id: string, reason: string): Promise<boolea
   return transition(db, id, ['running'], 'queued', {}, { reason });
 }
 
-export function markCancelled(db: Db, id: string): Promise<boolean> {
-  return transition(db, id, ['queued', 'running', 'cancelling'], 'cancelled', { finishedAt: new Date() });
+/**
+ * A job out of attempts. The message counts the attempts that actually
+ * started training (the row's count), not the queue's deliveries, so a job
+ * that never got to train does not claim it tried.
+ */
+export async function markFailedAfterAttempts(db: Db, id: string, code: string, lastError: string): Promise<boolean> {
+  const row = await db.job.findUnique({ where: { id }, select: { attempts: true } });
+  if (!row) return false;
+  const message =
+    row.attempts === 0
+      ? `the job could not start; last error: ${lastError}`
+      : `training failed after ${row.attempts} attempt${row.attempts === 1 ? '' : 's'}; last error: ${lastError}`;
+  return markFailed(db, id, { code, message });
+}
+
+export function markCancelled(db: Db, id: string, reason?: string): Promise<boolean> {
+  return transition(db, id, ['queued', 'running', 'cancelling'], 'cancelled', { finishedAt: new Date() }, reason ? { reason } : {});
+}
+
+/** Jobs of `queueName` that a worker should own now (running, or being cancelled), oldest first. */
+export function listUnfinishedInQueue(db: Db, queueName: string, take = 500): Promise<Pick<Job, 'id' | 'tenantId' | 'status' | 'checkpointEpoch'>[]> {
+  return db.job.findMany({
+    where: { status: { in: ['running', 'cancelling'] }, queueName },
+    select: { id: true, tenantId: true, status: true, checkpointEpoch: true },
+    orderBy: { createdAt: 'asc' },
+    take,
+  });
 }
 
 /** Queued jobs of `queueName` older than `olderThan`, which a reconciler should make sure are in that queue. */
