@@ -11,8 +11,12 @@ import { createArtifactStore, type ArtifactStore } from '../storage/artifact-sto
 import { selectEngine, type EngineInfo } from './engine/select-engine.js';
 import { trainJob, type TrainOutcome } from './trainer.js';
 import { HandBackError } from './hand-back.error.js';
+import { LOCK_LOST, LockLostError } from './lock-lost.error.js';
+import { TrainingError } from './training-error.js';
 import { isRetiring, mustRetire, retireAfterReply, watchJob, type TrainResult } from './sandbox-process.js';
 import { markRetrying } from '../storage/jobs.repository.js';
+import { databaseAnswers, waitForDatabase } from '../storage/db-health.js';
+import { dependencyOutage } from '../infra/dependency-outage.js';
 import type { JobOf } from '../queue/jobs.js';
 
 // If the worker process dies (even by SIGKILL) this process must not train on
@@ -61,15 +65,43 @@ export default async function trainProcessor(job: SandboxedJob<JobOf<'train'>>, 
     });
   } catch (err) {
     if (mustRetire(err)) retireAfterReply();
-    if (!(err instanceof HandBackError)) throw err;
-    // Back to the queue without spending an attempt; the next worker resumes from the checkpoint.
-    await markRetrying(db, job.data.jobId, err.message);
-    await job.moveToWait(token);
-    throw new WaitingError();
+    // Another worker may own the job now, or the reconciler re-queues it: touch neither the row nor the queue.
+    if (err instanceof LockLostError) throw err;
+    if (err instanceof HandBackError) return handBack(db, job, token, err.message);
+    if (!(err instanceof TrainingError) && (await lostTheDatabase(db, err))) {
+      // An outage is not the job's fault: wait it out here, holding the queue
+      // lock (the worker keeps renewing it), then resume from the checkpoint
+      // without spending one of the job's attempts. A few fast retries would
+      // burn them all in seconds (bug: 3 attempts in 6 s, row left running).
+      const back = await waitForDatabase(db, signal);
+      if (!back && signal?.reason === LOCK_LOST) throw new LockLostError(`the queue lock was lost while PostgreSQL was unreachable (${(err as Error).message})`);
+      return handBack(db, job, token, `PostgreSQL was unreachable (${firstLine(err)}); the job resumes from its last checkpoint`);
+    }
+    throw err;
   }
   if (outcome.status === 'deferred') {
     await job.moveToDelayed(Date.now() + DEFER_MS, token);
     throw new DelayedError(outcome.reason);
   }
   return { ...outcome, sandbox: watch.finish() };
+}
+
+/**
+ * Back to the queue without spending an attempt; the next worker resumes
+ * from the checkpoint. The row says so when PostgreSQL takes the write; when
+ * it does not, the row stays `running`, which the next claim accepts.
+ */
+async function handBack(db: Db, job: SandboxedJob<JobOf<'train'>>, token: string | undefined, reason: string): Promise<never> {
+  await markRetrying(db, job.data.jobId, reason).catch(() => undefined);
+  await job.moveToWait(token);
+  throw new WaitingError();
+}
+
+/** Whether `err` came from PostgreSQL being away: by its kind, or because the database does not answer now. */
+async function lostTheDatabase(db: Db, err: unknown): Promise<boolean> {
+  return dependencyOutage(err) === 'PostgreSQL' || !(await databaseAnswers(db));
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n').find((l) => l.trim())?.trim().slice(0, 200) ?? 'unknown error';
 }

@@ -16,6 +16,7 @@ import { Value } from 'typebox/value';
 import { RegisteredModelNameSchema, REGISTERED_MODEL_NAME_RULE } from '../storage/registry.schema.js';
 import { TrainingError } from './training-error.js';
 import { HandBackError } from './hand-back.error.js';
+import { LockLostError } from './lock-lost.error.js';
 import { TrainingControl } from './training-control.js';
 import { loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoints.js';
 import { gatherExamples, type Examples } from './examples.js';
@@ -30,7 +31,11 @@ export interface TrainContext {
   maxWallTimeMs: number;
   /** The tenant's limit of jobs running at once, from its quota overrides. */
   maxRunning: (tenantQuotas: unknown) => number;
-  /** Aborted when this worker shuts down: stop after the batch, keep the checkpoint, hand the job back. */
+  /**
+   * Aborted when this worker shuts down (stop after the batch, keep the
+   * checkpoint, hand the job back) or loses the job's queue lock (reason
+   * LOCK_LOST: stop after the batch and leave the job to its new owner).
+   */
   signal?: AbortSignal;
   reportProgress(progress: TrainProgress): Promise<void>;
 }
@@ -196,6 +201,9 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
         await jobs.markCancelled(ctx.db, ctx.jobId);
         await pruneCheckpoints(ctx.artifacts, ctx.jobId);
         return { status: 'cancelled', epochs: (await jobs.latestMetric(ctx.db, ctx.jobId))?.epoch ?? 0 };
+      case 'lock-lost':
+        // No database call here: the outage that cost the lock may have taken PostgreSQL too.
+        throw new LockLostError(`the queue lock was lost; training stopped in epoch ${epoch}`);
       case 'shutdown':
         throw new HandBackError(`worker shutting down; the job resumes after epoch ${(await jobs.latestMetric(ctx.db, ctx.jobId))?.epoch ?? 0}`);
       case 'timeout':

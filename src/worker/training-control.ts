@@ -1,11 +1,13 @@
 import type { Db } from '../storage/prisma.js';
 import { getStatus } from '../storage/jobs.repository.js';
 import type { NormalizedTrainingSpec } from '../spec/index.js';
+import { LOCK_LOST } from './lock-lost.error.js';
 
 /** Why training stopped before its last epoch. */
 export type StopCause =
   | { kind: 'cancelled' }
   | { kind: 'shutdown' }
+  | { kind: 'lock-lost' }
   | { kind: 'timeout'; limitMs: number }
   | { kind: 'early-stopping'; reason: string };
 
@@ -14,7 +16,8 @@ const STATUS_CHECK_EVERY_MS = 100;
 /**
  * Decides, between batches, whether training must stop: a cancel request
  * (read from the job row, so it works whichever host the API runs on), a
- * worker shutdown (the processor's abort signal), the wall-time limit, or
+ * worker shutdown or a lost queue lock (the processor's abort signal, told
+ * apart by its reason), the wall-time limit, or
  * early stopping at the end of an epoch.
  */
 export class TrainingControl {
@@ -35,7 +38,7 @@ export class TrainingControl {
   /** After each batch. Returns true when training must stop now. */
   async afterBatch(): Promise<boolean> {
     if (this.cause) return true;
-    if (this.signal?.aborted) return this.stop({ kind: 'shutdown' });
+    if (this.signal?.aborted) return this.stop(this.signal.reason === LOCK_LOST ? { kind: 'lock-lost' } : { kind: 'shutdown' });
     if (performance.now() - this.started > this.maxWallTimeMs) return this.stop({ kind: 'timeout', limitMs: this.maxWallTimeMs });
     const now = performance.now();
     if (now - this.lastCheck < STATUS_CHECK_EVERY_MS) return false;
