@@ -1,14 +1,16 @@
-import { Worker, type Job } from 'bullmq';
+import { ChildCommand, ParentCommand, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { configToEnv, type AppConfig } from '../config/config.js';
 import { createRedis } from '../queue/connection.js';
 import { JobName, type JobOf } from '../queue/jobs.js';
 import { createTrainQueue, type TrainQueue } from '../queue/train-queue.js';
 import { createDb, type Db } from '../storage/prisma.js';
-import { markFailed, markRetrying } from '../storage/jobs.repository.js';
+import { markFailed, markFailedAfterAttempts, markRetrying } from '../storage/jobs.repository.js';
 import { selectEngine, type EngineInfo } from './engine/select-engine.js';
-import { reconcileQueuedJobs } from './reconciler.js';
-import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { reconcileOwnerlessJobs, reconcileQueuedJobs } from './reconciler.js';
+import { HEARTBEAT_INTERVAL_MS, startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { LOCK_LOST } from './lock-lost.error.js';
+import { writeUntilStored } from './durable-write.js';
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -25,10 +27,18 @@ export interface TrainingWorker {
 
 const PROCESSOR = new URL('./train.processor.ts', import.meta.url);
 
-/** What BullMQ's (private) pool of sandbox processes offers; see prewarmSandboxes. */
+/** What BullMQ's (private) pool of sandbox processes offers; see prewarmSandboxes and guardSandboxes. */
 interface ChildPoolLike {
   retain(processFile: string): Promise<unknown>;
   release(child: unknown): void;
+  kill(child: unknown, signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** What this file uses of BullMQ's sandbox process handle (its Child class). */
+interface SandboxChild {
+  pid?: number;
+  send(msg: { cmd: number }): Promise<void>;
+  on(event: 'message', listener: (msg: { cmd?: number }) => void): unknown;
 }
 
 /** BullMQ's Worker, telling which jobs it is processing, and able to start its sandboxes ahead of jobs. */
@@ -54,10 +64,67 @@ class TrainWorker extends Worker<JobOf<'train'>> {
     for (const child of children) release.call(pool, child);
     return children.length;
   }
+
+  /**
+   * BullMQ gives a sandbox back to its pool as soon as the parent side of a
+   * job ends, even when the child is still running it: a failed progress
+   * write or queue move ("Missing key" after Redis restarted empty) ends the
+   * parent side at once. The next job then landed in a sandbox still
+   * training ("cannot start a not idling child process") and failed. Here a
+   * child counts as busy from the Start it is sent until it answers
+   * Completed, Failed or Error; a busy child handed back is killed instead
+   * (its job resumes from its checkpoint elsewhere), and the next job gets a
+   * fresh one. Uses the same private pool as prewarmSandboxes; returns
+   * false where that pool is missing.
+   */
+  guardSandboxes(onKill: (pid: number | undefined) => void): boolean {
+    const pool = (this as unknown as { childPool?: Partial<ChildPoolLike> }).childPool;
+    if (typeof pool?.retain !== 'function' || typeof pool.release !== 'function' || typeof pool.kill !== 'function') return false;
+    const { retain, release, kill } = pool as ChildPoolLike;
+    const watched = new WeakSet<SandboxChild>();
+    const busy = new WeakSet<SandboxChild>();
+    const watch = (child: SandboxChild) => {
+      if (watched.has(child)) return;
+      watched.add(child);
+      const send = child.send.bind(child);
+      child.send = (msg) => {
+        if (msg?.cmd === ChildCommand.Start) busy.add(child);
+        return send(msg);
+      };
+      child.on('message', (msg) => {
+        if (msg?.cmd === ParentCommand.Completed || msg?.cmd === ParentCommand.Failed || msg?.cmd === ParentCommand.Error) busy.delete(child);
+      });
+    };
+    pool.retain = async (processFile: string) => {
+      const child = (await retain.call(pool, processFile)) as SandboxChild;
+      watch(child);
+      return child;
+    };
+    pool.release = (child: unknown) => {
+      if (!busy.has(child as SandboxChild)) return release.call(pool, child);
+      onKill((child as SandboxChild).pid);
+      void kill.call(pool, child, 'SIGKILL').catch(() => undefined);
+    };
+    return true;
+  }
+
+  /**
+   * Progress is a best-effort notice for live views (the row keeps it too):
+   * a failed write (Redis away, or the job gone from a restarted Redis) must
+   * not end the job on the parent side while its sandbox trains on. A job
+   * that lost its queue is stopped through its lock instead (see 'lockRenewalFailed').
+   */
+  onProgressError: (err: Error, job: Job<JobOf<'train'>>) => void = () => undefined;
+
+  protected override callProcessJob(job: Job<JobOf<'train'>>, token: string, signal?: AbortSignal) {
+    const update = job.updateProgress.bind(job);
+    job.updateProgress = (progress) => update(progress).catch((err: Error) => this.onProgressError(err, job));
+    return super.callProcessJob(job, token, signal);
+  }
 }
 
 export interface TrainingWorkerOptions {
-  /** How often the worker refreshes its status in Redis (see heartbeat.ts). */
+  /** How often the worker refreshes its status in Redis (see heartbeat.ts); its TTL is 3 intervals. */
   heartbeatIntervalMs?: number;
 }
 
@@ -96,21 +163,48 @@ export async function startTrainingWorker(config: AppConfig, log: Logger, option
   worker.on('active', (job) => log.info({ jobId: job.data.jobId }, 'training started'));
   worker.on('completed', (job, result) => log.info({ jobId: job.data.jobId, result }, 'training finished'));
   worker.on('stalled', (id) => log.warn({ queueJobId: id }, 'a job lost its worker; it will be resumed'));
+  // Queue entry id -> job id of the jobs taken; a job handed back or deferred leaves no event, so old entries go by age.
+  const jobIds = new Map<string, { jobId: string; since: number }>();
+  let closing = false;
   worker.on('failed', (job: Job<JobOf<'train'>> | undefined, err: Error & { code?: string }) => {
     if (!job || job.name !== JobName.Train) return;
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    log.warn({ jobId: job.data.jobId, attempt: job.attemptsMade, final, err: { name: err.name, message: err.message, code: err.code } }, 'training failed');
-    const record = final
-      ? markFailed(db, job.data.jobId, {
-          code: err.code ?? (err.name === 'UnrecoverableError' ? 'training-failed' : 'worker-failed'),
-          message: err.name === 'UnrecoverableError' ? err.message : `training failed after ${job.attemptsMade} attempts; last error: ${err.message}`,
-        })
-      : markRetrying(db, job.data.jobId, `attempt ${job.attemptsMade} failed (${err.message}); retrying`);
-    record.catch((e) => log.error({ err: e, jobId: job.data.jobId }, 'could not record the failure'));
+    const jobId = job.data.jobId;
+    log.warn({ jobId, attempt: job.attemptsMade, final, err: { name: err.name, message: err.message, code: err.code } }, 'training failed');
+    const write = () =>
+      !final
+        ? markRetrying(db, jobId, `attempt ${job.attemptsMade} failed (${err.message}); retrying`)
+        : err.name === 'UnrecoverableError'
+          ? markFailed(db, jobId, { code: err.code ?? 'training-failed', message: err.message })
+          : markFailedAfterAttempts(db, jobId, err.code ?? 'worker-failed', err.message);
+    // Retried for as long as PostgreSQL is away; if this process stops first, the reconciler finds the failed entry.
+    writeUntilStored(db, write, {
+      stopped: () => closing,
+      onRetry: (e, attempt, waitMs) => log.warn({ jobId, attempt, waitMs, err: e.message }, 'could not record the failure yet; retrying'),
+    }).catch((e) => log.error({ err: e, jobId }, 'could not record the failure'));
   });
 
-  // Queue entry id -> job id of the jobs taken; a job handed back or deferred leaves no event, so old entries go by age.
-  const jobIds = new Map<string, { jobId: string; since: number }>();
+  // A lock that cannot be renewed means the queue no longer counts this
+  // worker as the job's owner (Redis restarted empty, or it was unreachable
+  // past JOB_LOCK_MS and the lock expired). Stop training at once: another
+  // worker, or the reconciler, resumes the job from its checkpoint. Locks
+  // are renewed every JOB_LOCK_MS / 2, so a lost lock stops the training
+  // within about JOB_LOCK_MS / 2 plus one batch after Redis answers again.
+  worker.on('lockRenewalFailed', (queueJobIds: string[]) => {
+    for (const id of queueJobIds) {
+      log.warn({ queueJobId: id, jobId: jobIds.get(id)?.jobId }, 'lost the queue lock of a job; stopping its training');
+      worker.cancelJob(id, LOCK_LOST);
+    }
+  });
+  const reportedProgressErrors = new Set<string>();
+  worker.onProgressError = (err, job) => {
+    if (reportedProgressErrors.has(job.data.jobId)) return;
+    reportedProgressErrors.add(job.data.jobId);
+    log.warn({ jobId: job.data.jobId, err: err.message }, 'could not publish progress; training goes on');
+  };
+  const guarded = worker.guardSandboxes((pid) => log.warn({ pid }, 'a sandbox was handed back while still running a job; killed it'));
+  if (!guarded) log.warn('cannot watch sandboxes (BullMQ internals changed); a busy sandbox may be handed a job');
+
   let heartbeat: Heartbeat | undefined;
   // 'active' comes just before the lock manager tracks the job: report it a moment later.
   const beatSoon = () => void setTimeout(() => void heartbeat?.beat(), 50).unref();
@@ -120,18 +214,35 @@ export async function startTrainingWorker(config: AppConfig, log: Logger, option
   });
   worker.on('completed', (job) => {
     if (job.id) jobIds.delete(job.id);
+    reportedProgressErrors.delete(job.data.jobId);
     beatSoon();
   });
   worker.on('failed', (job) => {
     if (job?.id) jobIds.delete(job.id);
+    if (job) reportedProgressErrors.delete(job.data.jobId);
     beatSoon();
   });
 
-  const reconcile = () =>
-    reconcileQueuedJobs(db, queue).then(
-      (ids) => ids.length && log.warn({ jobIds: ids }, 're-queued jobs that Redis did not know'),
-      (err) => log.error({ err: err.message }, 'reconciling queued jobs failed'),
-    );
+  // Ownerless rows must stay so for one heartbeat TTL before they are settled (see reconcileOwnerlessJobs).
+  const heartbeatTtlMs = 3 * (options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
+  const ownerless = new Map<string, number>();
+  let reconciling = false;
+  const reconcile = async () => {
+    if (reconciling) return;
+    reconciling = true;
+    try {
+      const ids = await reconcileQueuedJobs(db, queue);
+      if (ids.length) log.warn({ jobIds: ids }, 're-queued jobs that Redis did not know');
+      const settled = await reconcileOwnerlessJobs(db, queue, producer, { graceMs: heartbeatTtlMs, seen: ownerless });
+      if (settled.requeued.length) log.warn({ jobIds: settled.requeued }, 're-queued running jobs that had lost their worker; they resume from their checkpoints');
+      if (settled.failed.length) log.warn({ jobIds: settled.failed }, 'recorded the failure of jobs whose worker could not');
+      if (settled.cancelled.length) log.warn({ jobIds: settled.cancelled }, 'finished the cancel of jobs whose worker was lost');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'reconciling jobs failed');
+    } finally {
+      reconciling = false;
+    }
+  };
   const timer = setInterval(reconcile, config.RECONCILE_INTERVAL_MS);
   timer.unref();
 
@@ -163,6 +274,7 @@ export async function startTrainingWorker(config: AppConfig, log: Logger, option
     worker,
     engine,
     async close() {
+      closing = true;
       clearInterval(timer);
       await heartbeat?.stop();
       // Running jobs see their abort signal, stop after the batch and hand themselves back.
