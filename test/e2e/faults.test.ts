@@ -207,7 +207,8 @@ describe('Redis restarted empty mid-epoch', () => {
     worker = await startTrainingWorker(t.config, logs.log, { heartbeatIntervalMs: HEARTBEAT_MS });
     const db = t.app.services.db;
 
-    const epochs = 6;
+    // Long enough that a sandbox left training would still be busy when the reconciler queues the jobs below.
+    const epochs = 30;
     const { body: running } = await t.http.post('/v1/jobs').send(smallJob(epochs, 21)).expect(202);
     await waitFor(() => stored(db, running.id), inSecondEpoch, { timeoutMs: 90_000, what: 'the job inside its second epoch' });
 
@@ -235,6 +236,8 @@ describe('Redis restarted empty mid-epoch', () => {
     }
     const resumed = await stored(db, running.id);
     expect(resumed.epochs).toEqual(Array.from({ length: epochs }, (_, i) => i + 1));
+    // Each epoch recorded once: the attempt that lost its lock stopped instead of training on beside its successor.
+    expect(resumed.metricEvents).toBe(epochs);
     expect(resumed.job.attempts, logs.text()).toBe(2);
     expect(resumed.history.map((h) => h.status)).toEqual(['queued', 'running', 'queued', 'running', 'succeeded']);
     expect(resumed.history[2].reason).toMatch(/^its worker was lost \(queue entry missing\); the job resumes after epoch \d+$/);
