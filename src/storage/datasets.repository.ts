@@ -1,4 +1,5 @@
 import type { Db, Prisma } from './prisma.js';
+import { UNFINISHED_STATUSES } from './jobs.repository.js';
 
 export type DatasetRow = Awaited<ReturnType<Db['dataset']['findFirstOrThrow']>>;
 
@@ -25,7 +26,7 @@ export async function storedDatasetBytes(db: Db, tenantId: string): Promise<numb
 
 /** Jobs that still need the dataset's examples. */
 export function activeJobsUsing(db: Db, tenantId: string, datasetId: string) {
-  return db.job.findMany({ where: { tenantId, datasetId, status: { in: ['queued', 'running', 'cancelling'] } }, select: { id: true, status: true }, take: 5 });
+  return db.job.findMany({ where: { tenantId, datasetId, status: { in: [...UNFINISHED_STATUSES] } }, select: { id: true, status: true }, take: 5 });
 }
 
 export async function deleteDataset(db: Db, tenantId: string, id: string): Promise<boolean> {

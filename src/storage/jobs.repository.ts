@@ -1,4 +1,4 @@
-import type { Db, Job, EpochMetric, Prisma } from './prisma.js';
+import { JobStatusEnum, type Db, type Job, type EpochMetric, type Prisma } from './prisma.js';
 
 /**
  * Data-access for training jobs, their per-epoch metrics and their events.
@@ -9,7 +9,18 @@ import type { Db, Job, EpochMetric, Prisma } from './prisma.js';
  */
 
 export type JobStatus = Job['status'];
+/** Every state of a job, in lifecycle order; from the database enum, so a state added there appears here. */
+export const JOB_STATUSES: readonly JobStatus[] = Object.values(JobStatusEnum);
+/** States a job never leaves. */
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+/** States a job can still fail or be cancelled from: every state that is not terminal. */
+export const UNFINISHED_STATUSES: readonly JobStatus[] = JOB_STATUSES.filter((s) => !TERMINAL_STATUSES.includes(s));
+/** States in which a worker holds the job: what counts against a tenant's running-jobs quota. */
+export const RUNNING_STATUSES: readonly JobStatus[] = ['running', 'cancelling'];
+
+export function isTerminalStatus(status: string): status is JobStatus {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
 /** A job with its model and the registered versions of that model (for the view's `registeredAs`). */
 export type JobWithModel = Prisma.JobGetPayload<{ include: typeof withModel }>;
 
@@ -143,7 +154,7 @@ export async function markRunning(
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`tenant:${job.tenantId}`}))`;
     const tenant = await tx.tenant.findUnique({ where: { id: job.tenantId }, select: { quotas: true } });
     const limit = fields.maxRunning(tenant?.quotas);
-    const running = await tx.job.count({ where: { tenantId: job.tenantId, status: { in: ['running', 'cancelling'] }, id: { not: id } } });
+    const running = await tx.job.count({ where: { tenantId: job.tenantId, status: { in: [...RUNNING_STATUSES] }, id: { not: id } } });
     if (running >= limit) return { busy: true as const, running, limit };
     const attempt = job.attempts + 1;
     const { count } = await tx.job.updateMany({
@@ -161,7 +172,7 @@ export function updateProgress(
   id: string,
   progress: { epoch: number; batch: number; batchesPerEpoch: number; split?: Prisma.InputJsonValue },
 ): Promise<unknown> {
-  return db.job.updateMany({ where: { id, status: { in: ['running', 'cancelling'] } }, data: progress });
+  return db.job.updateMany({ where: { id, status: { in: [...RUNNING_STATUSES] } }, data: progress });
 }
 
 /**
@@ -184,7 +195,7 @@ export async function recordEpoch(
 }
 
 export function markFailed(db: Db, id: string, error: { code: string; message: string }): Promise<boolean> {
-  return transition(db, id, ['queued', 'running', 'cancelling'], 'failed', { errorCode: error.code, errorMessage: error.message, finishedAt: new Date() }, { error });
+  return transition(db, id, UNFINISHED_STATUSES, 'failed', { errorCode: error.code, errorMessage: error.message, finishedAt: new Date() }, { error });
 }
 
 /** A failed attempt that will be retried: back to queued, with the reason in the history. */
@@ -208,13 +219,13 @@ export async function markFailedAfterAttempts(db: Db, id: string, code: string, 
 }
 
 export function markCancelled(db: Db, id: string, reason?: string): Promise<boolean> {
-  return transition(db, id, ['queued', 'running', 'cancelling'], 'cancelled', { finishedAt: new Date() }, reason ? { reason } : {});
+  return transition(db, id, UNFINISHED_STATUSES, 'cancelled', { finishedAt: new Date() }, reason ? { reason } : {});
 }
 
 /** Jobs of `queueName` that a worker should own now (running, or being cancelled), oldest first. */
 export function listUnfinishedInQueue(db: Db, queueName: string, take = 500): Promise<Pick<Job, 'id' | 'tenantId' | 'status' | 'checkpointEpoch'>[]> {
   return db.job.findMany({
-    where: { status: { in: ['running', 'cancelling'] }, queueName },
+    where: { status: { in: [...RUNNING_STATUSES] }, queueName },
     select: { id: true, tenantId: true, status: true, checkpointEpoch: true },
     orderBy: { createdAt: 'asc' },
     take,

@@ -44,7 +44,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['jobs'],
-        summary: "Stream a job's events (Server-Sent Events)",
+        operationId: 'streamJobEvents', summary: "Stream a job's events (Server-Sent Events)",
         description:
           'text/event-stream. Events: `state` ({status, at, ...}: every state change, with id), `metrics` (one per finished ' +
           'epoch, with id), `progress` ({epoch, epochs, batch, batchesPerEpoch, percent}, no id, at most 4 per second), and ' +
@@ -99,7 +99,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
               res.write(frame(e.type, data, e.id));
               lastId = e.id;
               const status = (e.data as { status?: string }).status;
-              if (e.type === 'state' && status && jobsRepo.TERMINAL_STATUSES.includes(status as jobsRepo.JobStatus)) {
+              if (e.type === 'state' && status && jobsRepo.isTerminalStatus(status)) {
                 res.write(frame('end', { status }));
                 return close();
               }
