@@ -9,7 +9,7 @@ closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + config.SHUTDOWN_DRAIN_MS }, a
   if (err) app.log.error({ err }, 'closing after an error');
   else {
     app.log.info({ signal, drainMs: config.SHUTDOWN_DRAIN_MS }, 'draining: new requests are answered 503 until the listener closes');
-    await app.drain(config.SHUTDOWN_DRAIN_MS);
+    await app.drain(config.SHUTDOWN_DRAIN_MS, config.SHUTDOWN_GRACE_MS / 2);
   }
   await app.close();
 });

@@ -61,10 +61,12 @@ export const ConfigSchema = Type.Object({
   /** Longest a stopping process waits for running work (a batch, a checkpoint, open requests). */
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
   /**
-   * On SIGTERM the API first drains for this long: it keeps accepting
-   * connections and answers each new request 503 (Retry-After), /readyz
-   * included, so that nothing already sent is reset and load balancers move
-   * away; then it stops listening and finishes in-flight requests.
+   * On SIGTERM the API first drains for at least this long, and until no new
+   * connection has come for a quarter second (at most half of
+   * SHUTDOWN_GRACE_MS): it keeps accepting connections and answers each new
+   * request 503 (Retry-After), and /readyz says it is draining, so that
+   * nothing already sent is reset and load balancers move away; then it
+   * stops listening and finishes in-flight requests.
    */
   SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 1000 }),
   /**
