@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zipSync } from 'fflate';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { waitForJob } from '../helpers/wait-for-job.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import { concatBytes, greyToRgba, gzip, idxFile, mnistBytes, npyFile, packValues, pngFile, solidRgba } from '../data/fixtures.js';
 
@@ -73,11 +74,7 @@ describe('IDX upload, training and predict with images', () => {
   it('trains on it, normalised, and predicts PNG images like training saw them', async () => {
     const submitted = await t.http.post('/v1/jobs').send({ model: CNN, training: { epochs: 3, batchSize: 32, learningRate: 0.01 }, dataset: { id: datasetId } });
     expect(submitted.status).toBe(202);
-    let job = submitted.body;
-    for (let i = 0; i < 600 && !['succeeded', 'failed'].includes(job.status); i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      job = (await t.http.get(`/v1/jobs/${job.id}`)).body;
-    }
+    const job = await waitForJob(t.http, submitted.body.id, { timeoutMs: 100_000 });
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
     const model = (await t.http.get(`/v1/models/${job.modelId}`)).body;
     expect(model.preprocessing.normalization).toEqual({ kind: 'scale', offset: [0], scale: [1 / 255] });

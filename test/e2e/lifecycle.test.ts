@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { waitForJob } from '../helpers/wait-for-job.js';
 
 const silent = { info() {}, warn() {}, error: console.error };
 let t: TestApp | undefined;
@@ -19,17 +21,11 @@ afterEach(async () => {
 /** Many short epochs of a small CNN: long enough to act on a running job, short enough for a test. */
 const longJob = (epochs = 30) => jobBody({ training: { epochs, batchSize: 16, learningRate: 0.005, seed: 5 }, dataset: { id: 'mnist', limit: 500 } });
 
-async function poll<T>(read: () => Promise<T>, until: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (until(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 const getJob = async (id: string) => (await t!.http.get(`/v1/jobs/${id}`)).body;
 const metricsOf = async (id: string) => (await t!.http.get(`/v1/jobs/${id}/metrics`)).body.items as { epoch: number }[];
-const final = (s: string) => ['succeeded', 'failed', 'cancelled'].includes(s);
+/** Once the job has finished its first epoch: then it is surely running, mid-training. */
+const firstEpoch = (id: string) =>
+  waitFor(() => metricsOf(id), (m) => m.length >= 1, { timeoutMs: 90_000, intervalMs: 100, what: `the first epoch of job ${id}` });
 
 /** Reads an SSE response into events. */
 function parseEvents(text: string) {
@@ -113,11 +109,11 @@ describe('cancel', () => {
     t = await createTestApp();
     worker = await startTrainingWorker(t.config, silent);
     const { body: job } = await t.http.post('/v1/jobs').send(longJob(200));
-    await poll(() => metricsOf(job.id), (m) => m.length >= 1);
+    await firstEpoch(job.id);
     const res = await t.http.post(`/v1/jobs/${job.id}/cancel`);
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('cancelling');
-    const after = await poll(() => getJob(job.id), (j) => final(j.status), 30_000);
+    const after = await waitForJob(t.http, job.id, { timeoutMs: 30_000, intervalMs: 100 });
     expect(after.status).toBe('cancelled');
     expect(after.modelId).toBeNull();
     const kept = await metricsOf(job.id);
@@ -152,7 +148,7 @@ describe('submission', () => {
     await t.app.services.db.job.update({ where: { id: res.body.id }, data: { createdAt: new Date(Date.now() - 60_000) } });
     // A worker that reaches Redis finds the stored job at start-up.
     worker = await startTrainingWorker({ ...t.config, REDIS_URL: 'redis://127.0.0.1:6379' }, silent);
-    const done = await poll(() => getJob(res.body.id), (j) => final(j.status));
+    const done = await waitForJob(t.http, res.body.id, { timeoutMs: 90_000, intervalMs: 100 });
     expect(done.status).toBe('succeeded');
   });
 });
@@ -162,7 +158,7 @@ describe('limits and stopping', () => {
     t = await createTestApp();
     worker = await startTrainingWorker(t.config, silent);
     const { body: job } = await t.http.post('/v1/jobs').send(jobBody({ ...longJob(500), training: { epochs: 500, batchSize: 16, maxWallTimeSeconds: 2 } }));
-    const done = await poll(() => getJob(job.id), (j) => final(j.status));
+    const done = await waitForJob(t.http, job.id, { timeoutMs: 90_000, intervalMs: 100 });
     expect(done.status).toBe('failed');
     expect(done.error).toEqual({ code: 'timeout', message: 'training exceeded its wall-time limit of 2 s; raise training.maxWallTimeSeconds or train less' });
     expect(done.attempts).toBe(1);
@@ -173,7 +169,7 @@ describe('limits and stopping', () => {
     worker = await startTrainingWorker(t.config, silent);
     const body = jobBody({ training: { epochs: 10, batchSize: 32, earlyStopping: { monitor: 'val_loss', patience: 1, minDelta: 1000 } } });
     const { body: job } = await t.http.post('/v1/jobs').send(body);
-    const done = await poll(() => getJob(job.id), (j) => final(j.status));
+    const done = await waitForJob(t.http, job.id, { timeoutMs: 90_000, intervalMs: 100 });
     expect(done.status).toBe('succeeded');
     expect(done.stopReason).toMatch(/^early stopping after epoch 3: val_loss did not improve by more than 1000 for 1 epoch\(s\)/);
     expect((await metricsOf(job.id)).map((m) => m.epoch)).toEqual([1, 2, 3]);
@@ -187,18 +183,18 @@ describe('running-jobs quota', () => {
     await t.app.services.db.tenant.update({ where: { id: t.tenant }, data: { quotas: { runningJobs: 1 } } });
     worker = await startTrainingWorker(t.config, silent);
     const long = (await t.http.post('/v1/jobs').send(longJob(400))).body;
-    await poll(() => getJob(long.id), (j) => j.status === 'running');
+    await waitForJob(t.http, long.id, { until: (j) => j.status === 'running', timeoutMs: 90_000, intervalMs: 100, what: 'running' });
     const waiting = (await t.http.post('/v1/jobs').send(jobBody({ training: { epochs: 1 } }))).body;
     const other = await t.otherTenant();
     const theirs = (await other.http.post('/v1/jobs').send(jobBody({ training: { epochs: 1 } }))).body;
 
-    const done = await poll(async () => (await other.http.get(`/v1/jobs/${theirs.id}`)).body, (j) => final(j.status));
+    const done = await waitForJob(other.http, theirs.id, { timeoutMs: 90_000, intervalMs: 100 });
     expect(done.status).toBe('succeeded');
     expect((await getJob(long.id)).status).toBe('running');
     expect((await getJob(waiting.id)).status).toBe('queued');
 
     await t.http.post(`/v1/jobs/${long.id}/cancel`);
-    const second = await poll(() => getJob(waiting.id), (j) => final(j.status));
+    const second = await waitForJob(t.http, waiting.id, { timeoutMs: 90_000, intervalMs: 100 });
     expect(second.status).toBe('succeeded');
   });
 });
@@ -209,7 +205,7 @@ describe('workers that die or stop', () => {
     const first = await spawnWorker(t.config);
     processes.push(first);
     const { body: job } = await t.http.post('/v1/jobs').send(longJob(40));
-    await poll(() => metricsOf(job.id), (m) => m.length >= 1);
+    await firstEpoch(job.id);
     first.child.kill('SIGKILL');
     await first.exited;
     const epochsBefore = (await metricsOf(job.id)).length;
@@ -217,7 +213,7 @@ describe('workers that die or stop', () => {
 
     const second = await spawnWorker(t.config);
     processes.push(second);
-    const done = await poll(() => getJob(job.id), (j) => final(j.status), 120_000);
+    const done = await waitForJob(t.http, job.id, { intervalMs: 100 });
     expect(done.status, second.output()).toBe('succeeded');
     expect(done.attempts).toBe(2);
     expect((await metricsOf(job.id)).map((m) => m.epoch)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
@@ -228,7 +224,7 @@ describe('workers that die or stop', () => {
     const first = await spawnWorker(t.config);
     processes.push(first);
     const { body: job } = await t.http.post('/v1/jobs').send(longJob(40));
-    await poll(() => metricsOf(job.id), (m) => m.length >= 1);
+    await firstEpoch(job.id);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     const handedBack = await getJob(job.id);
@@ -236,7 +232,7 @@ describe('workers that die or stop', () => {
 
     const second = await spawnWorker(t.config);
     processes.push(second);
-    const done = await poll(() => getJob(job.id), (j) => final(j.status), 120_000);
+    const done = await waitForJob(t.http, job.id, { intervalMs: 100 });
     expect(done.status, second.output()).toBe('succeeded');
     expect((await metricsOf(job.id)).map((m) => m.epoch)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(done.history.map((h: { status: string }) => h.status)).toEqual(['queued', 'running', 'queued', 'running', 'succeeded']);

@@ -7,7 +7,7 @@ import { createJob } from '../../src/storage/jobs.repository.js';
 import { enqueueTraining } from '../../src/queue/train-queue.js';
 import { planModel } from '../../src/spec/index.js';
 import { MNIST_CONTENT_HASH } from '../../src/data/datasets.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { waitForJob } from '../helpers/wait-for-job.js';
 
 const silent = { info() {}, warn() {}, error: console.error };
 
@@ -23,22 +23,13 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function waitForJob(id: string, done: (status: string) => boolean, timeoutMs = 100_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await t.http.get(`/v1/jobs/${id}`);
-    if (done(res.body.status) || Date.now() > deadline) return res.body;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 describe('the core loop: submit, train in a worker, poll, predict', () => {
   let job: any;
 
   beforeAll(async () => {
     const submitted = await t.http.post('/v1/jobs').send(jobBody({ training: { epochs: 3, batchSize: 32, learningRate: 0.01, seed: 3 }, dataset: { id: 'mnist', limit: 600 } }));
     expect(submitted.status).toBe(202);
-    job = await waitForJob(submitted.body.id, (s) => s === 'succeeded' || s === 'failed');
+    job = await waitForJob(t.http, submitted.body.id, { timeoutMs: 100_000 });
   });
 
   it('finishes succeeded with progress, engine, split and test accuracy', () => {
@@ -171,7 +162,7 @@ describe('a job that can never train', () => {
     await enqueueTraining(t.app.services.queue, { jobId: row.id, tenantId: t.tenant });
     const submitted = { body: { id: row.id } };
 
-    const job = await waitForJob(submitted.body.id, (s) => s === 'succeeded' || s === 'failed');
+    const job = await waitForJob(t.http, submitted.body.id, { timeoutMs: 100_000 });
     expect(job.status).toBe('failed');
     expect(job.error.code).toBe('invalid-spec');
     expect(job.error.message).toMatch(/layer 0 \(conv2d\): kernel 40x40 with padding 'valid' does not fit a 28x28 input/);
@@ -198,7 +189,7 @@ describe("the server's default wall-time limit", () => {
       maxWallTimeMs: 1000,
     });
     await enqueueTraining(t.app.services.queue, { jobId: row.id, tenantId: t.tenant });
-    const job = await waitForJob(row.id, (s) => s === 'succeeded' || s === 'failed');
+    const job = await waitForJob(t.http, row.id, { timeoutMs: 100_000 });
     expect(job.status).toBe('failed');
     expect(job.error.code).toBe('timeout');
     expect(job.error.message).toMatch(/wall-time limit of 1 s/);
@@ -271,11 +262,7 @@ describe('registering at submission', () => {
     expect(submitted.status).toBe(202);
     expect(submitted.body).toMatchObject({ register: { name: 'digits' }, registeredAs: null });
 
-    const job = await waitFor(
-      async () => (await t.http.get(`/v1/jobs/${submitted.body.id}`)).body,
-      (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status),
-      { timeoutMs: 100_000, what: `job ${submitted.body.id} finished` },
-    );
+    const job = await waitForJob(t.http, submitted.body.id, { timeoutMs: 100_000 });
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(job.registeredAs).toEqual({ name: 'digits', version: 1 });

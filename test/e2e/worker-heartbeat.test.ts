@@ -7,6 +7,7 @@ import { listWorkers, startHeartbeat, workerStatusKey, type Heartbeat, type Work
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import type { EngineInfo } from '../../src/worker/engine/select-engine.js';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const silent = { info() {}, warn() {}, error: console.error };
 const ENGINE: EngineInfo = { name: 'wasm', version: '4.22.0', simd: true, threads: false };
@@ -29,13 +30,6 @@ afterEach(async () => {
 const queueName = () => `test-${randomBytes(6).toString('hex')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    await sleep(50);
-  }
-}
 
 describe('worker heartbeats in Redis', () => {
   it('writes the status under trainyard:<queue>:workers:<host>:<pid> with a TTL, and lists it', async () => {
@@ -93,7 +87,7 @@ describe('worker heartbeats in Redis', () => {
     const dead: WorkerStatus = { host: 'dead', pid: 2, queue, engine: ENGINE, concurrency: 1, activeJobIds: [], startedAt: new Date().toISOString(), lastSeenAt: new Date().toISOString() };
     await redis.set(workerStatusKey(queue, 'dead', 2), JSON.stringify(dead), 'PX', 300);
     expect((await listWorkers(redis, queue)).map((w) => w.host)).toEqual(['dead', 'live']);
-    await until(() => listWorkers(redis!, queue), (ws) => !ws.some((w) => w.host === 'dead'));
+    await waitFor(() => listWorkers(redis!, queue), (ws) => !ws.some((w) => w.host === 'dead'), { timeoutMs: 5000, intervalMs: 50, what: 'the dead worker dropped' });
     // Twice the live worker's TTL: only its refreshes keep it listed.
     await sleep(Math.max(0, started + 1000 - Date.now()));
     expect((await listWorkers(redis, queue)).map((w) => w.host)).toEqual(['live']);
@@ -117,12 +111,12 @@ describe('worker heartbeats in Redis', () => {
     // Long enough to be seen running: many short epochs of the small net.
     const { body: job } = await t.http.post('/v1/jobs').send(jobBody({ training: { epochs: 20, batchSize: 16, seed: 2 }, dataset: { id: 'mnist', limit: 400 } }));
     // The worker's reconciler may also queue other tests' stale jobs (they share the database): look for ours.
-    const busy = await until(() => listWorkers(redis!, t!.config.QUEUE_NAME), (ws) => ws[0]?.activeJobIds.includes(job.id));
+    const busy = await waitFor(() => listWorkers(redis!, t!.config.QUEUE_NAME), (ws) => ws[0]?.activeJobIds.includes(job.id), { timeoutMs: 60_000, intervalMs: 50, what: `job ${job.id} listed as active` });
     expect(busy).toHaveLength(1);
     expect(Date.parse(busy[0].lastSeenAt)).toBeGreaterThanOrEqual(Date.parse(idle.lastSeenAt));
 
     await t.http.post(`/v1/jobs/${job.id}/cancel`).send({});
-    const idleAgain = await until(() => listWorkers(redis!, t!.config.QUEUE_NAME), (ws) => ws.length === 1 && !ws[0].activeJobIds.includes(job.id));
+    const idleAgain = await waitFor(() => listWorkers(redis!, t!.config.QUEUE_NAME), (ws) => ws.length === 1 && !ws[0].activeJobIds.includes(job.id), { timeoutMs: 30_000, intervalMs: 50, what: `job ${job.id} no longer active` });
     expect(idleAgain[0].startedAt).toBe(idle.startedAt);
 
     await worker.close();
@@ -135,9 +129,10 @@ describe('GET /v1/workers', () => {
   it("lists live workers with their engine, and only the caller's job ids", async () => {
     t = await createTestApp();
     worker = await startTrainingWorker(t.config, silent, { heartbeatIntervalMs: 200 });
-    const res = await until(
+    const res = await waitFor(
       () => t!.http.get('/v1/workers'),
       (r) => r.status === 200 && r.body.items.length === 1,
+      { timeoutMs: 10_000, intervalMs: 50, what: 'the worker listed' },
     );
     expect(res.body.items[0]).toMatchObject({ host: hostname(), pid: process.pid, queue: t.config.QUEUE_NAME, engine: { name: worker.engine.name }, activeJobs: 0, activeJobIds: [] });
     expect((await (await import('supertest')).default(t.app.server).get('/v1/workers')).status).toBe(401);

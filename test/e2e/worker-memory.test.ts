@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import type { SandboxStats, TrainResult } from '../../src/worker/sandbox-process.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { waitForJob } from '../helpers/wait-for-job.js';
 
 /**
  * One worker, one sandbox process reused for job after job: what a job
@@ -29,23 +31,13 @@ afterAll(async () => {
   await t?.close();
 });
 
-const final = (s: string) => ['succeeded', 'failed', 'cancelled'].includes(s);
-
-async function waitForJob(id: string) {
-  for (;;) {
-    const res = await t.http.get(`/v1/jobs/${id}`);
-    if (final(res.body.status)) return res.body;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** A job of this file, once final: each trains in seconds, the out-of-memory one fails at its first batch. */
+const finished = (id: string) => waitForJob(t.http, id, { timeoutMs: 60_000, intervalMs: 100 });
 
 /** The job's BullMQ return value: the row turns succeeded just before the worker hears of completion. */
 async function resultOf(id: string): Promise<TrainResult> {
-  for (;;) {
-    const result = results.get(id);
-    if (result) return result;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const result = await waitFor(async () => results.get(id), (r) => r !== undefined, { timeoutMs: 10_000, intervalMs: 20, what: `the worker's completion of job ${id}` });
+  return result!;
 }
 
 async function submit(body: object): Promise<string> {
@@ -67,7 +59,7 @@ describe('a worker training job after job', () => {
   it(`trains ${JOBS} small jobs in a row in one sandbox, leaving no tensors behind and its memory flat`, async () => {
     for (let i = 0; i < JOBS; i++) {
       const id = await submit(tinyJob(i + 1));
-      const job = await waitForJob(id);
+      const job = await finished(id);
       expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
       stats.push((await resultOf(id)).sandbox);
     }
@@ -117,7 +109,7 @@ describe('a worker training job after job', () => {
         dataset: { id: 'mnist', limit: 1100 },
       }),
     );
-    const failed = await waitForJob(id);
+    const failed = await finished(id);
     expect(failed.status).toBe('failed');
     expect(failed.attempts).toBe(1);
     expect(failed.error.code).toBe('out-of-memory');
@@ -125,7 +117,7 @@ describe('a worker training job after job', () => {
     expect(failed.error.message).toMatch(/about 12\.3 MiB per example with their gradients, about 10\.\d\d GiB for a batch of 88\d\. Lower training\.batchSize \(now 1024\), to 128 or less/);
 
     // The worker lives on; the sandbox that ran out of memory has exited and a new one trains the next job.
-    const next = await waitForJob(await submit(tinyJob(99)));
+    const next = await finished(await submit(tinyJob(99)));
     expect(next.status).toBe('succeeded');
     expect(next.attempts).toBe(1);
     const after = (await resultOf(next.id)).sandbox;
