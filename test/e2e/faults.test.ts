@@ -19,6 +19,7 @@ import { reconcileOwnerlessJobs } from '../../src/worker/reconciler.js';
 import { startHeartbeat } from '../../src/worker/heartbeat.js';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { isTerminalStatus } from '../../src/storage/jobs.repository.js';
 
 const FAST = { JOB_LOCK_MS: 2000, RECONCILE_INTERVAL_MS: 1000 } as const;
 const HEARTBEAT_MS = 500;
@@ -149,7 +150,6 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const final = (s: string) => ['succeeded', 'failed', 'cancelled'].includes(s);
 /** Epochs of a small CNN on a few hundred digits, about a second each: a fault right after the first lands mid-epoch. */
 const smallJob = (epochs: number, seed: number, limit = 1000) => jobBody({ training: { epochs, batchSize: 8, learningRate: 0.005, seed }, dataset: { id: 'mnist', limit } });
 const inSecondEpoch = (s: { epochs: number[]; job: { status: string } }) => s.epochs.length >= 1 && s.job.status === 'running';
@@ -185,7 +185,7 @@ describe('PostgreSQL unreachable for ~20 s mid-epoch', () => {
     const during = await stored(direct, job.id);
     await proxy.restore();
 
-    const done = await waitFor(() => stored(direct!, job.id), (s) => final(s.job.status), { timeoutMs: 120_000, what: 'a final state' });
+    const done = await waitFor(() => stored(direct!, job.id), (s) => isTerminalStatus(s.job.status), { timeoutMs: 120_000, what: 'a final state' });
     expect(done.job.status, logs.text()).toBe('succeeded');
     // Nothing was written while PostgreSQL was away, and the row never said failed.
     expect(during.job.status).toBe('running');
@@ -231,7 +231,7 @@ describe('Redis restarted empty mid-epoch', () => {
     }
 
     for (const id of [running.id, ...during]) {
-      const done = await waitFor(() => stored(db, id), (s) => final(s.job.status), { timeoutMs: 150_000, what: `a final state of ${id}` });
+      const done = await waitFor(() => stored(db, id), (s) => isTerminalStatus(s.job.status), { timeoutMs: 150_000, what: `a final state of ${id}` });
       expect(done.job.status, `${id}\n${logs.text()}`).toBe('succeeded');
     }
     const resumed = await stored(db, running.id);
