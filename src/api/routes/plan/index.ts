@@ -1,11 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { INCEPTION_EXAMPLE_MODEL, SEED_MNIST_MODEL, planModel, resolveModelSpec } from '../../../spec/index.js';
-import { ModelInputSchema } from '../jobs/jobs.schema.js';
+import { planModel, resolveModelSpec, SpecError } from '../../../spec/index.js';
+import { ProblemError } from '../../errors/index.js';
+import { specErrorExtensions } from '../../plugins/app/error-handler.js';
 import { problems } from '../../schemas/common.schema.js';
-import { ModelPlanSchema } from './plan.schema.js';
-
-// Swagger's "Try it out" starts from these: the lesson's MNIST network and a GoogLeNet-style inception module.
-const PlanBodySchema = { ...ModelInputSchema, examples: [SEED_MNIST_MODEL, INCEPTION_EXAMPLE_MODEL] };
+import { ModelPlanSchema, PlanBodySchema } from './plan.schema.js';
 
 const planRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app.services;
@@ -14,17 +12,29 @@ const planRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/plan',
     {
       schema: {
+        operationId: 'planModel',
         tags: ['plan'],
         summary: 'Plan a model without training it',
         description:
-          'Takes the same `model` object as POST /v1/jobs (compact spec or `{"keras": ...}`) and answers, per layer, the output shape, parameter count and ' +
+          'Takes the same `model` object as POST /v1/jobs (compact spec or `{"keras": ...}`), bare or as `{"model": ...}`, and answers, per layer, the output shape, parameter count and ' +
           'multiply-accumulates by TensorFlow rules (SAME: ceil(in / S); VALID: ceil((in − F + 1) / S)), plus totals and ' +
           'whether the model fits the limits of this server.',
         body: PlanBodySchema,
         response: { 200: ModelPlanSchema, ...problems(400, 413, 415) },
       },
     },
-    async (request) => planModel(resolveModelSpec(request.body), { maxParams: config.MAX_MODEL_PARAMS, maxMacs: config.MAX_MODEL_MACS }),
+    async (request) => {
+      const body = request.body;
+      const limits = { maxParams: config.MAX_MODEL_PARAMS, maxMacs: config.MAX_MODEL_MACS };
+      if (!('model' in body)) return planModel(resolveModelSpec(body), limits);
+      try {
+        return planModel(resolveModelSpec(body.model), limits);
+      } catch (err) {
+        // Located in the body as sent, as POST /v1/jobs does: `model.layers[0].kernelSize`.
+        if (err instanceof SpecError) throw new ProblemError(400, 'invalid-spec', 'Invalid Model Spec', err.message, specErrorExtensions(err, 'model'));
+        throw err;
+      }
+    },
   );
 };
 

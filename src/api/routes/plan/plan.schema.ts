@@ -1,5 +1,26 @@
 import { Type } from 'typebox';
-import { LAYER_TYPES } from '../../../spec/index.js';
+import { INCEPTION_EXAMPLE_MODEL, LAYER_TYPES, SEED_MNIST_MODEL, type KerasModelEnvelope, type ModelSpec } from '../../../spec/index.js';
+import { ModelInputSchema } from '../jobs/jobs.schema.js';
+
+/** The body of POST /v1/jobs minus the training fields: `{ "model": ... }`. */
+export const PlanRequestSchema = Type.Object(
+  { model: ModelInputSchema },
+  { additionalProperties: false, description: 'The model wrapped as in POST /v1/jobs: `{"model": ...}`.' },
+);
+
+/**
+ * The model itself, or wrapped in `{ "model": ... }` as POST /v1/jobs takes
+ * it, so that a job body can be planned as it is. if/then/else for the same
+ * reason as ModelInputSchema: a mistake is reported against one form only.
+ */
+export const PlanBodySchema = Type.Unsafe<ModelSpec | KerasModelEnvelope | { model: ModelSpec | KerasModelEnvelope }>({
+  if: { type: 'object', required: ['model'] },
+  then: PlanRequestSchema,
+  else: ModelInputSchema,
+  description: 'The model (compact spec or `{"keras": ...}`), bare or as `{"model": ...}` like the body of POST /v1/jobs.',
+  // Swagger's "Try it out" starts from these: the lesson's MNIST network and a GoogLeNet-style inception module.
+  examples: [SEED_MNIST_MODEL, INCEPTION_EXAMPLE_MODEL, { model: SEED_MNIST_MODEL }],
+});
 
 const ShapeSchema = Type.Array(Type.Integer(), { description: 'Without the batch dimension, e.g. [16, 16, 20].' });
 
