@@ -31,10 +31,11 @@ describe('OpenAPI document', () => {
       expect(op.summary, `${id} has a summary`).toEqual(expect.any(String));
       expect(Object.keys(op.responses ?? {}).length, `${id} has responses`).toBeGreaterThan(0);
     }
+    // Errors are shared problem+json responses; the layer union is a named schema (test/contract checks the rest).
     const submit = doc.paths['/v1/jobs'].post;
-    expect(submit.responses['400'].content['application/json'].schema.properties.detail).toBeDefined();
-    const layerUnion = submit.requestBody.content['application/json'].schema.properties.model.else.properties.layers.items;
-    expect(layerUnion.discriminator.propertyName).toBe('type');
+    expect(submit.responses['400'].$ref).toBe('#/components/responses/InvalidRequest');
+    expect(doc.components.schemas.Problem.properties.detail).toBeDefined();
+    expect(doc.components.schemas.LayerSpec.discriminator.propertyName).toBe('type');
   });
 
   it('serves Swagger UI at /docs and the document at /docs/json', async () => {

@@ -2,13 +2,18 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { OPENAPI_COMPONENTS } from '../../schemas/openapi-components.js';
+import { transformOpenApiDocument } from '../../schemas/openapi-document.js';
+import { useSharedErrorResponses } from '../../schemas/error-responses.js';
 
 export const OPENAPI_INFO = {
   title: 'Trainyard API',
   version: '0.1.0',
   description:
     'Self-hosted training of convolutional networks. Describe a model as JSON, submit it as a job, ' +
-    'follow its progress, then predict with the trained model. Errors are RFC 9457 problem details.',
+    'follow its progress, then predict with the trained model. Errors are RFC 9457 problem details ' +
+    '(application/problem+json). TypeScript types: `npx openapi-typescript openapi.yaml --default-non-nullable=false` ' +
+    '(fields with a default are optional in requests).',
 };
 
 export default fp(
@@ -17,6 +22,8 @@ export default fp(
       openapi: {
         openapi: '3.1.0',
         info: OPENAPI_INFO,
+        // Self-hosted: the API is served from wherever this document is.
+        servers: [{ url: '/', description: 'This server' }],
         tags: [
           { name: 'jobs', description: 'Submit training jobs and follow them' },
           { name: 'models', description: 'Trained models: describe, download, predict' },
@@ -34,6 +41,9 @@ export default fp(
         },
         security: [{ apiKey: [] }],
       },
+      // /docs/json and openapi.yaml both go through this: named components, prefixItems, oneOf instead of if/then/else.
+      transformObject: (document) =>
+        useSharedErrorResponses(transformOpenApiDocument('openapiObject' in document ? document.openapiObject : document.swaggerObject, { components: OPENAPI_COMPONENTS })),
     });
     await app.register(swaggerUi, {
       routePrefix: '/docs',

@@ -52,7 +52,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/v1/admin/serving',
-    { schema: { tags: ['admin'], summary: "Dynamic batching and compute-thread counters of this API process", security, response: { 200: ServingStatsSchema } } },
+    { schema: { tags: ['admin'], operationId: 'getServingStats', summary: "Dynamic batching and compute-thread counters of this API process", security, response: { 200: ServingStatsSchema } } },
     async () => ({ ...serving.stats(), maxBatchSize: config.PREDICT_MAX_BATCH_SIZE, batchTimeoutMicros: config.PREDICT_BATCH_TIMEOUT_MICROS }),
   );
 
@@ -61,6 +61,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['admin'],
+        operationId: 'createTenant',
         summary: 'Create a tenant',
         security,
         body: Type.Object({ id: TenantIdSchema, name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, { additionalProperties: false }),
@@ -80,7 +81,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/v1/admin/tenants',
-    { schema: { tags: ['admin'], summary: 'List tenants', security, response: { 200: Type.Object({ items: Type.Array(TenantSchema) }), ...problems(401, 403) } } },
+    { schema: { tags: ['admin'], operationId: 'listTenants', summary: 'List tenants', security, response: { 200: Type.Object({ items: Type.Array(TenantSchema) }), ...problems(401, 403) } } },
     async () => ({
       items: (await keys.listTenants(db)).map((t) => ({ id: t.id, name: t.name, quotas: t.quotas, createdAt: t.createdAt.toISOString(), activeKeys: t._count.keys })),
     }),
@@ -93,6 +94,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['admin'],
+        operationId: 'createApiKey',
         summary: 'Create an API key (shown once)',
         security,
         params: TenantParams,
@@ -110,7 +112,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/admin/tenants/:tenantId/keys',
     {
-      schema: { tags: ['admin'], summary: "List a tenant's API keys (never their secrets)", security, params: TenantParams, response: { 200: Type.Object({ items: Type.Array(KeySchema) }), ...problems(400, 401, 403, 404) } },
+      schema: { tags: ['admin'], operationId: 'listApiKeys', summary: "List a tenant's API keys (never their secrets)", security, params: TenantParams, response: { 200: Type.Object({ items: Type.Array(KeySchema) }), ...problems(400, 401, 403, 404) } },
     },
     async (request) => {
       if (!(await keys.findTenant(db, request.params.tenantId))) throw new NotFoundError('tenant', request.params.tenantId);
@@ -123,6 +125,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['admin'],
+        operationId: 'revokeApiKey',
         summary: 'Revoke an API key',
         security,
         params: Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),

@@ -41,6 +41,7 @@ const datasetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['datasets'],
+        operationId: 'uploadDataset',
         summary: 'Upload a dataset (multipart/form-data)',
         description:
           'Formats: `idx` (parts `images` and `labels`, raw or gzipped), `csv` (part `file`, option `labelColumn`), ' +
@@ -65,7 +66,7 @@ const datasetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/v1/datasets',
-    { schema: { tags: ['datasets'], summary: 'List datasets: the built-in ones and your uploads', response: { 200: Type.Object({ items: Type.Array(DatasetSchema) }) } } },
+    { schema: { tags: ['datasets'], operationId: 'listDatasets', summary: 'List datasets: the built-in ones and your uploads', response: { 200: Type.Object({ items: Type.Array(DatasetSchema) }) } } },
     async (request) => {
       const rows = await repo.listDatasets(db, request.tenantId);
       return { items: [...BUILTIN_DATASETS.map((d) => view(d)), ...rows.map((r) => view(datasetInfoOf(r), r))] };
@@ -77,6 +78,7 @@ const datasetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['datasets'],
+        operationId: 'getDataset',
         summary: 'Describe a dataset, with statistics and a preview of its first examples',
         params: DatasetParamsSchema,
         response: { 200: DatasetSchema, ...problems(400, 404) },
@@ -98,6 +100,7 @@ const datasetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['datasets'],
+        operationId: 'deleteDataset',
         summary: 'Delete an uploaded dataset',
         description: 'Refused (409) while a queued or running job uses it. Models trained on it are kept.',
         params: DatasetParamsSchema,

@@ -19,7 +19,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/healthz',
-    { schema: { tags: ['health'], summary: 'Liveness: the process is up', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    { schema: { tags: ['health'], operationId: 'getLiveness', summary: 'Liveness: the process is up', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -28,6 +28,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['health'],
+        operationId: 'getReadiness',
         summary: 'Readiness: PostgreSQL and Redis are reachable',
         security: [],
         response: { 200: ReadySchema, 503: ReadySchema },

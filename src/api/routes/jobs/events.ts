@@ -44,7 +44,8 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['jobs'],
-        operationId: 'streamJobEvents', summary: "Stream a job's events (Server-Sent Events)",
+        operationId: 'streamJobEvents',
+        summary: "Stream a job's events (Server-Sent Events)",
         description:
           'text/event-stream. Events: `state` ({status, at, ...}: every state change, with id), `metrics` (one per finished ' +
           'epoch, with id), `progress` ({epoch, epochs, batch, batchesPerEpoch, percent}, no id, at most 4 per second), and ' +

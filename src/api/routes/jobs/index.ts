@@ -13,6 +13,7 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['jobs'],
+        operationId: 'createJob',
         summary: 'Submit a training job',
         description:
           'Validates and plans the model (shapes and parameter counts by TensorFlow rules), checks it against the dataset, ' +
@@ -38,6 +39,7 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['jobs'],
+        operationId: 'listJobs',
         summary: 'List jobs, newest first',
         querystring: JobListQuerySchema,
         response: { 200: JobListSchema, ...problems(400) },
@@ -55,6 +57,7 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['jobs'],
+        operationId: 'getJob',
         summary: 'Get a job: status, progress, latest metrics, engine, model',
         params: IdParamsSchema,
         response: { 200: JobSchema, ...problems(400, 404) },
@@ -73,6 +76,7 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['jobs'],
+        operationId: 'cancelJob',
         summary: 'Cancel a job',
         description:
           'A queued job is cancelled at once (200). A running job goes `cancelling` (202) and its worker stops after the current ' +
@@ -95,6 +99,7 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['jobs'],
+        operationId: 'listJobMetrics',
         summary: "A job's per-epoch metrics",
         description: 'One row per finished epoch: loss, accuracy, validation loss and accuracy, duration, examples per second.',
         params: IdParamsSchema,

@@ -90,12 +90,12 @@ const kserveRoutes: FastifyPluginAsyncTypebox = async (app) => {
   useProtocolErrors(app);
   const { served, serving, config, db } = app.services;
 
-  app.get('', { schema: { tags: [TAG], summary: 'Server metadata', security: [], response: { 200: ServerMetadataSchema } } }, async () => ({
+  app.get('', { schema: { tags: [TAG], operationId: 'kserveServerMetadata', summary: 'Server metadata', security: [], response: { 200: ServerMetadataSchema } } }, async () => ({
     name: 'trainyard',
     version: SERVER_VERSION,
     extensions: [],
   }));
-  app.get('/health/live', { schema: { tags: [TAG], summary: 'Server liveness', security: [], response: { 200: Type.Object({ live: Type.Boolean() }) } } }, async () => ({
+  app.get('/health/live', { schema: { tags: [TAG], operationId: 'kserveServerLive', summary: 'Server liveness', security: [], response: { 200: Type.Object({ live: Type.Boolean() }) } } }, async () => ({
     live: true,
   }));
   app.get(
@@ -103,6 +103,7 @@ const kserveRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: [TAG],
+        operationId: 'kserveServerReady',
         summary: 'Server readiness: the model store (PostgreSQL) answers',
         description: 'As the protocol says: 200 when ready, a 4xx (400) when not.',
         security: [],
@@ -121,23 +122,23 @@ const kserveRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const versions = selector.version === undefined ? ((await served.versions(tenantId, name)) ?? []) : [model];
     return metadataOf(name, versions, model);
   }
-  app.get('/models/:name', { schema: { tags: [TAG], summary: 'Model metadata (latest version; `versions` lists all)', params: ModelParamsSchema, response: { 200: ModelMetadataSchema, ...errors } } }, async (request) =>
+  app.get('/models/:name', { schema: { tags: [TAG], operationId: 'kserveModelMetadata', summary: 'Model metadata (latest version; `versions` lists all)', params: ModelParamsSchema, response: { 200: ModelMetadataSchema, ...errors } } }, async (request) =>
     metadata(request.tenantId, request.params.name, {}),
   );
   app.get(
     '/models/:name/versions/:version',
-    { schema: { tags: [TAG], summary: 'Metadata of a model version', params: VersionParamsSchema, response: { 200: ModelMetadataSchema, ...errors } } },
+    { schema: { tags: [TAG], operationId: 'kserveModelVersionMetadata', summary: 'Metadata of a model version', params: VersionParamsSchema, response: { 200: ModelMetadataSchema, ...errors } } },
     async (request) => metadata(request.tenantId, request.params.name, versionSelector(request.params.version)),
   );
 
   // A registered version is always servable: its artifact loads on the first request.
-  app.get('/models/:name/ready', { schema: { tags: [TAG], summary: 'Model readiness', params: ModelParamsSchema, response: { 200: ModelReadySchema, ...errors } } }, async (request) => {
+  app.get('/models/:name/ready', { schema: { tags: [TAG], operationId: 'kserveModelReady', summary: 'Model readiness', params: ModelParamsSchema, response: { 200: ModelReadySchema, ...errors } } }, async (request) => {
     await servedByName(served, request.tenantId, request.params.name, {});
     return { name: request.params.name, ready: true };
   });
   app.get(
     '/models/:name/versions/:version/ready',
-    { schema: { tags: [TAG], summary: 'Readiness of a model version', params: VersionParamsSchema, response: { 200: ModelReadySchema, ...errors } } },
+    { schema: { tags: [TAG], operationId: 'kserveModelVersionReady', summary: 'Readiness of a model version', params: VersionParamsSchema, response: { 200: ModelReadySchema, ...errors } } },
     async (request) => {
       await servedByName(served, request.tenantId, request.params.name, versionSelector(request.params.version));
       return { name: request.params.name, ready: true };
@@ -167,12 +168,12 @@ const kserveRoutes: FastifyPluginAsyncTypebox = async (app) => {
     response: { 200: InferResponseSchema, ...protocolErrors(400, 401, 404, 413, 429) },
   };
   const rateLimit = { rateLimit: { max: config.RATE_LIMIT_PREDICT, timeWindow: '1 minute' } };
-  app.post('/models/:name/infer', { schema: { ...inferSchema, summary: 'Infer with the latest version', params: ModelParamsSchema }, config: rateLimit }, async (request) =>
+  app.post('/models/:name/infer', { schema: { ...inferSchema, operationId: 'kserveInfer', summary: 'Infer with the latest version', params: ModelParamsSchema }, config: rateLimit }, async (request) =>
     infer(request.tenantId, request.params.name, {}, request.body),
   );
   app.post(
     '/models/:name/versions/:version/infer',
-    { schema: { ...inferSchema, summary: 'Infer with a model version', params: VersionParamsSchema }, config: rateLimit },
+    { schema: { ...inferSchema, operationId: 'kserveInferVersion', summary: 'Infer with a model version', params: VersionParamsSchema }, config: rateLimit },
     async (request) => infer(request.tenantId, request.params.name, versionSelector(request.params.version), request.body),
   );
 };

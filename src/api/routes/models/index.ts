@@ -39,7 +39,7 @@ const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/v1/models',
-    { schema: { tags: ['models'], summary: 'List trained models, newest first', querystring: PageQuerySchema, response: { 200: ModelListSchema, ...problems(400) } } },
+    { schema: { tags: ['models'], operationId: 'listModels', summary: 'List trained models, newest first', querystring: PageQuerySchema, response: { 200: ModelListSchema, ...problems(400) } } },
     async (request) => {
       const { items, nextCursor } = await listModels(db, request.tenantId, request.query);
       return { items: items.map(toModelView), nextCursor };
@@ -48,7 +48,7 @@ const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/v1/models/:id',
-    { schema: { tags: ['models'], summary: 'Describe a trained model', params: IdParamsSchema, response: { 200: ModelSchema, ...problems(400, 404) } } },
+    { schema: { tags: ['models'], operationId: 'getModel', summary: 'Describe a trained model', params: IdParamsSchema, response: { 200: ModelSchema, ...problems(400, 404) } } },
     async (request) => toModelView(await getModel(request.tenantId, request.params.id)),
   );
 
@@ -57,6 +57,7 @@ const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['models'],
+        operationId: 'getModelArtifact',
         summary: 'Download the model (redirects to its model.json)',
         description:
           'The model is stored in the TensorFlow.js layers format: `artifact/model.json` and `artifact/weights.bin`. ' +
@@ -77,6 +78,7 @@ const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       {
         schema: {
           tags: ['models'],
+          operationId: file === MODEL_JSON ? 'getModelArtifactJson' : 'getModelArtifactWeights',
           summary: file === MODEL_JSON ? 'Model topology and weights manifest (tfjs layers format)' : 'Model weights (float32, little-endian)',
           params: IdParamsSchema,
           produces: [file === MODEL_JSON ? 'application/json' : 'application/octet-stream'],
@@ -100,6 +102,7 @@ const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['models'],
+        operationId: 'predictModel',
         summary: 'Classify instances with a trained model',
         description: `Up to ${config.PREDICT_MAX_INSTANCES} instances per request. The model is loaded once and kept in memory.`,
         params: IdParamsSchema,

@@ -35,6 +35,7 @@ const registeredModelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['registry'],
+        operationId: 'createModelVersion',
         summary: 'Register a trained model as the next version of a name',
         description:
           'Creates the registered model on first use. Versions are numbered 1, 2, 3... and a number is never reused, even after ' +
@@ -57,6 +58,7 @@ const registeredModelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['registry'],
+        operationId: 'listRegisteredModels',
         summary: 'List registered models by name, with their latest version and aliases',
         querystring: RegistryListQuerySchema,
         response: { 200: RegisteredModelListSchema, ...problems(400) },
@@ -73,6 +75,7 @@ const registeredModelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['registry'],
+        operationId: 'getRegisteredModel',
         summary: 'Get a registered model: every version with its lineage, and the aliases',
         params: NameParamsSchema,
         response: { 200: RegisteredModelSchema, ...problems(400, 404) },
@@ -90,6 +93,7 @@ const registeredModelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['registry'],
+        operationId: 'getModelVersion',
         summary: 'Get one version of a registered model, with its lineage',
         params: VersionParamsSchema,
         response: { 200: ModelVersionSchema, ...problems(400, 404) },
@@ -108,6 +112,7 @@ const registeredModelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['registry'],
+        operationId: 'deleteModelVersion',
         summary: 'Delete a version',
         description:
           'The trained model itself is kept. A version that an alias points at is a 409 naming the aliases: move or delete them first. ' +
@@ -130,6 +135,7 @@ const registeredModelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['registry'],
+        operationId: 'setModelAlias',
         summary: 'Point an alias at a version (creates it, or moves it)',
         description: "Aliases are names such as `production` for one version. `latest` is reserved: it always means the highest version.",
         params: AliasParamsSchema,
@@ -151,6 +157,7 @@ const registeredModelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['registry'],
+        operationId: 'deleteModelAlias',
         summary: 'Delete an alias',
         description: 'The version it pointed at is kept.',
         params: AliasParamsSchema,

@@ -123,41 +123,41 @@ const tfservingRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/v1/models/:name(^[^:/]+)::predict',
-    { schema: { ...predictSchema, summary: 'Predict with the latest version', params: NameParamsSchema }, config: rateLimit },
+    { schema: { ...predictSchema, operationId: 'tfservingPredict', summary: 'Predict with the latest version', params: NameParamsSchema }, config: rateLimit },
     async (request) => predict(request.tenantId, request.params.name, {}, request.body),
   );
   app.post(
     '/v1/models/:name/versions/:version(^[^:/]+)::predict',
-    { schema: { ...predictSchema, summary: 'Predict with a version', params: VersionParamsSchema }, config: rateLimit },
+    { schema: { ...predictSchema, operationId: 'tfservingPredictVersion', summary: 'Predict with a version', params: VersionParamsSchema }, config: rateLimit },
     async (request) => predict(request.tenantId, request.params.name, versionSelector(request.params.version), request.body),
   );
   app.post(
     '/v1/models/:name/labels/:label(^[^:/]+)::predict',
-    { schema: { ...predictSchema, summary: 'Predict with a labelled version', params: LabelParamsSchema }, config: rateLimit },
+    { schema: { ...predictSchema, operationId: 'tfservingPredictLabel', summary: 'Predict with a labelled version', params: LabelParamsSchema }, config: rateLimit },
     async (request) => predict(request.tenantId, request.params.name, { alias: request.params.label }, request.body),
   );
 
   const statusSchema = { tags: [TAG], response: { 200: ModelStatusSchema, ...protocolErrors(400, 401, 404) } };
-  app.get('/v1/models/:name', { schema: { ...statusSchema, summary: 'Model status: every version, AVAILABLE', params: NameParamsSchema } }, async (request) => {
+  app.get('/v1/models/:name', { schema: { ...statusSchema, operationId: 'tfservingGetModelStatus', summary: 'Model status: every version, AVAILABLE', params: NameParamsSchema } }, async (request) => {
     const versions = await served.versions(request.tenantId, request.params.name);
     if (!versions || versions.length === 0) throw notRegistered(request.params.name, {});
     return statusOf(versions);
   });
-  app.get('/v1/models/:name/versions/:version', { schema: { ...statusSchema, summary: 'Status of one version', params: VersionParamsSchema } }, async (request) =>
+  app.get('/v1/models/:name/versions/:version', { schema: { ...statusSchema, operationId: 'tfservingGetVersionStatus', summary: 'Status of one version', params: VersionParamsSchema } }, async (request) =>
     statusOf([await servedByName(served, request.tenantId, request.params.name, versionSelector(request.params.version))]),
   );
-  app.get('/v1/models/:name/labels/:label', { schema: { ...statusSchema, summary: 'Status of a labelled version', params: LabelParamsSchema } }, async (request) =>
+  app.get('/v1/models/:name/labels/:label', { schema: { ...statusSchema, operationId: 'tfservingGetLabelStatus', summary: 'Status of a labelled version', params: LabelParamsSchema } }, async (request) =>
     statusOf([await servedByName(served, request.tenantId, request.params.name, { alias: request.params.label })]),
   );
 
   const metadataSchema = { tags: [TAG], response: { 200: ModelMetadataSchema, ...protocolErrors(400, 401, 404) } };
-  app.get('/v1/models/:name/metadata', { schema: { ...metadataSchema, summary: 'Signature of the latest version', params: NameParamsSchema } }, async (request) =>
+  app.get('/v1/models/:name/metadata', { schema: { ...metadataSchema, operationId: 'tfservingGetModelMetadata', summary: 'Signature of the latest version', params: NameParamsSchema } }, async (request) =>
     metadataOf(await servedByName(served, request.tenantId, request.params.name, {})),
   );
-  app.get('/v1/models/:name/versions/:version/metadata', { schema: { ...metadataSchema, summary: 'Signature of a version', params: VersionParamsSchema } }, async (request) =>
+  app.get('/v1/models/:name/versions/:version/metadata', { schema: { ...metadataSchema, operationId: 'tfservingGetVersionMetadata', summary: 'Signature of a version', params: VersionParamsSchema } }, async (request) =>
     metadataOf(await servedByName(served, request.tenantId, request.params.name, versionSelector(request.params.version))),
   );
-  app.get('/v1/models/:name/labels/:label/metadata', { schema: { ...metadataSchema, summary: 'Signature of a labelled version', params: LabelParamsSchema } }, async (request) =>
+  app.get('/v1/models/:name/labels/:label/metadata', { schema: { ...metadataSchema, operationId: 'tfservingGetLabelMetadata', summary: 'Signature of a labelled version', params: LabelParamsSchema } }, async (request) =>
     metadataOf(await servedByName(served, request.tenantId, request.params.name, { alias: request.params.label })),
   );
 };

@@ -17,6 +17,7 @@ const workersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['workers'],
+        operationId: 'listWorkers',
         summary: 'Training workers: host, engine (and SIMD), concurrency, what they are training',
         response: { 200: Type.Object({ items: Type.Array(WorkerViewSchema) }) },
       },

@@ -1,0 +1,129 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { LAYER_TYPES } from '../../src/spec/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const text = () => readFile(path.join(root, 'openapi.yaml'), 'utf8');
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+
+function operations(doc: Record<string, any>) {
+  return Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([p, item]) =>
+    METHODS.filter((m) => item[m]).map((m) => ({ id: `${m.toUpperCase()} ${p}`, path: p, op: item[m] })),
+  );
+}
+
+/** Every value under `node`, with its JSON pointer-ish path. */
+function* walk(node: unknown, at = ''): Generator<[string, Record<string, any>]> {
+  if (Array.isArray(node)) for (const [i, v] of node.entries()) yield* walk(v, `${at}/${i}`);
+  else if (node && typeof node === 'object') {
+    yield [at, node as Record<string, any>];
+    for (const [k, v] of Object.entries(node)) yield* walk(v, `${at}/${k}`);
+  }
+}
+
+describe('openapi.yaml as OpenAPI 3.1', () => {
+  it('passes `redocly lint` (recommended rules, redocly.yaml) with no error', async () => {
+    const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('@redocly/cli/package.json')), 'bin/cli.js');
+    const run = await promisify(execFile)(process.execPath, [cli, 'lint', 'openapi.yaml', '--format=json'], {
+      cwd: root,
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+    const report = JSON.parse(run.stdout) as { totals: { errors: number; warnings: number }; problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[] };
+    const found = report.problems.map((p) => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`);
+    expect(found).toEqual([]);
+    expect(report.totals.errors).toBe(0);
+  });
+
+  it('names shared schemas once and refers to them', async () => {
+    const source = await text();
+    const doc = parse(source);
+    const schemas = doc.components.schemas as Record<string, any>;
+    for (const name of ['Job', 'ModelSpec', 'LayerSpec', 'Conv2dLayer', 'Problem', 'ModelInput', 'SubmitJobRequest', 'ModelPlan', 'Model']) {
+      expect(schemas[name], name).toBeDefined();
+    }
+    // A titled schema appears only as its component: never inlined again.
+    const titled = [...walk(doc)].filter(([at, node]) => !at.includes('/example') && typeof node.title === 'string' && typeof node.type === 'string');
+    for (const [at, node] of titled) expect(at, `${node.title} is inlined`).toBe(`/components/schemas/${node.title}`);
+    expect(source.match(/\$ref: "#\/components\/schemas\/Job"/g)?.length).toBeGreaterThanOrEqual(4);
+    expect(Buffer.byteLength(source)).toBeLessThan(200_000);
+  });
+
+  it('uses 2020-12 tuples and no if/then/else', async () => {
+    const doc = parse(await text());
+    for (const [at, node] of walk(doc)) {
+      if (at.includes('/example')) continue;
+      expect(node.additionalItems, at).toBeUndefined();
+      expect(Array.isArray(node.items), at).toBe(false);
+      expect(node.if, at).toBeUndefined();
+    }
+    const shape = doc.components.schemas.ModelSpec.properties.input.properties.shape;
+    expect(shape.anyOf[0]).toMatchObject({ type: 'array', prefixItems: [{ type: 'integer' }, { type: 'integer' }, { type: 'integer' }], items: false });
+  });
+
+  it('has the layer union as a oneOf of $refs with a discriminator mapping on type', async () => {
+    const { LayerSpec, BranchLayerSpec, ModelInput } = parse(await text()).components.schemas;
+    expect(LayerSpec.oneOf.map((s: { $ref: string }) => s.$ref)).toEqual(Object.values(LayerSpec.discriminator.mapping));
+    expect(Object.keys(LayerSpec.discriminator.mapping)).toEqual(LAYER_TYPES);
+    expect(LayerSpec.discriminator).toMatchObject({ propertyName: 'type', mapping: { conv2d: '#/components/schemas/Conv2dLayer', inception: '#/components/schemas/InceptionLayer' } });
+    expect(Object.keys(BranchLayerSpec.discriminator.mapping)).toEqual(['conv2d', 'maxPool2d', 'avgPool2d', 'batchNorm', 'activation', 'dropout']);
+    expect(ModelInput.oneOf).toEqual([{ $ref: '#/components/schemas/KerasModelEnvelope' }, { $ref: '#/components/schemas/ModelSpec' }]);
+  });
+
+  it('gives every operation a unique camelCase operationId', async () => {
+    const ops = operations(parse(await text()));
+    const ids = ops.map((o) => o.op.operationId);
+    for (const [i, id] of ids.entries()) expect(id, ops[i].id).toMatch(/^[a-z][A-Za-z0-9]*$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    const byRoute = Object.fromEntries(ops.map((o) => [o.id, o.op.operationId]));
+    expect(byRoute).toMatchObject({
+      'POST /v1/jobs': 'createJob',
+      'GET /v1/jobs/{id}': 'getJob',
+      'POST /v1/models/{id}/predict': 'predictModel',
+      'POST /v1/plan': 'planModel',
+      'POST /tfserving/v1/models/{name}:predict': 'tfservingPredict',
+      'POST /v2/models/{name}/infer': 'kserveInfer',
+    });
+  });
+
+  it('answers problems as application/problem+json, one example per status; TF Serving and KServe keep {"error"} as application/json', async () => {
+    const doc = parse(await text());
+    const shared = doc.components.responses as Record<string, any>;
+    for (const { id, path: p, op } of operations(doc)) {
+      for (const [status, response] of Object.entries(op.responses as Record<string, any>)) {
+        if (Number(status) < 400 || (p === '/readyz' || p === '/v2/health/ready')) continue;
+        expect(response.$ref, `${id} ${status}`).toMatch(/^#\/components\/responses\//);
+        const target = shared[response.$ref.split('/').pop()];
+        const protocol = p.startsWith('/tfserving/') || p.startsWith('/v2/');
+        const media = target.content[protocol ? 'application/json' : 'application/problem+json'];
+        expect(Object.keys(target.content), `${id} ${status}`).toHaveLength(1);
+        expect(media.schema.$ref).toBe(protocol ? '#/components/schemas/ProtocolError' : '#/components/schemas/Problem');
+        if (protocol) expect(media.example).toEqual({ error: expect.any(String) });
+        else expect(media.example).toMatchObject({ status: Number(status), type: `urn:trainyard:problem:${media.example.code}` });
+      }
+    }
+    const details = Object.values(shared).map((r: any) => JSON.stringify(Object.values(r.content as object)[0].example));
+    expect(new Set(details).size).toBe(details.length);
+  });
+
+  it('does not require query parameters that have a default', async () => {
+    for (const { id, op } of operations(parse(await text()))) {
+      for (const p of (op.parameters ?? []) as { in: string; name: string; required?: boolean; schema: { default?: unknown } }[]) {
+        if (p.in === 'query' && p.schema.default !== undefined) expect(p.required, `${id} ${p.name}`).not.toBe(true);
+      }
+    }
+  });
+
+  it('documents both bodies of POST /v1/plan', async () => {
+    const doc = parse(await text());
+    const body = doc.paths['/v1/plan'].post.requestBody.content['application/json'];
+    expect(body.schema.oneOf).toEqual([{ $ref: '#/components/schemas/PlanRequest' }, { $ref: '#/components/schemas/ModelInput' }]);
+    expect(doc.components.schemas.PlanRequest).toMatchObject({ required: ['model'], properties: { model: { $ref: '#/components/schemas/ModelInput' } }, additionalProperties: false });
+  });
+});
