@@ -154,7 +154,7 @@ async function storeModel(db: Db, artifactDir: string, tenantId: string, queueNa
     queueName,
     epochs: normalized.epochs,
   });
-  const claim = await jobsRepo.markRunning(db, job.id, { engine: engine as object, maxRunning: () => Number.MAX_SAFE_INTEGER });
+  const claim = await jobsRepo.markRunning(db, job.id, { engine: engine as object, maxRunning: async () => Number.MAX_SAFE_INTEGER });
   if (!('claimed' in claim)) throw new Error(`could not mark job ${job.id} running: ${JSON.stringify(claim)}`);
 
   const model = buildModel(spec, { seed: normalized.seed });

@@ -129,6 +129,9 @@ export async function transition(
 
 // ---- transitions used by the worker ----
 
+/** A tenant's limit of jobs running at once, read inside the claim's transaction (see quotas.repository). */
+export type RunningLimit = (tx: Tx, tenantId: string) => Promise<number>;
+
 /**
  * Moves a queued job (or one that was running when its worker died) to
  * running and counts the attempt, unless its tenant already runs
@@ -140,7 +143,7 @@ export async function transition(
 export async function markRunning(
   db: Db,
   id: string,
-  fields: { engine: Prisma.InputJsonValue; maxRunning: (tenantQuotas: unknown) => number },
+  fields: { engine: Prisma.InputJsonValue; maxRunning: RunningLimit },
 ): Promise<{ claimed: Job } | { busy: true; running: number; limit: number } | { gone: true }> {
   return db.$transaction(async (tx) => {
     const job = await tx.job.findUnique({ where: { id } });
@@ -152,8 +155,7 @@ export async function markRunning(
     }
     if (!job || (job.status !== 'queued' && job.status !== 'running')) return { gone: true as const };
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`tenant:${job.tenantId}`}))`;
-    const tenant = await tx.tenant.findUnique({ where: { id: job.tenantId }, select: { quotas: true } });
-    const limit = fields.maxRunning(tenant?.quotas);
+    const limit = await fields.maxRunning(tx, job.tenantId);
     const running = await tx.job.count({ where: { tenantId: job.tenantId, status: { in: [...RUNNING_STATUSES] }, id: { not: id } } });
     if (running >= limit) return { busy: true as const, running, limit };
     const attempt = job.attempts + 1;

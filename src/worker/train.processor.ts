@@ -5,7 +5,8 @@
  */
 import { DelayedError, WaitingError, type SandboxedJob } from 'bullmq';
 import { loadConfig } from '../config/config.js';
-import { resolveQuotas } from '../config/quotas.js';
+import { tenantQuotas } from '../storage/quotas.repository.js';
+import type { RunningLimit } from '../storage/jobs.repository.js';
 import { createDb, type Db } from '../storage/prisma.js';
 import { createArtifactStore, type ArtifactStore } from '../storage/artifact-store.js';
 import { selectEngine, type EngineInfo } from './engine/select-engine.js';
@@ -23,7 +24,7 @@ import type { JobOf } from '../queue/jobs.js';
 // unsupervised: another worker will resume the job from its checkpoint.
 process.on('disconnect', () => process.exit(1));
 
-let ready: Promise<{ db: Db; engine: EngineInfo; artifacts: ArtifactStore; maxWallTimeMs: number; maxRunning: (q: unknown) => number }> | null = null;
+let ready: Promise<{ db: Db; engine: EngineInfo; artifacts: ArtifactStore; maxWallTimeMs: number; maxRunning: RunningLimit }> | null = null;
 
 // A tenant at its running-jobs limit: look again after this long, leaving the worker to other tenants' jobs.
 const DEFER_MS = 2000;
@@ -37,7 +38,7 @@ function init() {
       engine,
       artifacts: createArtifactStore(config.ARTIFACT_DIR),
       maxWallTimeMs: config.JOB_MAX_WALL_TIME_SECONDS * 1000,
-      maxRunning: (overrides: unknown) => resolveQuotas(config, overrides).runningJobs,
+      maxRunning: async (tx, tenantId) => (await tenantQuotas(tx, config, tenantId)).runningJobs,
     };
   })();
   return ready;

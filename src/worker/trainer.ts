@@ -29,8 +29,8 @@ export interface TrainContext {
   jobId: string;
   /** Default wall-time limit of one attempt (ms), unless the job sets one. */
   maxWallTimeMs: number;
-  /** The tenant's limit of jobs running at once, from its quota overrides. */
-  maxRunning: (tenantQuotas: unknown) => number;
+  /** The tenant's limit of jobs running at once, from its quotas. */
+  maxRunning: jobs.RunningLimit;
   /**
    * Aborted when this worker shuts down (stop after the batch, keep the
    * checkpoint, hand the job back) or loses the job's queue lock (reason

@@ -39,7 +39,7 @@ async function trainedModel(db: Db, tenantId: string, options: { datasetId?: str
     epochs: 1,
     registerName: options.register?.name ?? null,
   });
-  const claim = await markRunning(db, job.id, { engine: ENGINE, maxRunning: () => 1000 });
+  const claim = await markRunning(db, job.id, { engine: ENGINE, maxRunning: async () => 1000 });
   expect('claimed' in claim).toBe(true);
   const id = randomUUID();
   const model = await completeJobWithModel(

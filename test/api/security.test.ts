@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
 import { SEED_MNIST_MODEL } from '../../src/spec/index.js';
+import { tenantQuotas } from '../../src/storage/quotas.repository.js';
+import { defaultQuotas } from '../../src/config/quotas.js';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -8,7 +10,7 @@ afterEach(async () => {
   t = undefined;
 });
 
-async function withQuotas(quotas: Record<string, number>, overrides = {}) {
+async function withQuotas(quotas: Record<string, number | string>, overrides = {}) {
   t = await createTestApp(overrides);
   await t.app.services.db.tenant.update({ where: { id: t.tenant }, data: { quotas } });
   return t;
@@ -25,6 +27,16 @@ describe('tenant quotas', () => {
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ code: 'quota-exceeded', quota, limit, value });
     expect(res.body.detail).toMatch(detail);
+  });
+
+  it("are the server defaults with the tenant row's valid overrides, read the same inside a transaction", async () => {
+    await withQuotas({ runningJobs: 5, datasetBytes: 0, queuedJobs: -1, maxParams: 'many', unknown: 3 }, { QUOTA_RUNNING_JOBS: 2, QUOTA_QUEUED_JOBS: 7 });
+    const { db } = t!.app.services;
+    const quotas = await tenantQuotas(db, t!.config, t!.tenant);
+    expect(quotas).toEqual({ ...defaultQuotas(t!.config), runningJobs: 5, datasetBytes: 0 });
+    expect(quotas.queuedJobs).toBe(7);
+    expect(await db.$transaction((tx) => tenantQuotas(tx, t!.config, t!.tenant))).toEqual(quotas);
+    expect(await tenantQuotas(db, t!.config, 'no-such-tenant')).toEqual(defaultQuotas(t!.config));
   });
 
   it('answers 429 when the tenant has too many queued jobs', async () => {

@@ -48,7 +48,7 @@ export async function storeModel(
     queueName: 'not-queued',
     epochs: 1,
   });
-  await markRunning(db, job.id, { engine: { name: 'wasm', version: tf.version.tfjs }, maxRunning: () => 1000 });
+  await markRunning(db, job.id, { engine: { name: 'wasm', version: tf.version.tfjs }, maxRunning: async () => 1000 });
   const classNames = options.classNames ?? Array.from({ length: 10 }, (_, i) => String(i));
   await completeJobWithModel(
     db,

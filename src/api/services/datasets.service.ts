@@ -9,7 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import type { MultipartFile } from '@fastify/multipart';
 import type { AppConfig } from '../../config/config.js';
 import { formatCount } from '../../spec/index.js';
-import { resolveQuotas } from '../../config/quotas.js';
+import { tenantQuotas } from '../../storage/quotas.repository.js';
 import type { Db } from '../../storage/prisma.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import * as repo from '../../storage/datasets.repository.js';
@@ -154,8 +154,7 @@ export async function uploadDataset(deps: DatasetsDeps, tenantId: string, reques
     if (!result.ok) throw new InvalidRequestError(result.message, [{ field: result.field, message: result.message }], 'invalid-dataset');
     const parsed = result.value;
     try {
-      const tenant = await deps.db.tenant.findUnique({ where: { id: tenantId }, select: { quotas: true } });
-      const quota = resolveQuotas(deps.config, tenant?.quotas).datasetBytes;
+      const quota = (await tenantQuotas(deps.db, deps.config, tenantId)).datasetBytes;
       const stored = await repo.storedDatasetBytes(deps.db, tenantId);
       if (stored + parsed.sizeBytes > quota) {
         throw new QuotaExceededError('datasetBytes', quota, stored + parsed.sizeBytes, `tenant '${tenantId}' would store ${formatCount(stored + parsed.sizeBytes)} bytes of datasets, over its limit of ${formatCount(quota)}; delete datasets first`);

@@ -10,7 +10,7 @@ import { Prisma } from '../../storage/prisma.js';
 import type { JobDocument } from '../../queue/job-document.js';
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
-import { resolveQuotas } from '../../config/quotas.js';
+import { tenantQuotas } from '../../storage/quotas.repository.js';
 import { specErrorExtensions } from '../plugins/app/error-handler.js';
 import type { SubmitJobBody, JobView } from '../routes/jobs/jobs.schema.js';
 
@@ -81,8 +81,7 @@ export function checkModelAgainstDataset(
 
 /** The tenant's quotas, checked before anything is stored. */
 async function enforceQuotas(deps: JobsDeps, tenantId: string, plan: ModelPlan, epochs: number, trainExamples: number): Promise<void> {
-  const tenant = await deps.db.tenant.findUnique({ where: { id: tenantId }, select: { quotas: true } });
-  const q = resolveQuotas(deps.config, tenant?.quotas);
+  const q = await tenantQuotas(deps.db, deps.config, tenantId);
   if (plan.totalParams > q.maxParams) {
     throw new QuotaExceededError('maxParams', q.maxParams, plan.totalParams, `the model has ${formatCount(plan.totalParams)} parameters; tenant '${tenantId}' may train at most ${formatCount(q.maxParams)}`);
   }

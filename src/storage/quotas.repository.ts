@@ -1,0 +1,13 @@
+import type { AppConfig } from '../config/config.js';
+import { resolveQuotas, type Quotas } from '../config/quotas.js';
+import type { Db, Prisma } from './prisma.js';
+
+/**
+ * A tenant's quotas: the server defaults with its row's `quotas` overrides.
+ * Takes a transaction client too, so a check can read them under the lock it
+ * holds (the running-jobs claim does). An unknown tenant gets the defaults.
+ */
+export async function tenantQuotas(db: Db | Prisma.TransactionClient, config: AppConfig, tenantId: string): Promise<Quotas> {
+  const tenant = await db.tenant.findUnique({ where: { id: tenantId }, select: { quotas: true } });
+  return resolveQuotas(config, tenant?.quotas);
+}
