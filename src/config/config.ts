@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { DEFAULT_PLAN_LIMITS } from '../spec/plan-limits.js';
 
 /**
  * The one place that reads process.env. Everything else receives an AppConfig.
@@ -44,8 +45,8 @@ export const ConfigSchema = Type.Object({
   /** Most instances accepted by one predict request. */
   PREDICT_MAX_INSTANCES: Type.Integer({ minimum: 1, maximum: 100000, default: 256 }),
   /** A job whose model exceeds these is rejected at submission. */
-  MAX_MODEL_PARAMS: Type.Integer({ minimum: 1, default: 50_000_000 }),
-  MAX_MODEL_MACS: Type.Integer({ minimum: 1, default: 5_000_000_000 }),
+  MAX_MODEL_PARAMS: Type.Integer({ minimum: 1, default: DEFAULT_PLAN_LIMITS.maxParams }),
+  MAX_MODEL_MACS: Type.Integer({ minimum: 1, default: DEFAULT_PLAN_LIMITS.maxMacs }),
   /** Attempts for infrastructure failures (worker lost, database briefly down). */
   JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 3 }),
   /** Default wall-time limit of one training attempt; a job may set a lower or higher one. */
@@ -77,8 +78,8 @@ export const ConfigSchema = Type.Object({
   // Default quotas of every tenant; a tenant's own `quotas` override them.
   QUOTA_RUNNING_JOBS: Type.Integer({ minimum: 1, default: 2 }),
   QUOTA_QUEUED_JOBS: Type.Integer({ minimum: 1, default: 100 }),
-  QUOTA_MODEL_PARAMS: Type.Integer({ minimum: 1, default: 50_000_000 }),
-  QUOTA_MODEL_MACS: Type.Integer({ minimum: 1, default: 5_000_000_000 }),
+  QUOTA_MODEL_PARAMS: Type.Integer({ minimum: 1, default: DEFAULT_PLAN_LIMITS.maxParams }),
+  QUOTA_MODEL_MACS: Type.Integer({ minimum: 1, default: DEFAULT_PLAN_LIMITS.maxMacs }),
   /** epochs × training examples of one job. */
   QUOTA_EPOCH_SAMPLES: Type.Integer({ minimum: 1, default: 50_000_000 }),
   QUOTA_ARTIFACT_BYTES: Type.Integer({ minimum: 1, default: 20 * 1024 ** 3 }),

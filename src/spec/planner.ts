@@ -8,23 +8,13 @@ import {
   type Pair,
 } from './model-spec.normalizer.js';
 import { layerError, type LayerRef } from './spec-error.js';
+import { DEFAULT_PLAN_LIMITS, type PlanLimits } from './plan-limits.js';
 import { axisPaddings, formatCount, formatPadding, formatShape, windowOutputLength } from './window-math.js';
 
 /** A shape without the batch dimension: `[height, width, channels]` or `[features]`. */
 export type Shape = number[];
 
-export interface PlanLimits {
-  /** Largest allowed total parameter count. Default {@link DEFAULT_PLAN_LIMITS}. */
-  maxParams?: number;
-  /** Largest allowed multiply-accumulates per example (forward pass). */
-  maxMacs?: number;
-}
-
-/** About 200 MB of float32 weights and a few seconds per thousand examples on one CPU core. */
-export const DEFAULT_PLAN_LIMITS: Required<PlanLimits> = {
-  maxParams: 50_000_000,
-  maxMacs: 5_000_000_000,
-};
+export { DEFAULT_PLAN_LIMITS, type PlanLimits } from './plan-limits.js';
 
 export interface LayerPlan {
   /** 0-based position in `layers`, or in its inception branch. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { DEFAULT_PLAN_LIMITS } from '../../src/spec/plan-limits.js';
 
 describe('loadConfig', () => {
   it('gives working defaults for a developer machine', () => {
@@ -11,6 +12,13 @@ describe('loadConfig', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       ENGINE: 'auto',
     });
+  });
+
+  it("defaults the server's model size limits and every tenant's model quotas to the compiler's limits", () => {
+    const config = loadConfig({});
+    expect(DEFAULT_PLAN_LIMITS).toEqual({ maxParams: 50_000_000, maxMacs: 5_000_000_000 });
+    expect([config.MAX_MODEL_PARAMS, config.MAX_MODEL_MACS]).toEqual([DEFAULT_PLAN_LIMITS.maxParams, DEFAULT_PLAN_LIMITS.maxMacs]);
+    expect([config.QUOTA_MODEL_PARAMS, config.QUOTA_MODEL_MACS]).toEqual([DEFAULT_PLAN_LIMITS.maxParams, DEFAULT_PLAN_LIMITS.maxMacs]);
   });
 
   it('reads and converts variables, treating empty ones as unset', () => {
