@@ -4,6 +4,7 @@ import type { NormalizedModelSpec } from './model-spec.normalizer.js';
 import { checkSchema } from './schema-check.js';
 import { SpecError } from './spec-error.js';
 import {
+  MAX_HELD_OUT_FRACTION,
   TRAINING_DEFAULTS,
   TrainingSpecSchema,
   type LossName,
@@ -62,10 +63,11 @@ export function normalizeTrainingSpec(raw: unknown = {}, model?: ModelSpec | Nor
   const loss = spec.loss ?? (model === undefined ? undefined : defaultLossFor(model));
   if (loss !== undefined) normalized.loss = loss;
   // Each split alone is capped at 0.5 by the schema; only together can they
-  // leave nothing to train on.
-  if (normalized.validationSplit + normalized.testSplit >= 1) {
+  // leave too little to train on.
+  if (normalized.validationSplit + normalized.testSplit >= MAX_HELD_OUT_FRACTION) {
     throw new SpecError(
-      `validationSplit + testSplit must be below 1 so that examples remain for training, got ` +
+      `validationSplit + testSplit must be below ${MAX_HELD_OUT_FRACTION}, to leave at least ` +
+        `${Math.round((1 - MAX_HELD_OUT_FRACTION) * 100)}% of the data for training; got ` +
         `${normalized.validationSplit} + ${normalized.testSplit}`,
       { field: 'testSplit', path: '/testSplit' },
     );

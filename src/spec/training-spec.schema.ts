@@ -22,6 +22,16 @@ export const TRAINING_DEFAULTS = {
   normalization: 'scale',
 } as const satisfies Record<string, unknown>;
 
+/**
+ * validationSplit + testSplit must stay below this, leaving at least 10% of
+ * the data for training. Below 1 is not enough: the splitter (data/split.ts)
+ * rounds each class's held-out counts, so 0.45 + 0.45 holds out all 10
+ * examples of a class of 10. Below 0.9, every class of n >= 10 examples
+ * keeps one for training: each of the two roundings adds at most 0.5, so
+ * fewer than 0.9n + 1 <= n are held out.
+ */
+export const MAX_HELD_OUT_FRACTION = 0.9;
+
 export const TrainingSpecSchema = Type.Object({
   optimizer: Type.Optional(Type.Enum(OPTIMIZERS, {
     default: TRAINING_DEFAULTS.optimizer,

@@ -114,7 +114,7 @@ describe('POST /v1/jobs', () => {
       'dataset-mismatch',
       /the model outputs \[12\] per example but dataset 'mnist' has 10 classes/,
     ],
-    ['splits that leave too little to train on', { training: { validationSplit: 0.45, testSplit: 0.5 } }, 'invalid-request', /must leave at least 10% of the data for training/],
+    ['splits that leave too little to train on', { training: { validationSplit: 0.45, testSplit: 0.5 } }, 'invalid-spec', /validationSplit \+ testSplit must be below 0\.9, to leave at least 10% of the data for training; got 0\.45 \+ 0\.5/],
     ['splits that leave nothing to train on', { training: { validationSplit: 0.5, testSplit: 0.5 } }, 'invalid-spec', /validationSplit.*testSplit/],
   ])('rejects %s with 400', async (_what, override, code, detail) => {
     expectProblem(await post(jobBody(override)), 400, code, detail);

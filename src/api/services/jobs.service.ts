@@ -63,12 +63,7 @@ export function checkModelAgainstDataset(
       [{ field: 'dataset.limit', message: `must be at most ${dataset.examples}` }],
     );
   }
-  if (training.validationSplit + training.testSplit >= 0.9) {
-    throw new InvalidRequestError(
-      `training.validationSplit (${training.validationSplit}) + training.testSplit (${training.testSplit}) must leave at least 10% of the data for training`,
-      [{ field: 'training.validationSplit', message: 'validationSplit + testSplit must be below 0.9' }],
-    );
-  }
+  // validationSplit + testSplit below MAX_HELD_OUT_FRACTION is checked with the training spec.
   const trainExamples = Math.floor(examples * (1 - training.validationSplit - training.testSplit));
   if (trainExamples < dataset.numClasses) {
     throw new InvalidRequestError(
