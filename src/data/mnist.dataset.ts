@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createRng, shuffleInPlace } from './random.js';
-import { MNIST } from './datasets.js';
+import { MNIST } from './builtin-datasets.js';
 
 export interface LoadedDataset {
   /** Row-major examples, `count * prod(inputShape)` values. */
