@@ -1,11 +1,16 @@
 import type { Db } from './prisma.js';
 
+/** Resolves when PostgreSQL answers a trivial query; rejects with the driver's error otherwise. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await db.$queryRaw`SELECT 1`;
+}
+
 /** True when PostgreSQL answers a trivial query within `timeoutMs`. */
 export async function databaseAnswers(db: Db, timeoutMs = 3000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
-      db.$queryRaw`SELECT 1`.then(() => true),
+      pingDatabase(db).then(() => true),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), timeoutMs);
       }),

@@ -86,6 +86,22 @@ export async function jobExists(db: Db, tenantId: string, id: string): Promise<b
   return (await db.job.count({ where: { id, tenantId } })) > 0;
 }
 
+/** Jobs of the tenant waiting in the queue: what counts against its queued-jobs quota. */
+export function countQueuedJobs(db: Db, tenantId: string): Promise<number> {
+  return db.job.count({ where: { tenantId, status: 'queued' } });
+}
+
+/** Of `ids`, those that are jobs of `tenantId` (others' ids, and unknown ones, are left out). */
+export async function jobIdsOfTenant(db: Db, tenantId: string, ids: readonly string[]): Promise<Set<string>> {
+  const rows = await db.job.findMany({ where: { id: { in: [...ids] }, tenantId }, select: { id: true } });
+  return new Set(rows.map((j) => j.id));
+}
+
+/** Where training of job `id` stands: epoch and batch of its epoch. */
+export function findProgress(db: Db, id: string): Promise<Pick<Job, 'epoch' | 'epochs' | 'batch' | 'batchesPerEpoch' | 'status'> | null> {
+  return db.job.findUnique({ where: { id }, select: { epoch: true, epochs: true, batch: true, batchesPerEpoch: true, status: true } });
+}
+
 export function listMetrics(db: Db, jobId: string): Promise<EpochMetric[]> {
   return db.epochMetric.findMany({ where: { jobId }, orderBy: { epoch: 'asc' } });
 }

@@ -8,6 +8,16 @@ export function findModel(db: Db, tenantId: string, id: string): Promise<Trained
   return db.trainedModel.findFirst({ where: { id, tenantId } });
 }
 
+/** The id of the model job `jobId` already stored (a retry after a crash reuses it), or null. */
+export async function findModelIdOfJob(db: Db, jobId: string): Promise<string | null> {
+  return (await db.trainedModel.findUnique({ where: { jobId }, select: { id: true } }))?.id ?? null;
+}
+
+/** Bytes of trained-model artifacts the tenant stores: what counts against its artifact quota. */
+export async function storedModelBytes(db: Db, tenantId: string): Promise<number> {
+  return (await db.trainedModel.aggregate({ where: { tenantId }, _sum: { sizeBytes: true } }))._sum.sizeBytes ?? 0;
+}
+
 export async function listModels(
   db: Db,
   tenantId: string,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import type { Db } from '../storage/prisma.js';
 import * as jobs from '../storage/jobs.repository.js';
-import { completeJobWithModel } from '../storage/models.repository.js';
+import { completeJobWithModel, findModelIdOfJob } from '../storage/models.repository.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../storage/model-artifacts.js';
 import { loadDatasetExamples, resolveDataset } from '../data/datasets.js';
@@ -220,8 +220,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
     }
 
     const last = await jobs.latestMetric(ctx.db, ctx.jobId);
-    const existing = await ctx.db.trainedModel.findUnique({ where: { jobId: ctx.jobId }, select: { id: true } });
-    const modelId = existing?.id ?? randomUUID();
+    const modelId = (await findModelIdOfJob(ctx.db, ctx.jobId)) ?? randomUUID();
     const artifactKey = modelArtifactKey(modelId);
     const sizeBytes = await saveModelArtifact(ctx.artifacts, artifactKey, fitted);
     const preprocessing: Preprocessing = {

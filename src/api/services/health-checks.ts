@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Db } from '../../storage/prisma.js';
+import { pingDatabase } from '../../storage/db-health.js';
 
 const READY_TIMEOUT_MS = 2000;
 
@@ -31,5 +32,5 @@ async function pingRedis(redis: Redis): Promise<unknown> {
   return redis.ping();
 }
 
-export const checkPostgres = (db: Db) => check(() => db.$queryRaw`SELECT 1`);
+export const checkPostgres = (db: Db) => check(() => pingDatabase(db));
 export const checkRedis = (redis: Redis) => check(() => pingRedis(redis));

@@ -11,6 +11,7 @@ import type { JobDocument } from '../../queue/job-document.js';
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
 import { tenantQuotas } from '../../storage/quotas.repository.js';
+import { storedModelBytes } from '../../storage/models.repository.js';
 import { specErrorExtensions } from '../plugins/app/error-handler.js';
 import type { SubmitJobBody, JobView } from '../routes/jobs/jobs.schema.js';
 
@@ -87,11 +88,11 @@ async function enforceQuotas(deps: JobsDeps, tenantId: string, plan: ModelPlan, 
   if (work > q.epochSamples) {
     throw new QuotaExceededError('epochSamples', q.epochSamples, work, `the job would train ${formatCount(epochs)} epochs × ${formatCount(trainExamples)} examples = ${formatCount(work)}; tenant '${tenantId}' may train at most ${formatCount(q.epochSamples)} per job`);
   }
-  const queued = await deps.db.job.count({ where: { tenantId, status: 'queued' } });
+  const queued = await jobsRepo.countQueuedJobs(deps.db, tenantId);
   if (queued >= q.queuedJobs) {
     throw new QuotaExceededError('queuedJobs', q.queuedJobs, queued, `tenant '${tenantId}' already has ${formatCount(queued)} queued jobs, its limit; wait for some to start or cancel them`, 429);
   }
-  const stored = (await deps.db.trainedModel.aggregate({ where: { tenantId }, _sum: { sizeBytes: true } }))._sum.sizeBytes ?? 0;
+  const stored = await storedModelBytes(deps.db, tenantId);
   if (stored >= q.artifactBytes) {
     throw new QuotaExceededError('artifactBytes', q.artifactBytes, stored, `tenant '${tenantId}' stores ${formatCount(stored)} bytes of trained models, its limit of ${formatCount(q.artifactBytes)}; delete models to train more`);
   }

@@ -107,7 +107,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
             }
             if (events.length < 200) break;
           }
-          const row = await db.job.findUnique({ where: { id: job.id }, select: { epoch: true, epochs: true, batch: true, batchesPerEpoch: true, status: true } });
+          const row = await jobsRepo.findProgress(db, job.id);
           if (row && row.status !== 'queued') {
             const progress = { epoch: row.epoch, epochs: row.epochs, batch: row.batch, batchesPerEpoch: row.batchesPerEpoch };
             const key = JSON.stringify(progress);

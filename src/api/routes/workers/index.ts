@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { listWorkers, WorkerStatusSchema } from '../../../worker/heartbeat.js';
+import { jobIdsOfTenant } from '../../../storage/jobs.repository.js';
 
 const WorkerViewSchema = Type.Object({
   ...WorkerStatusSchema.properties,
@@ -25,7 +26,7 @@ const workersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const workers = await listWorkers(redis, config.QUEUE_NAME);
       const ids = [...new Set(workers.flatMap((w) => w.activeJobIds))].filter((id) => /^[0-9a-f-]{36}$/i.test(id));
-      const mine = new Set((await db.job.findMany({ where: { id: { in: ids }, tenantId: request.tenantId }, select: { id: true } })).map((j) => j.id));
+      const mine = await jobIdsOfTenant(db, request.tenantId, ids);
       return { items: workers.map((w) => ({ ...w, activeJobs: w.activeJobIds.length, activeJobIds: w.activeJobIds.filter((id) => mine.has(id)) })) };
     },
   );
