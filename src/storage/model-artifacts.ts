@@ -1,8 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ArtifactStore } from './artifact-store.js';
-import { Type, type Static } from 'typebox';
-import type { Normalization } from '../data/normalization.js';
-import { readStoredJson } from './stored-json.js';
 
 /**
  * The tfjs layers-model format on disk: `model.json` (topology + weights
@@ -51,24 +48,5 @@ export async function loadModelArtifact(store: ArtifactStore, key: string): Prom
   );
 }
 
-/** Saved with a trained model (the `preprocessing` column) so that predict can replay what training saw. */
-export const PreprocessingSchema = Type.Object({
-  inputShape: Type.Array(Type.Integer({ minimum: 1 })),
-  /** Range of raw input values the model was trained on. */
-  valueRange: Type.Tuple([Type.Number(), Type.Number()]),
-  /** 'logits' when the last layer has no softmax: predict applies it. */
-  outputs: Type.Enum(['probabilities', 'logits']),
-  /** Applied to raw inputs before the model (absent on models trained before normalisation existed: identity). */
-  normalization: Type.Optional(
-    Type.Object({ kind: Type.Enum(['scale', 'standardize', 'none']), offset: Type.Array(Type.Number()), scale: Type.Array(Type.Number()) }),
-  ),
-  /** For image models: predict accepts {"b64": PNG/JPEG}, decoded to this size, values multiplied by valueScale. */
-  image: Type.Optional(
-    Type.Union([Type.Object({ width: Type.Integer(), height: Type.Integer(), channels: Type.Integer(), valueScale: Type.Number() }), Type.Null()]),
-  ),
-});
-export type Preprocessing = Static<typeof PreprocessingSchema> & { normalization?: Normalization };
-
-export function readPreprocessing(json: unknown): Preprocessing {
-  return readStoredJson(PreprocessingSchema, json, 'model preprocessing');
-}
+// The `preprocessing` column's schema lives with the other trained-model columns; re-exported for the importers of this module.
+export { PreprocessingSchema, readPreprocessing, type Preprocessing } from './model.schema.js';

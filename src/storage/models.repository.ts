@@ -1,11 +1,13 @@
 import type { Db, TrainedModel, Prisma } from './prisma.js';
 import { addModelVersion } from './registry.repository.js';
 import { buildLineage } from './model-lineage.js';
+import { readModelRow, type StoredModel } from './model.schema.js';
 
 export type NewTrainedModel = Omit<Prisma.TrainedModelUncheckedCreateInput, 'id' | 'createdAt'> & { id: string };
 
-export function findModel(db: Db, tenantId: string, id: string): Promise<TrainedModel | null> {
-  return db.trainedModel.findFirst({ where: { id, tenantId } });
+export async function findModel(db: Db, tenantId: string, id: string): Promise<StoredModel | null> {
+  const row = await db.trainedModel.findFirst({ where: { id, tenantId } });
+  return row && readModelRow(row);
 }
 
 /** The id of the model job `jobId` already stored (a retry after a crash reuses it), or null. */
@@ -22,14 +24,14 @@ export async function listModels(
   db: Db,
   tenantId: string,
   { limit, cursor }: { limit: number; cursor?: string },
-): Promise<{ items: TrainedModel[]; nextCursor: string | null }> {
+): Promise<{ items: StoredModel[]; nextCursor: string | null }> {
   const rows = await db.trainedModel.findMany({
     where: { tenantId },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit + 1,
     ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
   });
-  const items = rows.slice(0, limit);
+  const items = rows.slice(0, limit).map(readModelRow);
   return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : null };
 }
 

@@ -1,4 +1,5 @@
 import { Prisma, type Db, type TrainedModel } from './prisma.js';
+import { readModelRow, type StoredModel } from './model.schema.js';
 import { buildLineage, readLineage } from './model-lineage.js';
 import { LATEST_ALIAS, MAX_MODEL_VERSION, type Lineage } from './registry.schema.js';
 
@@ -14,7 +15,7 @@ type Tx = Prisma.TransactionClient;
 export interface ResolvedVersion {
   name: string;
   version: number;
-  model: TrainedModel;
+  model: StoredModel;
 }
 
 export interface ModelVersionRecord {
@@ -245,7 +246,7 @@ export async function resolveModelVersion(
     const highest = await db.modelVersion.findFirst({ where: { registeredModel: { tenantId, name } }, orderBy: { version: 'desc' }, select: { version: true } });
     if (highest?.version !== version) return null;
   }
-  return { name, version: row.version, model: row.model };
+  return { name, version: row.version, model: readModelRow(row.model) };
 }
 
 /** All versions of a name, ascending, with their TrainedModel; null when the name does not exist. */
@@ -254,7 +255,7 @@ export async function listModelVersions(db: Db, tenantId: string, name: string):
     where: { tenantId_name: { tenantId, name } },
     select: { versions: { orderBy: { version: 'asc' }, select: { version: true, model: true } } },
   });
-  return row ? row.versions.map((v) => ({ name, version: v.version, model: v.model })) : null;
+  return row ? row.versions.map((v) => ({ name, version: v.version, model: readModelRow(v.model) })) : null;
 }
 
 // ---- aliases and deletion ----

@@ -42,7 +42,7 @@ export const MAX_MODEL_VERSION = 2_147_483_647;
 
 export const ModelVersionNumberSchema = Type.Integer({ minimum: 1, maximum: MAX_MODEL_VERSION, description: 'Version number: 1, 2, 3...' });
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** Where a registered version came from, captured when it is registered (`model_versions.lineage`). */
 export const LineageSchema = Type.Object(

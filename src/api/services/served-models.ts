@@ -1,12 +1,12 @@
-import type { Db, TrainedModel } from '../../storage/prisma.js';
+import type { Db } from '../../storage/prisma.js';
+import type { StoredModel } from '../../storage/model.schema.js';
 import { findModel } from '../../storage/models.repository.js';
 import { listModelVersions, resolveModelVersion } from '../../storage/registry.repository.js';
-import { readPreprocessing } from '../../storage/model-artifacts.js';
 import type { ServableModel } from '../../predict/serving.js';
 
 /** A model ready to serve: its row, what serving needs of it, and the registry version it was found by. */
 export interface ServedModel {
-  model: TrainedModel;
+  model: StoredModel;
   servable: ServableModel;
   /** Registered name and version, when found through the registry. */
   name: string | null;
@@ -20,8 +20,8 @@ interface Entry {
   expires: number;
 }
 
-function served(model: TrainedModel, name: string | null, version: number | null): ServedModel {
-  return { model, servable: { id: model.id, artifactKey: model.artifactKey, preprocessing: readPreprocessing(model.preprocessing) }, name, version };
+function served(model: StoredModel, name: string | null, version: number | null): ServedModel {
+  return { model, servable: { id: model.id, artifactKey: model.artifactKey, preprocessing: model.preprocessing }, name, version };
 }
 
 /**

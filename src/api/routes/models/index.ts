@@ -3,13 +3,13 @@ import { Type } from 'typebox';
 import { IdParamsSchema, PageQuerySchema, problems } from '../../schemas/common.schema.js';
 import { NotFoundError } from '../../errors/index.js';
 import { findModel, listModels } from '../../../storage/models.repository.js';
-import { MODEL_JSON, WEIGHTS_BIN, readPreprocessing } from '../../../storage/model-artifacts.js';
-import type { TrainedModel } from '../../../storage/prisma.js';
+import { MODEL_JSON, WEIGHTS_BIN } from '../../../storage/model-artifacts.js';
+import type { StoredModel } from '../../../storage/model.schema.js';
 import { outputRows } from '../../../predict/serving.js';
 import { predictInstances } from '../../services/predict.service.js';
 import { ModelListSchema, ModelSchema, PredictBodySchema, PredictResponseSchema } from './models.schema.js';
 
-function toModelView(m: TrainedModel) {
+function toModelView(m: StoredModel) {
   const self = `/v1/models/${m.id}`;
   return {
     id: m.id,
@@ -18,10 +18,10 @@ function toModelView(m: TrainedModel) {
     inputShape: m.inputShape,
     numClasses: m.numClasses,
     classNames: m.classNames,
-    metrics: m.metrics as never,
-    preprocessing: readPreprocessing(m.preprocessing) as never,
+    metrics: m.metrics,
+    preprocessing: m.preprocessing,
     spec: m.spec,
-    engine: m.engine as never,
+    engine: m.engine,
     sizeBytes: m.sizeBytes,
     createdAt: m.createdAt.toISOString(),
     links: { self, job: `/v1/jobs/${m.jobId}`, predict: `${self}/predict`, artifact: `${self}/artifact` },
@@ -31,7 +31,7 @@ function toModelView(m: TrainedModel) {
 const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db, artifacts, serving, served, config } = app.services;
 
-  async function getModel(tenantId: string, id: string): Promise<TrainedModel> {
+  async function getModel(tenantId: string, id: string): Promise<StoredModel> {
     const model = await findModel(db, tenantId, id);
     if (!model) throw new NotFoundError('model', id);
     return model;
