@@ -1,4 +1,6 @@
 import { JobStatusEnum, type Db, type Job, type EpochMetric, type Prisma } from './prisma.js';
+import { readJobRow, StateEventDataSchema, type StateEventData, type StoredJob } from './job.schema.js';
+import { readStoredJson } from './stored-json.js';
 
 /**
  * Data-access for training jobs, their per-epoch metrics and their events.
@@ -21,8 +23,8 @@ export const RUNNING_STATUSES: readonly JobStatus[] = ['running', 'cancelling'];
 export function isTerminalStatus(status: string): status is JobStatus {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
-/** A job with its model and the registered versions of that model (for the view's `registeredAs`). */
-export type JobWithModel = Prisma.JobGetPayload<{ include: typeof withModel }>;
+/** A job with its model and the registered versions of that model (for the view's `registeredAs`), its JSON columns checked. */
+export type JobWithModel = Omit<Prisma.JobGetPayload<{ include: typeof withModel }>, keyof StoredJob> & StoredJob;
 
 const withModel = {
   model: { select: { id: true, versions: { select: { version: true, registeredModel: { select: { name: true } } } } } },
@@ -49,20 +51,23 @@ async function addEvent(tx: Tx | Db, jobId: string, type: string, data: Prisma.I
   await tx.jobEvent.create({ data: { jobId, type, data } });
 }
 
-export async function createJob(db: Db, job: NewJob): Promise<Job> {
-  return db.$transaction(async (tx) => {
-    const created = await tx.job.create({ data: { ...job, status: 'queued' } });
-    await addEvent(tx, created.id, 'state', { status: 'queued' });
-    return created;
+export async function createJob(db: Db, job: NewJob): Promise<StoredJob> {
+  const created = await db.$transaction(async (tx) => {
+    const row = await tx.job.create({ data: { ...job, status: 'queued' } });
+    await addEvent(tx, row.id, 'state', { status: 'queued' });
+    return row;
   });
+  return readJobRow(created);
 }
 
-export function findJob(db: Db, tenantId: string, id: string): Promise<JobWithModel | null> {
-  return db.job.findFirst({ where: { id, tenantId }, include: withModel });
+export async function findJob(db: Db, tenantId: string, id: string): Promise<JobWithModel | null> {
+  const row = await db.job.findFirst({ where: { id, tenantId }, include: withModel });
+  return row && readJobRow(row);
 }
 
-export function findJobByIdempotencyKey(db: Db, tenantId: string, key: string): Promise<JobWithModel | null> {
-  return db.job.findFirst({ where: { tenantId, idempotencyKey: key }, include: withModel });
+export async function findJobByIdempotencyKey(db: Db, tenantId: string, key: string): Promise<JobWithModel | null> {
+  const row = await db.job.findFirst({ where: { tenantId, idempotencyKey: key }, include: withModel });
+  return row && readJobRow(row);
 }
 
 /** Newest first; `cursor` is the id of the last job of the previous page. */
@@ -78,7 +83,7 @@ export async function listJobs(
     ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
     include: withModel,
   });
-  const items = rows.slice(0, limit);
+  const items = rows.slice(0, limit).map(readJobRow);
   return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : null };
 }
 
@@ -115,8 +120,9 @@ export function listEvents(db: Db, jobId: string, afterId = 0n, take = 200) {
 }
 
 /** State changes only, oldest first: the job's history. */
-export function listStateEvents(db: Db, jobId: string) {
-  return db.jobEvent.findMany({ where: { jobId, type: 'state' }, orderBy: { id: 'asc' } });
+export async function listStateEvents(db: Db, jobId: string): Promise<{ data: StateEventData; createdAt: Date }[]> {
+  const rows = await db.jobEvent.findMany({ where: { jobId, type: 'state' }, orderBy: { id: 'asc' } });
+  return rows.map((e) => ({ data: readStoredJson(StateEventDataSchema, e.data, `event ${e.id} of job ${jobId}`), createdAt: e.createdAt }));
 }
 
 export function getStatus(db: Db, id: string): Promise<{ status: JobStatus; cancelRequestedAt: Date | null } | null> {

@@ -12,6 +12,8 @@ import { stratifiedSplit } from '../data/split.js';
 import { buildModel, buildOptimizer, finalActivation, normalizeTrainingSpec, planModel, SpecError, type ModelPlan, type NormalizedTrainingSpec } from '../spec/index.js';
 import type { TrainProgress } from '../queue/jobs.js';
 import type { JobDocument } from '../queue/job-document.js';
+import { readJobDocument } from '../storage/job.schema.js';
+import { StoredJsonError } from '../storage/stored-json.js';
 import { Value } from 'typebox/value';
 import { RegisteredModelNameSchema, REGISTERED_MODEL_NAME_RULE } from '../storage/registry.schema.js';
 import { TrainingError } from './training-error.js';
@@ -49,14 +51,14 @@ export type TrainOutcome =
 const PROGRESS_EVERY_MS = 250;
 const DB_PROGRESS_EVERY_MS = 1000;
 
-function readDocument(spec: unknown): { doc: JobDocument; plan: ModelPlan; training: NormalizedTrainingSpec } {
-  const doc = spec as JobDocument;
+function readDocument(spec: unknown, jobId: string): { doc: JobDocument; plan: ModelPlan; training: NormalizedTrainingSpec } {
   // The API validated this document; a stored one that no longer passes (older format, edited row) never will.
   try {
+    const doc = readJobDocument(spec, jobId);
     const plan = planModel(doc.model);
     return { doc, plan, training: normalizeTrainingSpec(doc.training ?? {}, doc.model) };
   } catch (err) {
-    if (err instanceof SpecError) throw new TrainingError('invalid-spec', err.message);
+    if (err instanceof SpecError || err instanceof StoredJsonError) throw new TrainingError('invalid-spec', err.message);
     throw err;
   }
 }
@@ -82,7 +84,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   if ('gone' in claim) return { status: 'skipped', reason: 'job is no longer queued or running' };
   if ('busy' in claim) return { status: 'deferred', reason: `tenant runs ${claim.running} jobs, its limit` };
   const row = claim.claimed;
-  const { doc, plan, training } = readDocument(row.spec);
+  const { doc, plan, training } = readDocument(row.spec, row.id);
   // Checked before training, not after: a name that cannot be registered would fail the job at its very end.
   if (row.registerName !== null && !Value.Check(RegisteredModelNameSchema, row.registerName)) {
     throw new TrainingError('invalid-spec', `register.name ${JSON.stringify(row.registerName)} must be ${REGISTERED_MODEL_NAME_RULE}`);

@@ -1,7 +1,8 @@
 import type { AppConfig } from '../../config/config.js';
 import { BUILTIN_DATASETS, resolveDataset, type DatasetInfo } from '../../data/datasets.js';
 import { formatCount, planModel, normalizeTrainingSpec, resolveModelSpec, SpecError, type ModelPlan, type ModelSpec } from '../../spec/index.js';
-import type { Db, Job, EpochMetric } from '../../storage/prisma.js';
+import type { Db, EpochMetric } from '../../storage/prisma.js';
+import type { StoredJob, StateEventData } from '../../storage/job.schema.js';
 import type { JobWithModel } from '../../storage/jobs.repository.js';
 import * as jobsRepo from '../../storage/jobs.repository.js';
 import { enqueueTraining, type TrainQueue } from '../../queue/train-queue.js';
@@ -249,13 +250,12 @@ export function metricView(m: EpochMetric) {
 }
 
 export function toJobView(
-  job: Job & { model?: { id: string; versions?: { version: number; registeredModel: { name: string } }[] } | null },
+  job: StoredJob & { model?: { id: string; versions?: { version: number; registeredModel: { name: string } }[] } | null },
   latest: EpochMetric | null,
-  history?: { data: unknown; createdAt: Date }[],
+  history?: { data: StateEventData; createdAt: Date }[],
   baseUrl = '',
 ): JobView {
-  const plan = job.plan as unknown as ModelPlan;
-  const doc = job.spec as unknown as JobDocument;
+  const { plan, spec: doc } = job;
   const done = job.status === 'succeeded';
   const finishedEpochs = latest?.epoch ?? 0;
   const inEpoch = job.batchesPerEpoch > 0 && job.epoch > finishedEpochs ? job.batch / job.batchesPerEpoch : 0;
@@ -271,12 +271,12 @@ export function toJobView(
     progress: { epoch: job.epoch, epochs: job.epochs, batch: job.batch, batchesPerEpoch: job.batchesPerEpoch, percent },
     metrics: latest ? metricView(latest) : null,
     test: job.testLoss !== null || job.testAccuracy !== null ? { loss: job.testLoss, accuracy: job.testAccuracy } : null,
-    split: (job.split as JobView['split']) ?? null,
+    split: job.split,
     plan: { totalParams: plan.totalParams, trainableParams: plan.trainableParams, macs: plan.macs, outputShape: plan.outputShape },
-    engine: (job.engine as JobView['engine']) ?? null,
+    engine: job.engine,
     attempts: job.attempts,
     stopReason: job.stopReason,
-    ...(history ? { history: history.map((e) => ({ ...(e.data as { status: string }), at: e.createdAt.toISOString() })) } : {}),
+    ...(history ? { history: history.map((e) => ({ ...e.data, at: e.createdAt.toISOString() })) } : {}),
     modelId,
     register: job.registerName === null ? null : { name: job.registerName },
     registeredAs: registered ? { name: registered.registeredModel.name, version: registered.version } : null,
