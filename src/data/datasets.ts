@@ -1,7 +1,6 @@
 import type { Db } from '../storage/prisma.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import * as repo from '../storage/datasets.repository.js';
-import type { DatasetStats } from './parsers/index.js';
 import { loadMnist, type LoadedDataset } from './mnist.dataset.js';
 import { loadDatasetFiles } from './dataset-files.js';
 import type { DatasetInfo } from './dataset-info.js';
@@ -16,8 +15,7 @@ export { BUILTIN_DATASETS, MNIST, MNIST_CONTENT_HASH, builtinDataset } from './b
  */
 
 export function datasetInfoOf(row: repo.DatasetRow): DatasetInfo {
-  const stats = row.stats as unknown as DatasetStats;
-  const options = row.options as { width?: number; height?: number; channels?: number };
+  const { stats, options } = row;
   const imageLike = row.format === 'images' || row.format === 'idx';
   return {
     id: row.id,

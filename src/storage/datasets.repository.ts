@@ -1,23 +1,49 @@
+import { Type, type Static } from 'typebox';
+import { DatasetStatsSchema } from '../data/parsers/dataset.js';
 import type { Db, Prisma } from './prisma.js';
 import { UNFINISHED_STATUSES } from './jobs.repository.js';
+import { readStoredJson } from './stored-json.js';
 
-export type DatasetRow = Awaited<ReturnType<Db['dataset']['findFirstOrThrow']>>;
+/** `datasets.options`: the upload's form options that shaped the parse (CSV label column, image size and channels). */
+export const DatasetOptionsSchema = Type.Object({
+  labelColumn: Type.Optional(Type.String()),
+  width: Type.Optional(Type.Integer()),
+  height: Type.Optional(Type.Integer()),
+  channels: Type.Optional(Type.Integer()),
+});
 
-export function findDataset(db: Db, tenantId: string, id: string): Promise<DatasetRow | null> {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) return Promise.resolve(null);
-  return db.dataset.findFirst({ where: { id, tenantId } });
+type Row = Awaited<ReturnType<Db['dataset']['findFirstOrThrow']>>;
+/** An uploaded dataset's row, its JSON columns (`stats`, `options`) checked. */
+export type DatasetRow = Omit<Row, 'stats' | 'options'> & {
+  stats: Static<typeof DatasetStatsSchema>;
+  options: Static<typeof DatasetOptionsSchema>;
+};
+
+function readDatasetRow(row: Row): DatasetRow {
+  return {
+    ...row,
+    stats: readStoredJson(DatasetStatsSchema, row.stats, `stats of dataset ${row.id}`),
+    options: readStoredJson(DatasetOptionsSchema, row.options, `options of dataset ${row.id}`),
+  };
 }
 
-export function findDatasetByHash(db: Db, tenantId: string, contentHash: string): Promise<DatasetRow | null> {
-  return db.dataset.findUnique({ where: { tenantId_contentHash: { tenantId, contentHash } } });
+export async function findDataset(db: Db, tenantId: string, id: string): Promise<DatasetRow | null> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+  const row = await db.dataset.findFirst({ where: { id, tenantId } });
+  return row && readDatasetRow(row);
 }
 
-export function listDatasets(db: Db, tenantId: string): Promise<DatasetRow[]> {
-  return db.dataset.findMany({ where: { tenantId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+export async function findDatasetByHash(db: Db, tenantId: string, contentHash: string): Promise<DatasetRow | null> {
+  const row = await db.dataset.findUnique({ where: { tenantId_contentHash: { tenantId, contentHash } } });
+  return row && readDatasetRow(row);
 }
 
-export function createDataset(db: Db, data: Prisma.DatasetUncheckedCreateInput): Promise<DatasetRow> {
-  return db.dataset.create({ data });
+export async function listDatasets(db: Db, tenantId: string): Promise<DatasetRow[]> {
+  return (await db.dataset.findMany({ where: { tenantId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] })).map(readDatasetRow);
+}
+
+export async function createDataset(db: Db, data: Prisma.DatasetUncheckedCreateInput): Promise<DatasetRow> {
+  return readDatasetRow(await db.dataset.create({ data }));
 }
 
 export async function storedDatasetBytes(db: Db, tenantId: string): Promise<number> {

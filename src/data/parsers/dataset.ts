@@ -1,20 +1,22 @@
+import { Type, type Static } from 'typebox';
 import { DatasetFormatError } from './dataset-format.error.js';
 import { fmt, shapeText } from './format.js';
 
-/** Summary of the values, for previews and for choosing a normalisation. */
-export interface DatasetStats {
+/** Summary of the values, for previews and for choosing a normalisation; stored with an upload (`datasets.stats`). */
+export const DatasetStatsSchema = Type.Object({
   /** Examples per class index; a class with no example counts 0. */
-  perClassCounts: number[];
-  min: number;
-  max: number;
+  perClassCounts: Type.Array(Type.Integer()),
+  min: Type.Number(),
+  max: Type.Number(),
   /**
    * Per channel: the last axis of `inputShape`, i.e. the colour channel of an
    * image, or each feature of a tabular dataset.
    */
-  mean: number[];
+  mean: Type.Array(Type.Number()),
   /** Population standard deviation per channel, same axis as `mean`. */
-  std: number[];
-}
+  std: Type.Array(Type.Number()),
+});
+export type DatasetStats = Static<typeof DatasetStatsSchema>;
 
 /** Raw values, row-major, `count * prod(inputShape)` of them. */
 export type DatasetValues = { dtype: 'uint8'; x: Uint8Array } | { dtype: 'float32'; x: Float32Array };
