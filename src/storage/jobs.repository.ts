@@ -1,5 +1,5 @@
 import { JobStatusEnum, type Db, type Job, type EpochMetric, type Prisma } from './prisma.js';
-import { readJobRow, StateEventDataSchema, type StateEventData, type StoredJob } from './job.schema.js';
+import { readJobEvent, readJobRow, StateEventDataSchema, type StateEventData, type StoredJob, type StoredJobEvent } from './job.schema.js';
 import { readStoredJson } from './stored-json.js';
 
 /**
@@ -115,8 +115,8 @@ export function latestMetric(db: Db, jobId: string): Promise<EpochMetric | null>
   return db.epochMetric.findFirst({ where: { jobId }, orderBy: { epoch: 'desc' } });
 }
 
-export function listEvents(db: Db, jobId: string, afterId = 0n, take = 200) {
-  return db.jobEvent.findMany({ where: { jobId, id: { gt: afterId } }, orderBy: { id: 'asc' }, take });
+export async function listEvents(db: Db, jobId: string, afterId = 0n, take = 200): Promise<StoredJobEvent[]> {
+  return (await db.jobEvent.findMany({ where: { jobId, id: { gt: afterId } }, orderBy: { id: 'asc' }, take })).map(readJobEvent);
 }
 
 /** State changes only, oldest first: the job's history. */

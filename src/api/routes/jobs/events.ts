@@ -96,11 +96,11 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           for (;;) {
             const events = await jobsRepo.listEvents(db, job.id, lastId);
             for (const e of events) {
-              const data = e.type === 'state' ? { ...(e.data as object), at: e.createdAt.toISOString() } : e.data;
+              const data = e.type === 'state' ? { ...e.data, at: e.createdAt.toISOString() } : e.data;
               res.write(frame(e.type, data, e.id));
               lastId = e.id;
-              const status = (e.data as { status?: string }).status;
-              if (e.type === 'state' && status && jobsRepo.isTerminalStatus(status)) {
+              if (e.type === 'state' && jobsRepo.isTerminalStatus(e.data.status)) {
+                const { status } = e.data;
                 res.write(frame('end', { status }));
                 return close();
               }
