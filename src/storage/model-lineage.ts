@@ -1,18 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Type } from 'typebox';
 import type { Job, TrainedModel } from './prisma.js';
 import { readStoredJson } from './stored-json.js';
 import { LineageSchema, type Lineage } from './registry.schema.js';
-
-/** The parts of `jobs.spec` (the submitted job document) that lineage records; the rest is not looked at. */
-const StoredJobDocumentSchema = Type.Object({
-  model: Type.Unknown(),
-  training: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  dataset: Type.Object({ id: Type.String(), limit: Type.Optional(Type.Integer()) }),
-});
-
-const StoredMetricsSchema = LineageSchema.properties.metrics;
-const StoredEngineSchema = LineageSchema.properties.engine;
+import { readJobDocument } from './job.schema.js';
+import { EngineInfoSchema, ModelMetricsSchema } from './model.schema.js';
 
 /** JSON with object keys sorted at every depth: the same value always gives the same text. */
 export function canonicalJson(value: unknown): string {
@@ -39,7 +30,7 @@ export function specHash(modelSpec: unknown): string {
  * built-in data's hash: see src/data/datasets.ts), or null when the dataset is gone.
  */
 export function buildLineage(job: Job, model: TrainedModel, datasetContentHash: string | null): Lineage {
-  const doc = readStoredJson(StoredJobDocumentSchema, job.spec, `spec of job ${job.id}`);
+  const doc = readJobDocument(job.spec, job.id);
   return {
     jobId: job.id,
     specHash: specHash(doc.model),
@@ -47,8 +38,8 @@ export function buildLineage(job: Job, model: TrainedModel, datasetContentHash: 
     datasetLimit: doc.dataset.limit ?? null,
     datasetContentHash,
     hyperparameters: doc.training ?? {},
-    metrics: readStoredJson(StoredMetricsSchema, model.metrics, `metrics of model ${model.id}`),
-    engine: readStoredJson(StoredEngineSchema, model.engine, `engine of model ${model.id}`),
+    metrics: readStoredJson(ModelMetricsSchema, model.metrics, `metrics of model ${model.id}`),
+    engine: readStoredJson(EngineInfoSchema, model.engine, `engine of model ${model.id}`),
     modelCreatedAt: model.createdAt.toISOString(),
   };
 }

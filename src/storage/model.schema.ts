@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import type { Normalization } from '../data/normalization.js';
+import { ModelSpecSchema, type ModelSpec } from '../spec/model-spec.schema.js';
 import type { TrainedModel } from './prisma.js';
 import { LineageSchema, Nullable } from './registry.schema.js';
 import { readStoredJson } from './stored-json.js';
@@ -48,7 +49,9 @@ export function readPreprocessing(json: unknown): Preprocessing {
 }
 
 /** A trained model as the repositories hand it out: its JSON columns checked and typed. */
-export type StoredModel = Omit<TrainedModel, 'metrics' | 'preprocessing' | 'engine'> & {
+export type StoredModel = Omit<TrainedModel, 'spec' | 'metrics' | 'preprocessing' | 'engine'> & {
+  /** The model spec it was trained from (the job document's compact spec). */
+  spec: ModelSpec;
   metrics: ModelMetrics;
   preprocessing: Preprocessing;
   engine: StoredEngineInfo;
@@ -57,6 +60,7 @@ export type StoredModel = Omit<TrainedModel, 'metrics' | 'preprocessing' | 'engi
 export function readModelRow(row: TrainedModel): StoredModel {
   return {
     ...row,
+    spec: readStoredJson(ModelSpecSchema, row.spec, `spec of model ${row.id}`),
     metrics: readStoredJson(ModelMetricsSchema, row.metrics, `metrics of model ${row.id}`),
     preprocessing: readPreprocessing(row.preprocessing),
     engine: readStoredJson(EngineInfoSchema, row.engine, `engine of model ${row.id}`),
