@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import { KerasModelEnvelopeSchema, ModelSpecSchema, TrainingSpecSchema, SEED_MNIST_MODEL, type KerasModelEnvelope, type ModelSpec } from '../../../spec/index.js';
 import { Nullable, UuidSchema } from '../../schemas/common.schema.js';
 import { RegisteredModelNameSchema } from '../../../storage/registry.schema.js';
+import { StoredSplitSchema } from '../../../storage/job.schema.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled'] as const;
 
@@ -95,7 +96,7 @@ export const JobSchema = Type.Object(
       Type.Object({ loss: Nullable(Type.Number()), accuracy: Nullable(Type.Number()) }, { description: 'Evaluation on the held-out test split, after training.' }),
     ),
     split: Nullable(
-      Type.Object({ train: Type.Integer(), validation: Type.Integer(), test: Type.Integer(), seed: Type.Integer() }, { description: 'Examples in each part of the seeded, stratified split.' }),
+      Type.Object(StoredSplitSchema.properties, { description: 'Examples in each part of the seeded, stratified split.' }),
     ),
     plan: Type.Object({
       totalParams: Type.Integer(),

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { Nullable, UuidSchema } from '../../schemas/common.schema.js';
+import { ModelMetricsSchema } from '../../../storage/model.schema.js';
 
 export const ModelSchema = Type.Object(
   {
@@ -9,18 +10,8 @@ export const ModelSchema = Type.Object(
     inputShape: Type.Array(Type.Integer(), { description: 'Shape of one instance, without the batch dimension.' }),
     numClasses: Type.Integer(),
     classNames: Type.Array(Type.String()),
-    metrics: Type.Object(
-      {
-        epochs: Type.Integer(),
-        loss: Nullable(Type.Number()),
-        accuracy: Nullable(Type.Number()),
-        valLoss: Nullable(Type.Number()),
-        valAccuracy: Nullable(Type.Number()),
-        testLoss: Nullable(Type.Number()),
-        testAccuracy: Nullable(Type.Number()),
-      },
-      { description: 'Final epoch metrics and the held-out test evaluation.' },
-    ),
+    // The stored column's shape (checked when read), with the API's description.
+    metrics: Type.Object(ModelMetricsSchema.properties, { description: 'Final epoch metrics and the held-out test evaluation.' }),
     preprocessing: Type.Object({
       inputShape: Type.Array(Type.Integer()),
       valueRange: Type.Array(Type.Number(), { description: 'Range of the input values the model was trained on.' }),
