@@ -4,7 +4,7 @@ import type { ErrorObject } from 'ajv';
 import { ProblemError, type FieldProblem } from '../../errors/index.js';
 import { describeValidationErrors, pointerToField } from './validation.js';
 import { SpecError } from '../../../spec/index.js';
-import { dependencyOutage } from '../../errors/dependency-outage.js';
+import { dependencyOutage } from '../../../infra/dependency-outage.js';
 
 /** What a client is told to wait before retrying while PostgreSQL or Redis is away. */
 const OUTAGE_RETRY_AFTER_S = 5;

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { IdParamsSchema, problems } from '../../schemas/common.schema.js';
 import { InvalidRequestError, NotFoundError } from '../../errors/index.js';
 import * as jobsRepo from '../../../storage/jobs.repository.js';
-import { dependencyOutage } from '../../errors/dependency-outage.js';
+import { dependencyOutage } from '../../../infra/dependency-outage.js';
 
 const POLL_MS = 250;
 const HEARTBEAT_MS = 15_000;
