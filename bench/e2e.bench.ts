@@ -25,42 +25,25 @@
  *   --model M       seed-mnist or tiny-cnn (seed-mnist)
  *   --repeat N      warm job / bare run pairs (1); the machine may be shared, 3 gives a median
  */
-import { parseArgs } from 'node:util';
 import { planModel, SEED_MNIST_MODEL, TINY_CNN_MODEL, type TrainingSpec } from '../src/spec/index.js';
 import { selectEngine, type EngineName } from '../src/worker/engine/select-engine.js';
 import { loadBareDataset, trainBare, type BareTrainingResult } from './bare-training.js';
 import { startBenchService, type BenchService, type JobView } from './bench-service.js';
+import { benchCli } from './cli.js';
 import { cpuBetween, describeCpu, loadAverage, sampleCpu } from './machine.js';
 
 const GOAL = 1.05;
 
-function fail(message: string): never {
-  console.error(`bench:e2e: ${message}`);
-  process.exit(2);
-}
+const { args, fail, number } = benchCli('bench:e2e', {
+  limit: '8000',
+  epochs: '2',
+  'batch-size': '128',
+  engine: 'wasm',
+  model: 'seed-mnist',
+  repeat: '1',
+});
 
-const { values: args } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        limit: { type: 'string', default: '8000' },
-        epochs: { type: 'string', default: '2' },
-        'batch-size': { type: 'string', default: '128' },
-        engine: { type: 'string', default: 'wasm' },
-        model: { type: 'string', default: 'seed-mnist' },
-        repeat: { type: 'string', default: '1' },
-      },
-    });
-  } catch (err) {
-    return fail((err as Error).message);
-  }
-})();
-
-function intArg(name: 'limit' | 'epochs' | 'batch-size' | 'repeat'): number {
-  const value = Number(args[name]);
-  if (!Number.isInteger(value) || value < 1) fail(`--${name} must be a positive integer, got ${args[name]}`);
-  return value;
-}
+const intArg = (name: 'limit' | 'epochs' | 'batch-size' | 'repeat') => number(name, { integer: true });
 
 const engine = args.engine as EngineName;
 if (!['wasm', 'tensorflow', 'cpu'].includes(engine)) fail(`--engine must be wasm, tensorflow or cpu, got ${engine}`);

@@ -48,7 +48,6 @@ import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import * as tf from '@tensorflow/tfjs';
@@ -66,6 +65,7 @@ import { completeJobWithModel } from '../src/storage/models.repository.js';
 import { createDb, type Db } from '../src/storage/prisma.js';
 import { selectEngine, type EngineInfo } from '../src/worker/engine/select-engine.js';
 import { BENCH_DATABASE_URL, prepareDatabase, spawnTsx } from './bench-service.js';
+import { benchCli } from './cli.js';
 import { cpuBetween, loadAverage, sampleCpu } from './machine.js';
 
 const BARE_BATCH = 64;
@@ -78,34 +78,15 @@ const TARGETS = [
   '/healthz p99 ≤ 10 ms under every load',
 ];
 
-function fail(message: string): never {
-  console.error(`bench:predict: ${message}`);
-  process.exit(2);
-}
+const { args, fail, number } = benchCli('bench:predict', {
+  duration: '10',
+  warmup: '2',
+  models: 'seed,mlp',
+  clients: '1,16,64',
+});
 
-const { values: args } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        duration: { type: 'string', default: '10' },
-        warmup: { type: 'string', default: '2' },
-        models: { type: 'string', default: 'seed,mlp' },
-        clients: { type: 'string', default: '1,16,64' },
-      },
-    });
-  } catch (err) {
-    return fail((err as Error).message);
-  }
-})();
-
-function secondsArg(name: 'duration' | 'warmup', min: number): number {
-  const value = Number(args[name]);
-  if (!Number.isFinite(value) || value < min) fail(`--${name} must be a number ≥ ${min}, got ${args[name]}`);
-  return value;
-}
-
-const duration = secondsArg('duration', 1);
-const warmup = secondsArg('warmup', 0);
+const duration = number('duration', { min: 1 });
+const warmup = number('warmup', { min: 0 });
 
 /** The MLP of this bench: one hidden layer, so that the service's own cost shows. */
 const MLP_MODEL: ModelSpec = {

@@ -27,49 +27,30 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { planModel, SEED_MNIST_MODEL, type TrainingSpec } from '../src/spec/index.js';
 import type { EngineName } from '../src/worker/engine/select-engine.js';
 import type { BareChildMessage, BareChildOptions } from './bare-training.child.js';
 import type { BareTrainingResult } from './bare-training.js';
 import { startBenchService, type BenchService } from './bench-service.js';
+import { benchCli } from './cli.js';
 import { cpuBetween, describeCpu, loadAverage, sampleCpu, type CpuReport } from './machine.js';
 
 const GOAL = 1.7;
 
-function fail(message: string): never {
-  console.error(`bench:scale: ${message}`);
-  process.exit(2);
-}
+const { args, fail, number } = benchCli('bench:scale', {
+  workers: '2',
+  limit: '4000',
+  epochs: '4',
+  'batch-size': '128',
+  engine: 'wasm',
+  paths: 'bare,queue',
+});
 
-const { values: args } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        workers: { type: 'string', default: '2' },
-        limit: { type: 'string', default: '4000' },
-        epochs: { type: 'string', default: '4' },
-        'batch-size': { type: 'string', default: '128' },
-        engine: { type: 'string', default: 'wasm' },
-        paths: { type: 'string', default: 'bare,queue' },
-      },
-    });
-  } catch (err) {
-    return fail((err as Error).message);
-  }
-})();
-
-function intArg(name: 'workers' | 'limit' | 'epochs' | 'batch-size', min: number): number {
-  const value = Number(args[name]);
-  if (!Number.isInteger(value) || value < min) fail(`--${name} must be an integer ≥ ${min}, got ${args[name]}`);
-  return value;
-}
-
-const workers = intArg('workers', 2);
-const limit = intArg('limit', 1);
-const epochs = intArg('epochs', 2);
-const batchSize = intArg('batch-size', 1);
+const workers = number('workers', { min: 2, integer: true });
+const limit = number('limit', { integer: true });
+const epochs = number('epochs', { min: 2, integer: true });
+const batchSize = number('batch-size', { integer: true });
 const engine = args.engine as EngineName;
 if (!['wasm', 'tensorflow', 'cpu'].includes(engine)) fail(`--engine must be wasm, tensorflow or cpu, got ${engine}`);
 const paths = args.paths!.split(',').map((p) => p.trim());
