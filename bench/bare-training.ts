@@ -10,7 +10,7 @@ import { loadMnist } from '../src/data/mnist.dataset.js';
 import { normalizationFor } from '../src/data/normalization.js';
 import { computeStats } from '../src/data/parsers/index.js';
 import { stratifiedSplit } from '../src/data/split.js';
-import { buildModel, buildOptimizer, normalizeTrainingSpec, type ModelSpec, type TrainingSpec } from '../src/spec/index.js';
+import { buildModel, buildOptimizer, normalizeTrainingSpec, type ModelSpec, type TrainingSpec } from '../src/model-spec/index.js';
 import { gatherExamples, type Examples } from '../src/worker/examples.js';
 
 export interface BareTrainingOptions {

@@ -1,5 +1,5 @@
-import type { ModelSpec } from '../src/spec/index.js';
-import { SEED_MNIST_MODEL, TINY_CNN_MODEL } from '../src/spec/index.js';
+import type { ModelSpec } from '../src/model-spec/index.js';
+import { SEED_MNIST_MODEL, TINY_CNN_MODEL } from '../src/model-spec/index.js';
 
 export interface BenchModel {
   name: string;

@@ -56,7 +56,7 @@ import { MNIST } from '../src/data/datasets.js';
 import { loadMnist } from '../src/data/mnist.dataset.js';
 import { normalizationFor } from '../src/data/normalization.js';
 import { computeStats } from '../src/data/parsers/index.js';
-import { buildModel, finalActivation, normalizeTrainingSpec, planModel, SEED_MNIST_MODEL, type ModelSpec, type TrainingSpec } from '../src/spec/index.js';
+import { buildModel, finalActivation, normalizeTrainingSpec, planModel, SEED_MNIST_MODEL, type ModelSpec, type TrainingSpec } from '../src/model-spec/index.js';
 import { createKey, createTenant } from '../src/storage/api-keys.repository.js';
 import { createArtifactStore } from '../src/storage/artifact-store.js';
 import * as jobsRepo from '../src/storage/jobs.repository.js';

@@ -22,7 +22,7 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, planModel } from '../src/spec/index.js';
+import { buildModel, planModel } from '../src/model-spec/index.js';
 import { EngineUnavailableError } from '../src/worker/engine/engine-unavailable.error.js';
 import { selectEngine, type EngineInfo, type EngineName } from '../src/worker/engine/select-engine.js';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../src/worker/engine/wasm-training-kernels.js';

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
-import { DEFAULT_PLAN_LIMITS } from '../spec/plan-limits.js';
+import { DEFAULT_PLAN_LIMITS } from '../model-spec/plan-limits.js';
 
 /**
  * The one place that reads process.env. Everything else receives an AppConfig.

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { ModelSpecSchema } from '../spec/model-spec.schema.js';
-import { TrainingSpecSchema } from '../spec/training-spec.schema.js';
+import { ModelSpecSchema } from '../model-spec/model-spec.schema.js';
+import { TrainingSpecSchema } from '../model-spec/training-spec.schema.js';
 
 /**
  * What POST /v1/jobs stores in `jobs.spec`; a worker trains from it alone.

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import type { Normalization } from '../data/normalization.js';
-import { ModelSpecSchema, type ModelSpec } from '../spec/model-spec.schema.js';
+import { ModelSpecSchema, type ModelSpec } from '../model-spec/model-spec.schema.js';
 import type { TrainedModel } from './prisma.js';
 import { LineageSchema, Nullable } from './registry.schema.js';
 import { readStoredJson } from './stored-json.js';

@@ -9,7 +9,7 @@ import { loadDatasetExamples, resolveDataset } from '../data/datasets.js';
 import { normalizationFor } from '../data/normalization.js';
 import { computeStats } from '../data/parsers/index.js';
 import { stratifiedSplit } from '../data/split.js';
-import { buildModel, buildOptimizer, finalActivation, normalizeTrainingSpec, planModel, SpecError, type ModelPlan, type NormalizedTrainingSpec } from '../spec/index.js';
+import { buildModel, buildOptimizer, finalActivation, normalizeTrainingSpec, planModel, SpecError, type ModelPlan, type NormalizedTrainingSpec } from '../model-spec/index.js';
 import type { TrainProgress } from '../queue/jobs.js';
 import type { JobDocument } from '../queue/job-document.js';
 import { readJobDocument } from '../storage/job.schema.js';

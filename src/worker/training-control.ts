@@ -1,6 +1,6 @@
 import type { Db } from '../storage/prisma.js';
 import { getStatus } from '../storage/jobs.repository.js';
-import type { NormalizedTrainingSpec } from '../spec/index.js';
+import type { NormalizedTrainingSpec } from '../model-spec/index.js';
 import { LOCK_LOST } from './lock-lost.error.js';
 
 /** Why training stopped before its last epoch. */

@@ -4,7 +4,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { createTestApp, jobBody, SMALL_CNN, type TestApp } from '../helpers/app.js';
 import { localPredict, storeModel } from '../helpers/served-model.js';
 import { pngFile, solidRgba } from '../data/fixtures.js';
-import { SEED_MNIST_MODEL, INCEPTION_EXAMPLE_MODEL } from '../../src/spec/index.js';
+import { SEED_MNIST_MODEL, INCEPTION_EXAMPLE_MODEL } from '../../src/model-spec/index.js';
 
 /**
  * Property: whatever a client sends, the API answers with a 4xx problem

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { createTestApp, jobBody, SMALL_CNN, type TestApp } from '../helpers/app.js';
 import { trainQueueJobId } from '../../src/queue/jobs.js';
-import { SEED_MNIST_MODEL } from '../../src/spec/index.js';
+import { SEED_MNIST_MODEL } from '../../src/model-spec/index.js';
 
 let t: TestApp;
 beforeEach(async () => {

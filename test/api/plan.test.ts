@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { INCEPTION_EXAMPLE_MODEL, SEED_MNIST_MODEL } from '../../src/spec/index.js';
+import { INCEPTION_EXAMPLE_MODEL, SEED_MNIST_MODEL } from '../../src/model-spec/index.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -62,7 +62,7 @@ describe('POST /v1/plan', () => {
 describe('POST /v1/plan with a Keras / tfjs document', () => {
   it('plans a tfjs toJSON() document like the compact spec it came from', async () => {
     const tf = await import('@tensorflow/tfjs');
-    const { buildModel } = await import('../../src/spec/index.js');
+    const { buildModel } = await import('../../src/model-spec/index.js');
     await tf.setBackend('cpu');
     const built = buildModel(SEED_MNIST_MODEL, { seed: 1 });
     const keras = built.toJSON(null, false);

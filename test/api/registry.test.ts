@@ -6,7 +6,7 @@ import { completeJobWithModel } from '../../src/storage/models.repository.js';
 import { createDataset } from '../../src/storage/datasets.repository.js';
 import { listModelVersions, resolveModelVersion } from '../../src/storage/registry.repository.js';
 import { MNIST_CONTENT_HASH } from '../../src/data/datasets.js';
-import { planModel } from '../../src/spec/index.js';
+import { planModel } from '../../src/model-spec/index.js';
 import type { Db } from '../../src/storage/prisma.js';
 
 /**

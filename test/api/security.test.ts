@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
-import { SEED_MNIST_MODEL } from '../../src/spec/index.js';
+import { SEED_MNIST_MODEL } from '../../src/model-spec/index.js';
 import { tenantQuotas } from '../../src/storage/quotas.repository.js';
 import { defaultQuotas } from '../../src/config/quotas.js';
 

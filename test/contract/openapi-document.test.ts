@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { LAYER_TYPES } from '../../src/spec/index.js';
+import { LAYER_TYPES } from '../../src/model-spec/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const text = () => readFile(path.join(root, 'openapi.yaml'), 'utf8');

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { SEED_MNIST_MODEL } from '../../src/spec/index.js';
+import { SEED_MNIST_MODEL } from '../../src/model-spec/index.js';
 
 let t: TestApp;
 beforeEach(async () => {

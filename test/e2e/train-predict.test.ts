@@ -5,7 +5,7 @@ import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worke
 import { loadMnist } from '../../src/data/mnist.dataset.js';
 import { createJob } from '../../src/storage/jobs.repository.js';
 import { enqueueTraining } from '../../src/queue/train-queue.js';
-import { planModel } from '../../src/spec/index.js';
+import { planModel } from '../../src/model-spec/index.js';
 import { MNIST_CONTENT_HASH } from '../../src/data/datasets.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
 

@@ -5,7 +5,7 @@ import { createJob, markRunning } from '../../src/storage/jobs.repository.js';
 import { completeJobWithModel } from '../../src/storage/models.repository.js';
 import { createArtifactStore } from '../../src/storage/artifact-store.js';
 import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../../src/storage/model-artifacts.js';
-import { buildModel, planModel } from '../../src/spec/index.js';
+import { buildModel, planModel } from '../../src/model-spec/index.js';
 import { selectEngine } from '../../src/worker/engine/select-engine.js';
 
 export const MLP = {

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { SpecError } from '../../src/spec/index.js';
+import { SpecError } from '../../src/model-spec/index.js';
 
 /** Runs `run`, which must throw a SpecError, and returns it. */
 export function failure(run: () => unknown): SpecError {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import { DEFAULT_PLAN_LIMITS } from '../../src/spec/plan-limits.js';
+import { DEFAULT_PLAN_LIMITS } from '../../src/model-spec/plan-limits.js';
 
 describe('loadConfig', () => {
   it('gives working defaults for a developer machine', () => {

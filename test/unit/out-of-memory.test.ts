@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planModel, SEED_MNIST_MODEL, type ModelSpec } from '../../src/spec/index.js';
+import { planModel, SEED_MNIST_MODEL, type ModelSpec } from '../../src/model-spec/index.js';
 import { activationValuesPerExample, isOutOfMemoryError, isWasmAbort, outOfMemoryError } from '../../src/worker/out-of-memory.js';
 import { guardWasmAllocations, WASM_HEAP_MAX_BYTES, type WasmModuleLike } from '../../src/worker/engine/wasm-heap.js';
 import { WasmOutOfMemoryError } from '../../src/worker/engine/wasm-out-of-memory.error.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stratifiedSplit } from '../../src/data/split.js';
-import { MAX_HELD_OUT_FRACTION } from '../../src/spec/training-spec.schema.js';
+import { MAX_HELD_OUT_FRACTION } from '../../src/model-spec/training-spec.schema.js';
 
 const labels = Uint8Array.from({ length: 1000 }, (_, i) => i % 10);
 

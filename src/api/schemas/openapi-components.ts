@@ -1,4 +1,4 @@
-import { BranchLayerSpecSchema, LayerSpecSchema } from '../../spec/index.js';
+import { BranchLayerSpecSchema, LayerSpecSchema } from '../../model-spec/index.js';
 import { DatasetRefSchema, EpochMetricSchema, JobListSchema, MetricsListSchema, ModelInputSchema, SubmitJobBodySchema } from '../routes/jobs/jobs.schema.js';
 import { ModelListSchema, PredictBodySchema, PredictResponseSchema } from '../routes/models/models.schema.js';
 import { LayerPlanSchema, PlanRequestSchema } from '../routes/plan/plan.schema.js';

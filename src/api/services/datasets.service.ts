@@ -8,7 +8,7 @@ import { Transform } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { MultipartFile } from '@fastify/multipart';
 import type { AppConfig } from '../../config/config.js';
-import { formatCount } from '../../spec/index.js';
+import { formatCount } from '../../model-spec/index.js';
 import { tenantQuotas } from '../../storage/quotas.repository.js';
 import type { Db } from '../../storage/prisma.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';

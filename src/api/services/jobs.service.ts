@@ -1,6 +1,6 @@
 import type { AppConfig } from '../../config/config.js';
 import { BUILTIN_DATASETS, resolveDataset, type DatasetInfo } from '../../data/datasets.js';
-import { formatCount, planModel, normalizeTrainingSpec, resolveModelSpec, SpecError, type ModelPlan, type ModelSpec } from '../../spec/index.js';
+import { formatCount, planModel, normalizeTrainingSpec, resolveModelSpec, SpecError, type ModelPlan, type ModelSpec } from '../../model-spec/index.js';
 import type { Db, EpochMetric } from '../../storage/prisma.js';
 import type { StoredJob, StateEventData } from '../../storage/job.schema.js';
 import type { JobWithModel } from '../../storage/jobs.repository.js';

@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { ErrorObject } from 'ajv';
 import { ProblemError, type FieldProblem } from '../../errors/index.js';
 import { describeValidationErrors, pointerToField } from './validation.js';
-import { SpecError } from '../../../spec/index.js';
+import { SpecError } from '../../../model-spec/index.js';
 import { dependencyOutage } from '../../../infra/dependency-outage.js';
 
 /** What a client is told to wait before retrying while PostgreSQL or Redis is away. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
 import { InvalidRequestError } from '../../errors/index.js';
-import { formatCount } from '../../../spec/index.js';
+import { formatCount } from '../../../model-spec/index.js';
 
 export const MAX_JSON_DEPTH = 32;
 export const MAX_JSON_ARRAY = 200_000;

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { KerasModelEnvelopeSchema, ModelSpecSchema, TrainingSpecSchema, SEED_MNIST_MODEL, type KerasModelEnvelope, type ModelSpec } from '../../../spec/index.js';
+import { KerasModelEnvelopeSchema, ModelSpecSchema, TrainingSpecSchema, SEED_MNIST_MODEL, type KerasModelEnvelope, type ModelSpec } from '../../../model-spec/index.js';
 import { Nullable, UuidSchema } from '../../schemas/common.schema.js';
 import { RegisteredModelNameSchema } from '../../../storage/registry.schema.js';
 import { StoredSplitSchema } from '../../../storage/job.schema.js';

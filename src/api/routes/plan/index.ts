@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { planModel, resolveModelSpec, SpecError } from '../../../spec/index.js';
+import { planModel, resolveModelSpec, SpecError } from '../../../model-spec/index.js';
 import { ProblemError } from '../../errors/index.js';
 import { specErrorExtensions } from '../../plugins/app/error-handler.js';
 import { problems } from '../../schemas/common.schema.js';

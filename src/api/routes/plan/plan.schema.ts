@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { INCEPTION_EXAMPLE_MODEL, LAYER_TYPES, SEED_MNIST_MODEL, type KerasModelEnvelope, type ModelSpec } from '../../../spec/index.js';
+import { INCEPTION_EXAMPLE_MODEL, LAYER_TYPES, SEED_MNIST_MODEL, type KerasModelEnvelope, type ModelSpec } from '../../../model-spec/index.js';
 import { ModelInputSchema } from '../jobs/jobs.schema.js';
 
 /** The body of POST /v1/jobs minus the training fields: `{ "model": ... }`. */

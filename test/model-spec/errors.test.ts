@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeTrainingSpec, planModel } from '../../src/spec/index.js';
+import { normalizeTrainingSpec, planModel } from '../../src/model-spec/index.js';
 import { failure } from '../helpers/spec-error.js';
 
 const planError = (spec: unknown) => failure(() => planModel(spec as never));

@@ -11,7 +11,7 @@ import {
   type LayerPlan,
   type LayerSpec,
   type ModelSpec,
-} from '../../src/spec/index.js';
+} from '../../src/model-spec/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -13,7 +13,7 @@ import {
   planModel,
   resolveModelSpec,
   type ModelSpec,
-} from '../../src/spec/index.js';
+} from '../../src/model-spec/index.js';
 import { failure } from '../helpers/spec-error.js';
 
 beforeAll(async () => {

@@ -12,7 +12,7 @@ import {
   normalizeTrainingSpec,
   type ModelSpec,
   type NormalizedModelSpec,
-} from '../../src/spec/index.js';
+} from '../../src/model-spec/index.js';
 
 // The options the API uses, plus `strict: true` so that any keyword ajv
 // does not understand, or a default it would ignore, fails the test.

@@ -9,7 +9,7 @@ import {
   windowOutputLength,
   type LayerSpec,
   type ModelSpec,
-} from '../../src/spec/index.js';
+} from '../../src/model-spec/index.js';
 
 const model = (shape: ModelSpec['input']['shape'], ...layers: LayerSpec[]): ModelSpec => ({ input: { shape }, layers });
 

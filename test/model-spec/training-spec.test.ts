@@ -11,7 +11,7 @@ import {
   type LayerSpec,
   type ModelSpec,
   type OptimizerName,
-} from '../../src/spec/index.js';
+} from '../../src/model-spec/index.js';
 
 const ending = (...layers: LayerSpec[]): ModelSpec => ({ input: { shape: [4] }, layers });
 
