@@ -4,7 +4,7 @@
  * parent starts all of them at once so that their epochs overlap, and
  * lets them exit once it has read their CPU time.
  */
-import { selectEngine, type EngineName } from '../src/worker/engine/select-engine.js';
+import { selectEngine, type EngineName } from '../src/engine/select-engine.js';
 import { loadBareDataset, trainBare, type BareTrainingOptions } from './bare-training.js';
 
 export type BareChildOptions = BareTrainingOptions & { engine: EngineName };

@@ -26,7 +26,7 @@
  *   --repeat N      warm job / bare run pairs (1); the machine may be shared, 3 gives a median
  */
 import { planModel, SEED_MNIST_MODEL, TINY_CNN_MODEL, type TrainingSpec } from '../src/model-spec/index.js';
-import { selectEngine, type EngineName } from '../src/worker/engine/select-engine.js';
+import { selectEngine, type EngineName } from '../src/engine/select-engine.js';
 import { loadBareDataset, trainBare, type BareTrainingResult } from './bare-training.js';
 import { startBenchService, type BenchService, type JobView } from './bench-service.js';
 import { benchCli } from './cli.js';

@@ -63,7 +63,7 @@ import * as jobsRepo from '../src/storage/jobs.repository.js';
 import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../src/storage/model-artifacts.js';
 import { completeJobWithModel } from '../src/storage/models.repository.js';
 import { createDb, type Db } from '../src/storage/prisma.js';
-import { selectEngine, type EngineInfo } from '../src/worker/engine/select-engine.js';
+import { selectEngine, type EngineInfo } from '../src/engine/select-engine.js';
 import { BENCH_DATABASE_URL, prepareDatabase, spawnTsx } from './bench-service.js';
 import { benchCli } from './cli.js';
 import { cpuBetween, loadAverage, sampleCpu } from './machine.js';

@@ -29,7 +29,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { planModel, SEED_MNIST_MODEL, type TrainingSpec } from '../src/model-spec/index.js';
-import type { EngineName } from '../src/worker/engine/select-engine.js';
+import type { EngineName } from '../src/engine/select-engine.js';
 import type { BareChildMessage, BareChildOptions } from './bare-training.child.js';
 import type { BareTrainingResult } from './bare-training.js';
 import { startBenchService, type BenchService } from './bench-service.js';

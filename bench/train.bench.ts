@@ -23,9 +23,9 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, planModel } from '../src/model-spec/index.js';
-import { EngineUnavailableError } from '../src/worker/engine/engine-unavailable.error.js';
-import { selectEngine, type EngineInfo, type EngineName } from '../src/worker/engine/select-engine.js';
-import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../src/worker/engine/wasm-training-kernels.js';
+import { EngineUnavailableError } from '../src/engine/engine-unavailable.error.js';
+import { selectEngine, type EngineInfo, type EngineName } from '../src/engine/select-engine.js';
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../src/engine/wasm-training-kernels.js';
 import { BENCH_MODELS, type BenchModel } from './bench-models.js';
 
 const OPTIONS = {

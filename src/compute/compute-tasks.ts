@@ -3,7 +3,7 @@ import type { ParsedUploadSummary, ParseUploadInput } from '../data/parse-upload
 import type { DatasetInfo } from '../data/datasets.js';
 import type { DatasetPreview } from '../data/dataset-preview.js';
 import type { ReadInstances } from '../predict/preprocess.js';
-import type { EngineInfo } from '../worker/engine/select-engine.js';
+import type { EngineInfo } from '../engine/select-engine.js';
 
 /**
  * The contract between the API process and its compute threads: one task

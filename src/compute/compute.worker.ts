@@ -10,7 +10,7 @@ import { loadModelArtifact } from '../storage/model-artifacts.js';
 import { parseAndStoreUpload } from '../data/parse-upload.js';
 import { datasetPreview } from '../data/dataset-preview.js';
 import { DatasetFormatError } from '../data/parsers/index.js';
-import { selectEngine, type EngineInfo } from '../worker/engine/select-engine.js';
+import { selectEngine, type EngineInfo } from '../engine/select-engine.js';
 import type { ComputeTask, ComputeThreadOptions, DecodeImagesTask, PredictTask, TaskResult } from './compute-tasks.js';
 
 /**

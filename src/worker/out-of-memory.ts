@@ -1,6 +1,6 @@
 import { formatCount, type LayerPlan, type ModelPlan } from '../model-spec/index.js';
-import { WASM_HEAP_MAX_BYTES } from './engine/wasm-heap.js';
-import { formatBytes, WasmOutOfMemoryError } from './engine/wasm-out-of-memory.error.js';
+import { WASM_HEAP_MAX_BYTES } from '../engine/wasm-heap.js';
+import { formatBytes, WasmOutOfMemoryError } from '../engine/wasm-out-of-memory.error.js';
 import { TrainingError } from './training-error.js';
 
 /**

@@ -3,7 +3,7 @@ import type { Db } from '../storage/prisma.js';
 import { listQueuedBefore, listUnfinishedInQueue, markCancelled, markFailedAfterAttempts, markRetrying } from '../storage/jobs.repository.js';
 import { enqueueTraining, type TrainQueue } from '../queue/train-queue.js';
 import { trainQueueJobId } from '../queue/jobs.js';
-import { listWorkers } from './heartbeat.js';
+import { listWorkers } from '../queue/worker-heartbeats.js';
 
 /**
  * Postgres is the source of truth; Redis only carries work. A job stored as

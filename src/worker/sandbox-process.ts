@@ -4,7 +4,7 @@
  * its memory can no longer be trusted.
  */
 import * as tf from '@tensorflow/tfjs';
-import { wasmHeapBytes } from './engine/wasm-heap.js';
+import { wasmHeapBytes } from '../engine/wasm-heap.js';
 import { isWasmAbort } from './out-of-memory.js';
 import { TrainingError } from './training-error.js';
 import type { TrainOutcome } from './trainer.js';

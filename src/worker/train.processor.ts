@@ -9,7 +9,7 @@ import { tenantQuotas } from '../storage/quotas.repository.js';
 import type { RunningLimit } from '../storage/jobs.repository.js';
 import { createDb, type Db } from '../storage/prisma.js';
 import { createArtifactStore, type ArtifactStore } from '../storage/artifact-store.js';
-import { selectEngine, type EngineInfo } from './engine/select-engine.js';
+import { selectEngine, type EngineInfo } from '../engine/select-engine.js';
 import { trainJob, type TrainOutcome } from './trainer.js';
 import { HandBackError } from './hand-back.error.js';
 import { LOCK_LOST, LockLostError } from './lock-lost.error.js';

@@ -6,9 +6,9 @@ import { JobName, type JobOf } from '../queue/jobs.js';
 import { createTrainQueue, type TrainQueue } from '../queue/train-queue.js';
 import { createDb, type Db } from '../storage/prisma.js';
 import { markFailed, markFailedAfterAttempts, markRetrying } from '../storage/jobs.repository.js';
-import { selectEngine, type EngineInfo } from './engine/select-engine.js';
+import { selectEngine, type EngineInfo } from '../engine/select-engine.js';
 import { reconcileOwnerlessJobs, reconcileQueuedJobs } from './reconciler.js';
-import { HEARTBEAT_INTERVAL_MS, startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { HEARTBEAT_INTERVAL_MS, startHeartbeat, type Heartbeat } from '../queue/worker-heartbeats.js';
 import { LOCK_LOST } from './lock-lost.error.js';
 import { writeUntilStored } from './durable-write.js';
 

@@ -16,7 +16,7 @@ import { createRedis } from '../../src/queue/connection.js';
 import { trainQueueJobId } from '../../src/queue/jobs.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import { reconcileOwnerlessJobs } from '../../src/worker/reconciler.js';
-import { startHeartbeat } from '../../src/worker/heartbeat.js';
+import { startHeartbeat } from '../../src/queue/worker-heartbeats.js';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { isTerminalStatus } from '../../src/storage/jobs.repository.js';

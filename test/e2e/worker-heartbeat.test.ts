@@ -3,9 +3,9 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { createRedis } from '../../src/queue/connection.js';
-import { listWorkers, startHeartbeat, workerStatusKey, type Heartbeat, type WorkerStatus } from '../../src/worker/heartbeat.js';
+import { listWorkers, startHeartbeat, workerStatusKey, type Heartbeat, type WorkerStatus } from '../../src/queue/worker-heartbeats.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
-import type { EngineInfo } from '../../src/worker/engine/select-engine.js';
+import type { EngineInfo } from '../../src/engine/select-engine.js';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait-for.js';
 

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { EngineUnavailableError } from '../../src/worker/engine/engine-unavailable.error.js';
-import { selectEngine, type EnginePreference } from '../../src/worker/engine/select-engine.js';
-import { WASM_TRAINING_KERNELS } from '../../src/worker/engine/wasm-training-kernels.js';
+import { EngineUnavailableError } from '../../src/engine/engine-unavailable.error.js';
+import { selectEngine, type EnginePreference } from '../../src/engine/select-engine.js';
+import { WASM_TRAINING_KERNELS } from '../../src/engine/wasm-training-kernels.js';
 
 function isInstalled(pkg: string): boolean {
   try {

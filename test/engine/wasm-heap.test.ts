@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { selectEngine } from '../../src/worker/engine/select-engine.js';
-import { WASM_HEAP_MAX_BYTES, wasmHeapBytes } from '../../src/worker/engine/wasm-heap.js';
-import { WasmOutOfMemoryError } from '../../src/worker/engine/wasm-out-of-memory.error.js';
+import { selectEngine } from '../../src/engine/select-engine.js';
+import { WASM_HEAP_MAX_BYTES, wasmHeapBytes } from '../../src/engine/wasm-heap.js';
+import { WasmOutOfMemoryError } from '../../src/engine/wasm-out-of-memory.error.js';
 
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): tf.DataId;

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { selectEngine } from '../../src/worker/engine/select-engine.js';
+import { selectEngine } from '../../src/engine/select-engine.js';
 import {
   registeredWasmTrainingKernels,
   registerWasmTrainingKernels,
   unregisterWasmTrainingKernels,
   WASM_TRAINING_KERNELS,
-} from '../../src/worker/engine/wasm-training-kernels.js';
+} from '../../src/engine/wasm-training-kernels.js';
 import { randomFloats } from './engine-test-helpers.js';
 
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];

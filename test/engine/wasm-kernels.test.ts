@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectEngine } from '../../src/worker/engine/select-engine.js';
+import { selectEngine } from '../../src/engine/select-engine.js';
 import {
   registeredWasmTrainingKernels,
   registerWasmTrainingKernels,
   unregisterWasmTrainingKernels,
   WASM_TRAINING_KERNELS,
-} from '../../src/worker/engine/wasm-training-kernels.js';
+} from '../../src/engine/wasm-training-kernels.js';
 import { computeOn, expectSame, onBothEngines, randomFloats, relativeError, TOLERANCE } from './engine-test-helpers.js';
 
 type Shape4 = [number, number, number, number];

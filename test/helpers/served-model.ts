@@ -6,7 +6,7 @@ import { completeJobWithModel } from '../../src/storage/models.repository.js';
 import { createArtifactStore } from '../../src/storage/artifact-store.js';
 import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../../src/storage/model-artifacts.js';
 import { buildModel, planModel } from '../../src/model-spec/index.js';
-import { selectEngine } from '../../src/worker/engine/select-engine.js';
+import { selectEngine } from '../../src/engine/select-engine.js';
 
 export const MLP = {
   input: { shape: [28, 28, 1] },

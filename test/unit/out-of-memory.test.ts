@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { planModel, SEED_MNIST_MODEL, type ModelSpec } from '../../src/model-spec/index.js';
 import { activationValuesPerExample, isOutOfMemoryError, isWasmAbort, outOfMemoryError } from '../../src/worker/out-of-memory.js';
-import { guardWasmAllocations, WASM_HEAP_MAX_BYTES, type WasmModuleLike } from '../../src/worker/engine/wasm-heap.js';
-import { WasmOutOfMemoryError } from '../../src/worker/engine/wasm-out-of-memory.error.js';
+import { guardWasmAllocations, WASM_HEAP_MAX_BYTES, type WasmModuleLike } from '../../src/engine/wasm-heap.js';
+import { WasmOutOfMemoryError } from '../../src/engine/wasm-out-of-memory.error.js';
 import { mustRetire } from '../../src/worker/sandbox-process.js';
 import { TrainingError } from '../../src/worker/training-error.js';
 

@@ -7,7 +7,7 @@ import type { JobWithModel } from '../../storage/jobs.repository.js';
 import * as jobsRepo from '../../storage/jobs.repository.js';
 import { enqueueTraining, type TrainQueue } from '../../queue/train-queue.js';
 import { trainQueueJobId } from '../../queue/jobs.js';
-import { Prisma } from '../../storage/prisma.js';
+import { isUniqueViolation } from '../../storage/prisma.js';
 import type { JobDocument } from '../../queue/job-document.js';
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
@@ -179,7 +179,7 @@ export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJo
     job = { ...created, model: null };
   } catch (err) {
     // Two requests with one key at once: the loser answers like a replay.
-    if (idempotencyKey && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+    if (idempotencyKey && isUniqueViolation(err)) {
       const earlier = await replay(deps, tenantId, idempotencyKey, hash);
       if (earlier) return earlier;
     }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { problems } from '../../schemas/common.schema.js';
 import { ConflictError, NotFoundError } from '../../errors/index.js';
-import { Prisma } from '../../../storage/prisma.js';
+import { isUniqueViolation } from '../../../storage/prisma.js';
 import * as keys from '../../../storage/api-keys.repository.js';
 
 const TenantIdSchema = Type.String({ pattern: keys.TENANT_ID_PATTERN, description: 'Lowercase slug: letters, digits, dashes; up to 63 characters.' });
@@ -73,7 +73,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const t = await keys.createTenant(db, request.body.id, request.body.name);
         return reply.status(201).send({ ...t, createdAt: t.createdAt.toISOString() });
       } catch (err) {
-        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') throw new ConflictError('tenant-exists', `tenant '${request.body.id}' already exists`);
+        if (isUniqueViolation(err)) throw new ConflictError('tenant-exists', `tenant '${request.body.id}' already exists`);
         throw err;
       }
     },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { listWorkers, WorkerStatusSchema } from '../../../worker/heartbeat.js';
+import { listWorkers, WorkerStatusSchema } from '../../../queue/worker-heartbeats.js';
 import { jobIdsOfTenant } from '../../../storage/jobs.repository.js';
 
 const WorkerViewSchema = Type.Object({

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
-import type { EngineInfo } from './engine/select-engine.js';
+import type { EngineInfo } from '../engine/select-engine.js';
 
 /**
  * Worker heartbeats: every worker process keeps a small status document in
