@@ -1,12 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
-import type { FastifyRequest } from 'fastify';
-import type { MultipartFile } from '@fastify/multipart';
 import type { AppConfig } from '../../config/config.js';
 import { formatCount } from '../../model-spec/index.js';
 import { tenantQuotas } from '../../storage/quotas.repository.js';
@@ -16,15 +8,14 @@ import * as repo from '../../storage/datasets.repository.js';
 import { datasetStorageKey } from '../../data/dataset-files.js';
 import { DATASET_FORMATS, type DatasetFormat } from '../../data/parse-upload.js';
 import type { ComputePool } from '../../compute/compute-pool.js';
-import { offenceError, offenceOf } from '../plugins/app/json-parser.js';
-import { InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
+import { InvalidRequestError, QuotaExceededError } from '../errors/index.js';
 
 const COMMON_FIELDS = ['format', 'name'];
 
-interface Upload {
+/** A received upload: its text fields, and its file parts already on disk (the caller removes them). */
+export interface DatasetUpload {
   fields: Record<string, string>;
   files: Record<string, { path: string; bytes: number; sha256: string }>;
-  dir: string;
 }
 
 export interface DatasetsDeps {
@@ -32,43 +23,6 @@ export interface DatasetsDeps {
   artifacts: ArtifactStore;
   config: AppConfig;
   compute: ComputePool;
-}
-
-/** Streams every file part to a temporary file (never whole in memory), hashing it on the way. */
-async function receive(request: FastifyRequest, maxBytes: number): Promise<Upload> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'trainyard-upload-'));
-  const upload: Upload = { fields: {}, files: {}, dir };
-  try {
-    for await (const part of request.parts()) {
-      if (part.type === 'field') {
-        if (typeof part.value !== 'string') throw new InvalidRequestError(`form field '${part.fieldname}' must be text`, [{ field: part.fieldname, message: 'must be text' }]);
-        upload.fields[part.fieldname] = part.value;
-        continue;
-      }
-      const file = part as MultipartFile;
-      if (upload.files[file.fieldname]) throw new InvalidRequestError(`file part '${file.fieldname}' was sent twice`, [{ field: file.fieldname, message: 'sent twice' }]);
-      if (!/^[A-Za-z0-9_-]{1,40}$/.test(file.fieldname)) throw new InvalidRequestError(`unexpected file part ${JSON.stringify(file.fieldname.slice(0, 40))}`, []);
-      const target = path.join(dir, file.fieldname);
-      const hash = createHash('sha256');
-      let bytes = 0;
-      const count = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          done(null, chunk);
-        },
-      });
-      await pipeline(file.file, count, createWriteStream(target));
-      if (file.file.truncated) {
-        throw new ProblemError(413, 'payload-too-large', 'Payload Too Large', `file part '${file.fieldname}' exceeds the upload limit of ${formatCount(maxBytes)} bytes`, { limit: maxBytes });
-      }
-      upload.files[file.fieldname] = { path: target, bytes, sha256: hash.digest('hex') };
-    }
-    return upload;
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
 }
 
 function intOption(fields: Record<string, string>, name: string, min: number, max: number, fallback?: number): number {
@@ -85,7 +39,7 @@ function intOption(fields: Record<string, string>, name: string, min: number, ma
 }
 
 /** Checks the form against its format; returns the options that shape the data. */
-function readForm(upload: Upload): { format: DatasetFormat; name: string | null; options: Record<string, string | number> } {
+function readForm(upload: DatasetUpload): { format: DatasetFormat; name: string | null; options: Record<string, string | number> } {
   const format = upload.fields.format;
   if (!format || !(format in DATASET_FORMATS)) {
     throw new InvalidRequestError(`form field 'format' must be one of ${Object.keys(DATASET_FORMATS).join(', ')}, got ${JSON.stringify(format ?? null)}`, [
@@ -93,10 +47,6 @@ function readForm(upload: Upload): { format: DatasetFormat; name: string | null;
     ]);
   }
   const spec = DATASET_FORMATS[format as DatasetFormat];
-  for (const [field, value] of Object.entries(upload.fields)) {
-    const offence = offenceOf(value);
-    if (offence) throw offenceError(`form field '${field}'`, offence);
-  }
   for (const field of Object.keys(upload.fields)) {
     if (!COMMON_FIELDS.includes(field) && !(spec.options as readonly string[]).includes(field)) {
       throw new InvalidRequestError(`form field '${field}' is not used by format '${format}'; allowed: ${[...COMMON_FIELDS, ...spec.options].join(', ')}`, [{ field, message: 'not allowed' }]);
@@ -129,62 +79,57 @@ function readForm(upload: Upload): { format: DatasetFormat; name: string | null;
  * content (same format, options and files) returns the existing dataset.
  * Nothing is stored unless everything succeeded.
  */
-export async function uploadDataset(deps: DatasetsDeps, tenantId: string, request: FastifyRequest): Promise<{ row: repo.DatasetRow; created: boolean }> {
-  const upload = await receive(request, deps.config.DATASET_MAX_BYTES);
-  try {
-    const { format, name, options } = readForm(upload);
-    const spec = DATASET_FORMATS[format];
-    const contentHash = createHash('sha256')
-      .update(JSON.stringify({ format, options, files: spec.files.map((f) => [f, upload.files[f].sha256]) }))
-      .digest('hex');
-    const existing = await repo.findDatasetByHash(deps.db, tenantId, contentHash);
-    if (existing) return { row: existing, created: false };
+export async function uploadDataset(deps: DatasetsDeps, tenantId: string, upload: DatasetUpload): Promise<{ row: repo.DatasetRow; created: boolean }> {
+  const { format, name, options } = readForm(upload);
+  const spec = DATASET_FORMATS[format];
+  const contentHash = createHash('sha256')
+    .update(JSON.stringify({ format, options, files: spec.files.map((f) => [f, upload.files[f].sha256]) }))
+    .digest('hex');
+  const existing = await repo.findDatasetByHash(deps.db, tenantId, contentHash);
+  if (existing) return { row: existing, created: false };
 
-    // Parsing and writing the examples happen on a compute thread; only a summary comes back.
-    const id = randomUUID();
-    const storageKey = datasetStorageKey(id);
-    const result = await deps.compute.run({
-      kind: 'parse-dataset',
+  // Parsing and writing the examples happen on a compute thread; only a summary comes back.
+  const id = randomUUID();
+  const storageKey = datasetStorageKey(id);
+  const result = await deps.compute.run({
+    kind: 'parse-dataset',
+    format,
+    files: Object.fromEntries(Object.entries(upload.files).map(([part, f]) => [part, f.path])),
+    options,
+    artifactDir: deps.config.ARTIFACT_DIR,
+    storageKey,
+  });
+  if (!result.ok) throw new InvalidRequestError(result.message, [{ field: result.field, message: result.message }], 'invalid-dataset');
+  const parsed = result.value;
+  try {
+    const quota = (await tenantQuotas(deps.db, deps.config, tenantId)).datasetBytes;
+    const stored = await repo.storedDatasetBytes(deps.db, tenantId);
+    if (stored + parsed.sizeBytes > quota) {
+      throw new QuotaExceededError('datasetBytes', quota, stored + parsed.sizeBytes, `tenant '${tenantId}' would store ${formatCount(stored + parsed.sizeBytes)} bytes of datasets, over its limit of ${formatCount(quota)}; delete datasets first`);
+    }
+    const row = await repo.createDataset(deps.db, {
+      id,
+      tenantId,
+      name: name ?? `${format} upload`,
       format,
-      files: Object.fromEntries(Object.entries(upload.files).map(([part, f]) => [part, f.path])),
+      examples: parsed.count,
+      inputShape: parsed.inputShape,
+      numClasses: parsed.numClasses,
+      classNames: parsed.classNames,
+      dtype: parsed.dtype,
+      stats: parsed.stats as object,
       options,
-      artifactDir: deps.config.ARTIFACT_DIR,
+      uploadBytes: Object.values(upload.files).reduce((n, f) => n + f.bytes, 0),
+      sizeBytes: parsed.sizeBytes,
+      contentHash,
       storageKey,
     });
-    if (!result.ok) throw new InvalidRequestError(result.message, [{ field: result.field, message: result.message }], 'invalid-dataset');
-    const parsed = result.value;
-    try {
-      const quota = (await tenantQuotas(deps.db, deps.config, tenantId)).datasetBytes;
-      const stored = await repo.storedDatasetBytes(deps.db, tenantId);
-      if (stored + parsed.sizeBytes > quota) {
-        throw new QuotaExceededError('datasetBytes', quota, stored + parsed.sizeBytes, `tenant '${tenantId}' would store ${formatCount(stored + parsed.sizeBytes)} bytes of datasets, over its limit of ${formatCount(quota)}; delete datasets first`);
-      }
-      const row = await repo.createDataset(deps.db, {
-        id,
-        tenantId,
-        name: name ?? `${format} upload`,
-        format,
-        examples: parsed.count,
-        inputShape: parsed.inputShape,
-        numClasses: parsed.numClasses,
-        classNames: parsed.classNames,
-        dtype: parsed.dtype,
-        stats: parsed.stats as object,
-        options,
-        uploadBytes: Object.values(upload.files).reduce((n, f) => n + f.bytes, 0),
-        sizeBytes: parsed.sizeBytes,
-        contentHash,
-        storageKey,
-      });
-      return { row, created: true };
-    } catch (err) {
-      await deps.artifacts.remove(storageKey);
-      // The same upload raced us: answer with the winner.
-      const raced = await repo.findDatasetByHash(deps.db, tenantId, contentHash);
-      if (raced) return { row: raced, created: false };
-      throw err;
-    }
-  } finally {
-    await rm(upload.dir, { recursive: true, force: true });
+    return { row, created: true };
+  } catch (err) {
+    await deps.artifacts.remove(storageKey);
+    // The same upload raced us: answer with the winner.
+    const raced = await repo.findDatasetByHash(deps.db, tenantId, contentHash);
+    if (raced) return { row: raced, created: false };
+    throw err;
   }
 }

@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError, ProblemError } from '../../errors/index.j
 import { BUILTIN_DATASETS, datasetInfoOf, resolveDataset, type DatasetInfo } from '../../../data/datasets.js';
 import * as repo from '../../../storage/datasets.repository.js';
 import { uploadDataset } from '../../services/datasets.service.js';
+import { receiveUpload } from './receive-upload.js';
 import { DatasetParamsSchema, DatasetSchema, UploadFormSchema } from './datasets.schema.js';
 
 function view(info: DatasetInfo, row?: repo.DatasetRow) {
@@ -59,7 +60,8 @@ const datasetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!request.isMultipart()) {
         throw new ProblemError(415, 'unsupported-media-type', 'Unsupported Media Type', 'upload datasets as multipart/form-data with a `format` field and the file parts of that format');
       }
-      const { row, created } = await uploadDataset({ db, artifacts, config, compute }, request.tenantId, request);
+      const upload = await receiveUpload(request, config.DATASET_MAX_BYTES);
+      const { row, created } = await uploadDataset({ db, artifacts, config, compute }, request.tenantId, upload).finally(upload.discard);
       return reply.status(created ? 201 : 200).header('location', `/v1/datasets/${row.id}`).send(view(datasetInfoOf(row), row));
     },
   );
