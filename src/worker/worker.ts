@@ -1,4 +1,5 @@
 import { ChildCommand, ParentCommand, Worker, type Job } from 'bullmq';
+import { sandboxPoolOf, type SandboxChild } from './bullmq-internals.js';
 import type { Redis } from 'ioredis';
 import { configToEnv, type AppConfig } from '../config/config.js';
 import { createRedis } from '../queue/connection.js';
@@ -27,23 +28,9 @@ export interface TrainingWorker {
 
 const PROCESSOR = new URL('./train.processor.ts', import.meta.url);
 
-/** What BullMQ's (private) pool of sandbox processes offers; see prewarmSandboxes and guardSandboxes. */
-interface ChildPoolLike {
-  retain(processFile: string): Promise<unknown>;
-  release(child: unknown): void;
-  kill(child: unknown, signal?: NodeJS.Signals): Promise<void>;
-}
-
-/** What this file uses of BullMQ's sandbox process handle (its Child class). */
-interface SandboxChild {
-  pid?: number;
-  send(msg: { cmd: number }): Promise<void>;
-  on(event: 'message', listener: (msg: { cmd?: number }) => void): unknown;
-}
-
 /** BullMQ's Worker, telling which jobs it is processing, and able to start its sandboxes ahead of jobs. */
-class TrainWorker extends Worker<JobOf<'train'>> {
-  /** Its lock manager tracks exactly the jobs in progress. */
+export class TrainWorker extends Worker<JobOf<'train'>> {
+  /** Its lock manager (a protected member) tracks exactly the jobs in progress. */
   processingQueueJobIds(): string[] {
     return this.lockManager.getTrackedJobIds();
   }
@@ -56,9 +43,9 @@ class TrainWorker extends Worker<JobOf<'train'>> {
    * where that pool is missing. Call before run(), so no job races it.
    */
   async prewarmSandboxes(processor: URL, count: number): Promise<number> {
-    const pool = (this as unknown as { childPool?: Partial<ChildPoolLike> }).childPool;
-    if (typeof pool?.retain !== 'function' || typeof pool.release !== 'function') return 0;
-    const { retain, release } = pool as ChildPoolLike;
+    const pool = sandboxPoolOf(this);
+    if (!pool) return 0;
+    const { retain, release } = pool;
     // BullMQ keys its pool by the processor's href (what the sandbox retains with).
     const children = await Promise.all(Array.from({ length: count }, () => retain.call(pool, processor.href)));
     for (const child of children) release.call(pool, child);
@@ -78,9 +65,9 @@ class TrainWorker extends Worker<JobOf<'train'>> {
    * false where that pool is missing.
    */
   guardSandboxes(onKill: (pid: number | undefined) => void): boolean {
-    const pool = (this as unknown as { childPool?: Partial<ChildPoolLike> }).childPool;
-    if (typeof pool?.retain !== 'function' || typeof pool.release !== 'function' || typeof pool.kill !== 'function') return false;
-    const { retain, release, kill } = pool as ChildPoolLike;
+    const pool = sandboxPoolOf(this);
+    if (!pool) return false;
+    const { retain, release, kill } = pool;
     const watched = new WeakSet<SandboxChild>();
     const busy = new WeakSet<SandboxChild>();
     const watch = (child: SandboxChild) => {
@@ -156,7 +143,7 @@ export async function startTrainingWorker(config: AppConfig, log: Logger, option
       execArgv: ['--import', import.meta.resolve('tsx')],
       // Sandboxes read their config from the environment: hand them this worker's, with the engine it resolved.
       env: { ...process.env, ...configToEnv(config), ENGINE: engine.name },
-    } as never,
+    },
   });
 
   worker.on('error', (err) => log.error({ err }, 'worker error'));
