@@ -22,6 +22,7 @@ import workersRoutes from './routes/workers/index.js';
 import tfservingRoutes from './routes/tfserving/index.js';
 import kserveRoutes from './routes/kserve/index.js';
 import registeredModelsRoutes from './routes/registered-models/index.js';
+import consoleRoutes from './routes/console/index.js';
 
 export interface AppOptions {
   config: AppConfig;
@@ -47,6 +48,7 @@ export const appPlugin = fp(async function trainyard(app: FastifyInstance, opts:
   await app.register(adminRoutes);
   await app.register(tfservingRoutes, { prefix: '/tfserving' });
   await app.register(kserveRoutes, { prefix: '/v2' });
+  await app.register(consoleRoutes);
 }, { name: 'trainyard' });
 
 /** Builds a ready-to-listen app. Tests use this too; `server.ts` only adds listening and signals. */

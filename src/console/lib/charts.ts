@@ -1,0 +1,113 @@
+import uPlot from 'uplot';
+
+/** Okabe–Ito colours: told apart by people with any common colour-vision deficiency. */
+export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#8c564b'];
+
+export interface LineSeries {
+  label: string;
+  color: string;
+  dash?: number[];
+  width?: number;
+  /** Draw a dot at each value (per-epoch series); thin lines without dots suit dense per-batch series. */
+  points?: boolean;
+}
+
+export interface LineChart {
+  /** x ascending; one array per series, aligned with x (null: no value there). */
+  update(x: number[], ys: (number | null)[][]): void;
+  destroy(): void;
+}
+
+function observeWidth(host: HTMLElement, resize: (width: number) => void): ResizeObserver {
+  const ro = new ResizeObserver(() => resize(Math.max(200, Math.floor(host.clientWidth))));
+  ro.observe(host);
+  return ro;
+}
+
+const axisStyle = { stroke: '#3f4654', grid: { stroke: '#e5e7eb', width: 1 }, ticks: { stroke: '#d1d5db', width: 1 } };
+
+/** Curves over epochs (x may be fractional: per-batch points inside an epoch). */
+export function lineChart(host: HTMLElement, opts: { xLabel: string; yLabel: string; series: LineSeries[]; height?: number; yRange?: [number, number] }): LineChart {
+  host.classList.add('chart');
+  const data: uPlot.AlignedData = [[], ...opts.series.map(() => [])];
+  const plot = new uPlot(
+    {
+      width: Math.max(200, host.clientWidth || 600),
+      height: opts.height ?? 240,
+      scales: { x: { time: false }, y: opts.yRange ? { range: opts.yRange } : { range: (_u, min, max) => (min === max ? [min - 1, max + 1] : [Math.min(0, min), max * 1.05]) } },
+      axes: [
+        { ...axisStyle, label: opts.xLabel, values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : v.toFixed(1))) },
+        { ...axisStyle, label: opts.yLabel, size: 56 },
+      ],
+      legend: { live: true },
+      cursor: { drag: { x: true, y: false } },
+      series: [
+        { label: opts.xLabel, value: (_u, v) => (v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : v.toFixed(2)) },
+        ...opts.series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: s.width ?? 2,
+          dash: s.dash,
+          spanGaps: true,
+          points: { show: s.points ?? false, size: 6, fill: s.color },
+          value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '—' : v.toFixed(4)),
+        })),
+      ],
+    },
+    data,
+    host,
+  );
+  const ro = observeWidth(host, (width) => plot.setSize({ width, height: opts.height ?? 240 }));
+  return {
+    update(x, ys) {
+      plot.setData([x, ...ys] as uPlot.AlignedData);
+    },
+    destroy() {
+      ro.disconnect();
+      plot.destroy();
+    },
+  };
+}
+
+export interface BarChart {
+  update(values: number[]): void;
+  destroy(): void;
+}
+
+/** Vertical bars, one per category (class probabilities, class counts). */
+export function barChart(host: HTMLElement, opts: { labels: string[]; label: string; color?: string; height?: number; yMax?: number; format?: (v: number) => string }): BarChart {
+  host.classList.add('chart');
+  const n = opts.labels.length;
+  const x = opts.labels.map((_, i) => i);
+  const format = opts.format ?? ((v: number) => String(v));
+  const bars = uPlot.paths.bars!({ size: [0.7, 64], align: 0 });
+  const plot = new uPlot(
+    {
+      width: Math.max(200, host.clientWidth || 400),
+      height: opts.height ?? 200,
+      scales: {
+        x: { time: false, range: [-0.5, n - 0.5] },
+        y: { range: (_u, _min, max) => [0, opts.yMax ?? (max > 0 ? max * 1.1 : 1)] },
+      },
+      axes: [
+        { ...axisStyle, grid: { show: false }, splits: () => x, values: (_u, splits) => splits.map((i) => opts.labels[i] ?? ''), gap: 4 },
+        { ...axisStyle, size: 52, values: (_u, splits) => splits.map(format) },
+      ],
+      legend: { show: false },
+      cursor: { show: false },
+      series: [{}, { label: opts.label, fill: opts.color ?? PALETTE[0], stroke: opts.color ?? PALETTE[0], paths: bars, points: { show: false } }],
+    },
+    [x, x.map(() => 0)],
+    host,
+  );
+  const ro = observeWidth(host, (width) => plot.setSize({ width, height: opts.height ?? 200 }));
+  return {
+    update(values) {
+      plot.setData([x, values]);
+    },
+    destroy() {
+      ro.disconnect();
+      plot.destroy();
+    },
+  };
+}
