@@ -3,8 +3,8 @@ import { KerasModelEnvelopeSchema, ModelSpecSchema, TrainingSpecSchema, SEED_MNI
 import { Nullable, UuidSchema } from '../../schemas/common.schema.js';
 import { RegisteredModelNameSchema } from '../../../storage/registry.schema.js';
 import { StoredSplitSchema } from '../../../storage/job.schema.js';
-
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled'] as const;
+// The one list of job states: the database enum, through storage.
+import { JOB_STATUSES } from '../../../storage/jobs.repository.js';
 
 export const DatasetRefSchema = Type.Object(
   {
