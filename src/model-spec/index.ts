@@ -25,8 +25,8 @@ export {
 } from './model-spec.normalizer.js';
 export { defaultLossFor, normalizeTrainingSpec } from './training-spec.normalizer.js';
 export { finalActivation } from './final-activation.js';
-export { planModel, DEFAULT_PLAN_LIMITS, type LayerPlan, type ModelPlan, type PlanLimits, type Shape } from './planner.js';
-export { formatCount, windowOutputLength, type AxisPadding } from './window-math.js';
+export { planModel, DEFAULT_PLAN_LIMITS, type LayerPlan, type ModelPlan, type PlanLimits, type Shape, type WindowPlan } from './planner.js';
+export { formatCount, windowAxisPlan, windowOutputLength, type AxisPadding, type WindowAxisPlan } from './window-math.js';
 export { buildModel, type BuildModelOptions } from './build-model.js';
 export { buildOptimizer, type OptimizerSettings, type TfTrainApi } from './optimizer.js';
 export { KerasModelEnvelopeSchema, importKerasModel, isKerasEnvelope, resolveModelSpec, type KerasModelEnvelope } from './keras-import.js';

@@ -9,7 +9,7 @@ import {
 } from './model-spec.normalizer.js';
 import { layerError, type LayerRef } from './spec-error.js';
 import { DEFAULT_PLAN_LIMITS, type PlanLimits } from './plan-limits.js';
-import { axisPaddings, formatCount, formatPadding, formatShape, windowOutputLength } from './window-math.js';
+import { axisPaddings, formatCount, formatPadding, formatShape, windowAxisPlan, windowOutputLength, type WindowAxisPlan } from './window-math.js';
 
 /** A shape without the batch dimension: `[height, width, channels]` or `[features]`. */
 export type Shape = number[];
@@ -38,8 +38,20 @@ export interface LayerPlan {
    * lesson's argument for parameter sharing.
    */
   paramsWithoutSharing?: number;
+  /**
+   * Convolutions and pooling: the window along each axis, with the formula
+   * that gives the output size and its numbers filled in.
+   */
+  window?: WindowPlan;
   /** inception only: the plan of each branch, applied to the module's input. */
   branches?: LayerPlan[][];
+}
+
+export interface WindowPlan {
+  /** 'same' and 'valid' as TensorFlow pads; 'explicit' for zeros given as numbers. */
+  padding: 'same' | 'valid' | 'explicit';
+  rows: WindowAxisPlan;
+  cols: WindowAxisPlan;
 }
 
 export interface ModelPlan {
@@ -77,6 +89,15 @@ function requireFlat(input: Shape, ref: LayerRef, name: string): number {
     throw layerError({ ...ref, name }, `expects a flat input, got ${formatShape(input)}; add a flatten layer before it`);
   }
   return input[0];
+}
+
+function windowPlan(input: readonly number[], window: Pair, strides: Pair, padding: 'same' | 'valid' | [number, number, number, number]): WindowPlan {
+  const [padRows, padCols] = axisPaddings(padding);
+  return {
+    padding: typeof padding === 'string' ? padding : 'explicit',
+    rows: windowAxisPlan(input[0], window[0], strides[0], padRows),
+    cols: windowAxisPlan(input[1], window[1], strides[1], padCols),
+  };
 }
 
 /** Shared by convolutions and pools: output height and width, or a "does not fit" error. */
@@ -122,13 +143,14 @@ function planOne(layer: NormalizedLayer, input: Shape, ref: LayerRef, userNames:
         nonTrainableParams: 0,
         macs: outH * outW * k * fh * fw * c,
         paramsWithoutSharing: (fh * fw * c + bias) * (outH * outW * k),
+        window: windowPlan(input, layer.kernelSize, layer.strides, layer.padding),
       };
     }
     case 'maxPool2d':
     case 'avgPool2d': {
       const [h, w, c] = requireImage(input, ref, name);
       const [outH, outW] = slideWindow([h, w, c], layer.poolSize, layer.strides, layer.padding, 'pool', ref, name);
-      return { ...base, outputShape: [outH, outW, c], ...NO_WEIGHTS };
+      return { ...base, outputShape: [outH, outW, c], ...NO_WEIGHTS, window: windowPlan(input, layer.poolSize, layer.strides, layer.padding) };
     }
     case 'globalAvgPool2d': {
       const [, , c] = requireImage(input, ref, name);

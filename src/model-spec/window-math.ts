@@ -38,3 +38,36 @@ export function formatPadding(padding: 'same' | 'valid' | readonly number[]): st
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/** One axis of a convolution or pooling window: the numbers of the lesson's formula, filled in. */
+export interface WindowAxisPlan {
+  input: number;
+  window: number;
+  stride: number;
+  /** Zeros added before and after along this axis (for SAME, what TensorFlow adds: the odd one goes after). */
+  padBefore: number;
+  padAfter: number;
+  output: number;
+  /** e.g. `(32 − 8 + 2·0)/2 + 1 = 13`, or `⌈28/2⌉ = 14` for SAME. */
+  formula: string;
+}
+
+/**
+ * The output length of one axis with the formula that gives it, numbers
+ * filled in: the lesson's (W − F + 2P)/S + 1 (floored, ⌊…⌋, when S does not
+ * divide), or TensorFlow's ⌈W/S⌉ for SAME, with the padding SAME implies.
+ */
+export function windowAxisPlan(inLength: number, window: number, stride: number, padding: AxisPadding): WindowAxisPlan {
+  const output = windowOutputLength(inLength, window, stride, padding);
+  if (padding === 'same') {
+    const total = Math.max((output - 1) * stride + window - inLength, 0);
+    const padBefore = Math.floor(total / 2);
+    return { input: inLength, window, stride, padBefore, padAfter: total - padBefore, output, formula: `⌈${inLength}/${stride}⌉ = ${output}` };
+  }
+  const [padBefore, padAfter] = padding === 'valid' ? [0, 0] : padding;
+  const pad = padBefore === padAfter ? `2·${padBefore}` : `${padBefore} + ${padAfter}`;
+  const numerator = `${inLength} − ${window} + ${pad}`;
+  const exact = (inLength + padBefore + padAfter - window) % stride === 0;
+  const quotient = stride === 1 ? `(${numerator})` : exact ? `(${numerator})/${stride}` : `⌊(${numerator})/${stride}⌋`;
+  return { input: inLength, window, stride, padBefore, padAfter, output, formula: `${quotient} + 1 = ${output}` };
+}

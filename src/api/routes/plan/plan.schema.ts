@@ -24,6 +24,29 @@ export const PlanBodySchema = Type.Unsafe<ModelSpec | KerasModelEnvelope | { mod
 
 const ShapeSchema = Type.Array(Type.Integer(), { description: 'Without the batch dimension, e.g. [16, 16, 20].' });
 
+const WindowAxisSchema = Type.Object({
+  input: Type.Integer({ description: 'Input length W along this axis.' }),
+  window: Type.Integer({ description: 'Kernel or pool size F.' }),
+  stride: Type.Integer({ description: 'Stride S.' }),
+  padBefore: Type.Integer({ description: "Zeros added before (top or left); for 'same', those TensorFlow adds." }),
+  padAfter: Type.Integer({ description: "Zeros added after (bottom or right); for 'same' the odd one goes here, as in TensorFlow." }),
+  output: Type.Integer({ description: 'Output length along this axis.' }),
+  formula: Type.String({
+    description:
+      "How the output length follows, numbers filled in: the lesson's `(W − F + 2P)/S + 1` (floored, `⌊…⌋`, when S does not divide), " +
+      "e.g. `(32 − 8 + 2·0)/2 + 1 = 13`; for 'same', TensorFlow's `⌈W/S⌉`, e.g. `⌈28/2⌉ = 14`.",
+  }),
+}, { title: 'WindowAxisPlan' });
+
+const WindowPlanSchema = Type.Object(
+  {
+    padding: Type.Enum(['same', 'valid', 'explicit'], { description: "TensorFlow's 'same' or 'valid', or zeros given as numbers." }),
+    rows: WindowAxisSchema,
+    cols: WindowAxisSchema,
+  },
+  { title: 'WindowPlan', description: 'conv2d, maxPool2d and avgPool2d: the sliding window along the height (rows) and width (cols) axes.' },
+);
+
 const layerPlanProperties = {
   index: Type.Integer({ description: '0-based position in `layers` (or in its inception branch).' }),
   name: Type.String(),
@@ -34,6 +57,7 @@ const layerPlanProperties = {
   trainableParams: Type.Integer(),
   nonTrainableParams: Type.Integer({ description: 'e.g. batch-norm moving mean and variance.' }),
   macs: Type.Integer({ description: 'Multiply-accumulates per example; only convolutions and dense layers count.' }),
+  window: Type.Optional(WindowPlanSchema),
   paramsWithoutSharing: Type.Optional(
     Type.Integer({
       description:
