@@ -39,6 +39,24 @@ describe('the OpenAPI document transform', () => {
     expect(out.paths['/things'].post.responses[200].description).toBe('OK');
   });
 
+  it('recognises a schema listed without a description under any description or default, which stay beside its $ref', () => {
+    const window = Type.Union([Type.Integer({ minimum: 1 }), Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })])]);
+    const described = (description: string, extra: object = {}) => ({ ...window, description, ...extra });
+    const Named = Type.String({ minLength: 1, description: 'A name.' });
+    const schema = Type.Object({ kernel: described('Filter size.'), strides: described('Stride.', { default: 1 }), name: Named, label: Type.String({ minLength: 1, description: 'Another.' }) });
+    const out: any = transformOpenApiDocument(docWith(schema), { components: { Window: window, Name: Named } });
+    expect(body(out).properties).toEqual({
+      kernel: { $ref: '#/components/schemas/Window', description: 'Filter size.' },
+      strides: { $ref: '#/components/schemas/Window', description: 'Stride.', default: 1 },
+      // Listed with a description, a schema is recognised only with that description.
+      name: { $ref: '#/components/schemas/Name' },
+      label: { type: 'string', minLength: 1, description: 'Another.' },
+    });
+    expect(out.components.schemas.Window.description).toBeUndefined();
+    expect(out.components.schemas.Window.anyOf).toHaveLength(2);
+    expect(out.components.schemas.Name).toEqual({ type: 'string', minLength: 1, description: 'A name.' });
+  });
+
   it('refuses two different schemas under one title, a listed schema it cannot find, and an operation without operationId', () => {
     const one = Type.Object({ a: Type.String() }, { title: 'Same' });
     const other = Type.Object({ b: Type.String() }, { title: 'Same' });

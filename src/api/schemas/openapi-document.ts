@@ -11,7 +11,9 @@ import { STATUS_CODES } from 'node:http';
  * - `if / then / else` (used so that ajv reports a mistake against one form
  *   only) becomes `oneOf: [then, else]`, which generators can type;
  * - shared schemas become named `components.schemas` referenced by `$ref`:
- *   every schema with a `title`, and the untitled ones named in `components`;
+ *   every schema with a `title`, and the untitled ones named in `components`
+ *   (also where a use gives one its own description or default, which stays
+ *   beside the `$ref`);
  * - a `oneOf` + `discriminator` of `$ref`s gets its `mapping`;
  * - query parameters that have a default are not required;
  * - responses without a description are described by their status text.
@@ -100,6 +102,20 @@ function identity(schema: Schema): string {
   return canonical(rest);
 }
 
+/**
+ * What a use of a listed schema may say for itself next to its `$ref` (JSON
+ * Schema 2020-12 allows siblings of `$ref`) when the listed schema does not
+ * say it: the enum of activations is "Activation. Default `linear`." on a
+ * dense layer and has no default on an activation layer.
+ */
+const USE_ANNOTATIONS = ['description', 'default'] as const;
+
+/** The identity of a schema without the annotations a use may have its own of. */
+function coreIdentity(schema: Schema): string {
+  const { description: _description, default: _default, ...rest } = schema;
+  return identity(rest);
+}
+
 function canonical(value: Json): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (!isObject(value)) return JSON.stringify(value);
@@ -108,30 +124,54 @@ function canonical(value: Json): string {
 
 const REF_PREFIX = '#/components/schemas/';
 
+interface Listed {
+  name: string;
+  /** The annotations the listed schema has: a use must have the same; the others it may have stay beside its `$ref`. */
+  fixed: Partial<Record<(typeof USE_ANNOTATIONS)[number], string>>;
+}
+
 class ComponentHoister {
   readonly components: Record<string, Schema> = {};
   private readonly identities = new Map<string, string>();
-  private readonly byIdentity = new Map<string, string>();
+  private readonly listed = new Map<string, Listed>();
 
   constructor(named: Record<string, Schema>) {
     for (const [name, schema] of Object.entries(named)) {
-      const id = identity(schema);
-      const other = this.byIdentity.get(id);
-      if (other) throw new Error(`openapi: components ${other} and ${name} are the same schema`);
+      const id = coreIdentity(schema);
+      const other = this.listed.get(id);
+      if (other) throw new Error(`openapi: components ${other.name} and ${name} are the same schema`);
       if (typeof schema.title === 'string' && schema.title !== name) throw new Error(`openapi: component ${name} is titled ${schema.title}`);
-      this.byIdentity.set(id, name);
+      const fixed: Listed['fixed'] = {};
+      for (const key of USE_ANNOTATIONS) if (schema[key] !== undefined) fixed[key] = canonical(schema[key]);
+      this.listed.set(id, { name, fixed });
     }
+  }
+
+  /** The listed schema `schema` is a use of, if any. */
+  private listedAs(schema: Schema): Listed | undefined {
+    const listed = this.listed.get(coreIdentity(schema));
+    const matches = (key: (typeof USE_ANNOTATIONS)[number]) => listed?.fixed[key] === undefined || (schema[key] !== undefined && canonical(schema[key]) === listed.fixed[key]);
+    return listed && USE_ANNOTATIONS.every(matches) ? listed : undefined;
   }
 
   /** `schema` with every named subschema replaced by a `$ref` (the root too, unless it is the definition itself). */
   hoist(schema: Schema, isDefinition = false): Schema {
-    if (!isDefinition) {
-      const id = identity(schema);
-      const name = this.byIdentity.get(id) ?? (typeof schema.title === 'string' ? schema.title : undefined);
-      if (name) {
-        this.define(name, schema, id);
-        return { $ref: `${REF_PREFIX}${name}` };
+    if (isDefinition) return mapSubschemas(schema, (s) => this.hoist(s));
+    const listed = this.listedAs(schema);
+    if (listed) {
+      const ref: Schema = { $ref: `${REF_PREFIX}${listed.name}` };
+      const definition: Schema = { ...schema };
+      for (const key of USE_ANNOTATIONS) {
+        if (listed.fixed[key] !== undefined || schema[key] === undefined) continue;
+        ref[key] = schema[key];
+        delete definition[key];
       }
+      this.define(listed.name, definition, coreIdentity(schema));
+      return ref;
+    }
+    if (typeof schema.title === 'string') {
+      this.define(schema.title, schema, identity(schema));
+      return { $ref: `${REF_PREFIX}${schema.title}` };
     }
     return mapSubschemas(schema, (s) => this.hoist(s));
   }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { checkPostgres, checkRedis } from '../../services/health-checks.js';
 
-const CheckSchema = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Optional(Type.Number()), error: Type.Optional(Type.String()) });
+const CheckSchema = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Optional(Type.Number()), error: Type.Optional(Type.String()) }, { title: 'ReadinessCheck' });
 const ReadySchema = Type.Object({
   status: Type.Enum(['ready', 'unavailable']),
   draining: Type.Boolean({ description: 'The process is shutting down: it answers new requests 503 until it stops listening.' }),
@@ -12,7 +12,7 @@ const ReadySchema = Type.Object({
     started: Type.Boolean({ description: 'Whether they run yet: the server starts them before it listens.' }),
   }),
   engine: Type.Optional(Type.Object({ name: Type.String(), version: Type.String() }, { additionalProperties: true, description: 'Engine of the compute threads, once started.' })),
-});
+}, { title: 'Readiness' });
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db, redis } = app.services;

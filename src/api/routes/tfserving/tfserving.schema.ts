@@ -49,7 +49,7 @@ const TensorInfoSchema = Type.Object({
   dtype: Type.String(),
   tensor_shape: Type.Object({ dim: Type.Array(Type.Object({ size: Type.String(), name: Type.String() })), unknown_rank: Type.Boolean() }),
   name: Type.String(),
-});
+}, { title: 'TfservingTensorInfo' });
 
 export const ModelMetadataSchema = Type.Object({
   model_spec: Type.Object({ name: Type.String(), signature_name: Type.String(), version: Type.String() }),
