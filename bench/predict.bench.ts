@@ -59,6 +59,7 @@ import { computeStats } from '../src/data/parsers/index.js';
 import { buildModel, finalActivation, normalizeTrainingSpec, planModel, SEED_MNIST_MODEL, type ModelSpec, type TrainingSpec } from '../src/model-spec/index.js';
 import { createKey, createTenant } from '../src/storage/api-keys.repository.js';
 import { createArtifactStore } from '../src/storage/artifact-store.js';
+import { JOB_DOCUMENT_VERSION } from '../src/queue/job-document.js';
 import * as jobsRepo from '../src/storage/jobs.repository.js';
 import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../src/storage/model-artifacts.js';
 import { completeJobWithModel } from '../src/storage/models.repository.js';
@@ -129,8 +130,8 @@ async function storeModel(db: Db, artifactDir: string, tenantId: string, queueNa
   const job = await jobsRepo.createJob(db, {
     tenantId,
     name: `predict-bench-${name}`,
-    spec: { model: spec, training, dataset } as object,
-    plan: plan as object,
+    spec: { version: JOB_DOCUMENT_VERSION, model: spec, training: normalized, dataset },
+    plan,
     datasetId: dataset.id,
     queueName,
     epochs: normalized.epochs,

@@ -1,5 +1,7 @@
 import { Type, type Static } from 'typebox';
-import { JobDocumentSchema } from '../queue/job-document.js';
+import { LAYER_TYPES } from '../model-spec/layer-spec.schema.js';
+import type { ModelPlan } from '../model-spec/planner.js';
+import { JobDocumentSchema, LegacyJobDocumentSchema, type SameType, type StoredJobDocument } from '../queue/job-document.js';
 import type { Job } from './prisma.js';
 import { EngineInfoSchema } from './model.schema.js';
 import { Nullable } from './registry.schema.js';
@@ -11,13 +13,48 @@ import { readStoredJson, StoredJsonError } from './stored-json.js';
  * repository gets typed values.
  */
 
-/** The parts of `jobs.plan` (the model's plan at submission) that are read back; the per-layer plan is kept, not looked at. */
-export const StoredPlanSummarySchema = Type.Object({
+const LayerPlanFields = {
+  index: Type.Integer(),
+  name: Type.String(),
+  type: Type.Enum(LAYER_TYPES),
+  inputShape: Type.Array(Type.Integer()),
+  outputShape: Type.Array(Type.Integer()),
+  params: Type.Integer(),
+  trainableParams: Type.Integer(),
+  nonTrainableParams: Type.Integer(),
+  macs: Type.Integer(),
+  paramsWithoutSharing: Type.Optional(Type.Integer()),
+};
+
+/**
+ * `jobs.plan`: the planner's output for the stored model, computed once at
+ * submission; the API shows its totals, the worker sizes an out-of-memory
+ * report with its layers. Inception branches hold branch layers, which
+ * have no branches of their own.
+ */
+export const StoredPlanSchema = Type.Object({
+  version: Type.Literal(1),
+  inputShape: Type.Array(Type.Integer()),
+  outputShape: Type.Array(Type.Integer()),
+  layers: Type.Array(Type.Object({ ...LayerPlanFields, branches: Type.Optional(Type.Array(Type.Array(Type.Object(LayerPlanFields)))) })),
   totalParams: Type.Integer(),
   trainableParams: Type.Integer(),
+  nonTrainableParams: Type.Integer(),
   macs: Type.Integer(),
-  outputShape: Type.Array(Type.Integer()),
+  weightBytes: Type.Integer(),
+  limits: Type.Object({ maxParams: Type.Number(), maxMacs: Type.Number(), exceeded: Type.Array(Type.String()) }),
 });
+export type StoredPlan = Static<typeof StoredPlanSchema>;
+
+// What the planner returns is what is stored and read back.
+true satisfies SameType<StoredPlan, ModelPlan>;
+
+/**
+ * The totals of `jobs.plan` that the API shows. Rows read for the API are
+ * checked against these alone: checking every layer of every listed job would
+ * cost the event loop for fields it never reads. The worker reads the whole plan.
+ */
+export const StoredPlanSummarySchema = Type.Pick(StoredPlanSchema, ['totalParams', 'trainableParams', 'macs', 'outputShape']);
 
 /** `jobs.split`: examples in each part of the seeded, stratified split; null until the worker has split the data. */
 export const StoredSplitSchema = Type.Object({ train: Type.Integer(), validation: Type.Integer(), test: Type.Integer(), seed: Type.Integer() });
@@ -61,14 +98,25 @@ export function readJobEvent(e: { id: bigint; jobId: string; type: string; data:
 
 /** A job as the repository hands it out: its JSON columns checked and typed. */
 export type StoredJob = Omit<Job, 'spec' | 'plan' | 'engine' | 'split'> & {
-  spec: Static<typeof JobDocumentSchema>;
+  spec: StoredJobDocument;
   plan: Static<typeof StoredPlanSummarySchema>;
   engine: Static<typeof EngineInfoSchema> | null;
   split: Static<typeof StoredSplitSchema> | null;
 };
 
-export function readJobDocument(value: unknown, jobId: string): StoredJob['spec'] {
-  return readStoredJson(JobDocumentSchema, value, `spec of job ${jobId}`);
+/**
+ * `jobs.spec`: the current job document, or one written before documents had
+ * a `version` (see LegacyJobDocumentSchema); each is checked against its own
+ * schema, so a mismatch names the field at fault.
+ */
+export function readJobDocument(value: unknown, jobId: string): StoredJobDocument {
+  const what = `spec of job ${jobId}`;
+  const versioned = value !== null && typeof value === 'object' && 'version' in value;
+  return versioned ? readStoredJson(JobDocumentSchema, value, what) : readStoredJson(LegacyJobDocumentSchema, value, what);
+}
+
+export function readJobPlan(value: unknown, jobId: string): StoredPlan {
+  return readStoredJson(StoredPlanSchema, value, `plan of job ${jobId}`);
 }
 
 export function readJobRow<R extends Job>(row: R): Omit<R, 'spec' | 'plan' | 'engine' | 'split'> & StoredJob {

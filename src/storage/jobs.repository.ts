@@ -1,5 +1,6 @@
 import { JobStatusEnum, type Db, type Job, type EpochMetric, type Prisma } from './prisma.js';
-import { readJobEvent, readJobRow, StateEventDataSchema, type StateEventData, type StoredJob, type StoredJobEvent } from './job.schema.js';
+import { readJobEvent, readJobRow, StateEventDataSchema, type StateEventData, type StoredJob, type StoredJobEvent, type StoredPlan } from './job.schema.js';
+import type { JobDocument } from '../queue/job-document.js';
 import { readStoredJson } from './stored-json.js';
 
 /**
@@ -33,8 +34,10 @@ const withModel = {
 export interface NewJob {
   tenantId: string;
   name?: string | null;
-  spec: Prisma.InputJsonValue;
-  plan: Prisma.InputJsonValue;
+  /** The job document in its current form: what a worker trains from. */
+  spec: JobDocument;
+  /** The planner's output for `spec.model`. */
+  plan: StoredPlan;
   datasetId: string;
   queueName: string;
   epochs: number;

@@ -9,10 +9,10 @@ import { loadDatasetExamples, resolveDataset } from '../data/datasets.js';
 import { normalizationFor } from '../data/normalization.js';
 import { computeStats } from '../data/parsers/index.js';
 import { stratifiedSplit } from '../data/split.js';
-import { buildModel, buildOptimizer, finalActivation, normalizeTrainingSpec, planModel, SpecError, type ModelPlan, type NormalizedTrainingSpec } from '../model-spec/index.js';
+import { buildModel, buildOptimizer, finalActivation, SpecError } from '../model-spec/index.js';
 import type { TrainProgress } from '../queue/jobs.js';
-import type { JobDocument } from '../queue/job-document.js';
-import { readJobDocument } from '../storage/job.schema.js';
+import { jobDocumentToTrain, type JobDocument } from '../queue/job-document.js';
+import { readJobDocument, readJobPlan, type StoredPlan } from '../storage/job.schema.js';
 import { StoredJsonError } from '../storage/stored-json.js';
 import { Value } from 'typebox/value';
 import { RegisteredModelNameSchema, REGISTERED_MODEL_NAME_RULE } from '../storage/registry.schema.js';
@@ -51,24 +51,17 @@ export type TrainOutcome =
 const PROGRESS_EVERY_MS = 250;
 const DB_PROGRESS_EVERY_MS = 1000;
 
-function readDocument(spec: unknown, jobId: string): { doc: JobDocument; plan: ModelPlan; training: NormalizedTrainingSpec } {
-  // The API validated this document; a stored one that no longer passes (older format, edited row) never will.
+/** The document and plan the API stored, as checked then: nothing is planned or normalised again here. */
+function readDocument(row: { id: string; spec: unknown; plan: unknown }): { doc: JobDocument; plan: StoredPlan } {
+  // The API validated both; a stored one that no longer passes (edited row, or an old row whose training fails today's rules) never will.
   try {
-    const doc = readJobDocument(spec, jobId);
-    const plan = planModel(doc.model);
-    return { doc, plan, training: normalizeTrainingSpec(doc.training ?? {}, doc.model) };
+    return { doc: jobDocumentToTrain(readJobDocument(row.spec, row.id)), plan: readJobPlan(row.plan, row.id) };
   } catch (err) {
     if (err instanceof SpecError || err instanceof StoredJsonError) throw new TrainingError('invalid-spec', err.message);
     throw err;
   }
 }
 
-/**
- * Trains one job attempt end to end: data, model (fresh, or the last
- * checkpoint when an earlier attempt got that far), fit with per-epoch
- * metrics and checkpoints, test evaluation, artifact, model row. Runs inside
- * a sandboxed process.
- */
 /**
  * The wall-time limit of one attempt, in ms: the job's own `maxWallTimeSeconds`,
  * else the limit stored on its row at submission (already ms: the server's
@@ -79,12 +72,19 @@ export function wallTimeLimitMs(jobSeconds: number | undefined, rowMs: number | 
   return rowMs ?? workerDefaultMs;
 }
 
+/**
+ * Trains one job attempt end to end: data, model (fresh, or the last
+ * checkpoint when an earlier attempt got that far), fit with per-epoch
+ * metrics and checkpoints, test evaluation, artifact, model row. Runs inside
+ * a sandboxed process.
+ */
 export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   const claim = await jobs.markRunning(ctx.db, ctx.jobId, { engine: ctx.engine as object, maxRunning: ctx.maxRunning });
   if ('gone' in claim) return { status: 'skipped', reason: 'job is no longer queued or running' };
   if ('busy' in claim) return { status: 'deferred', reason: `tenant runs ${claim.running} jobs, its limit` };
   const row = claim.claimed;
-  const { doc, plan, training } = readDocument(row.spec, row.id);
+  const { doc, plan } = readDocument(row);
+  const { training } = doc;
   // Checked before training, not after: a name that cannot be registered would fail the job at its very end.
   if (row.registerName !== null && !Value.Check(RegisteredModelNameSchema, row.registerName)) {
     throw new TrainingError('invalid-spec', `register.name ${JSON.stringify(row.registerName)} must be ${REGISTERED_MODEL_NAME_RULE}`);
@@ -129,6 +129,8 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
         model = buildModel(doc.model, { seed: training.seed });
       } catch (err) {
         if (isOutOfMemoryError(err)) throw err;
+        // A model that does not plan never reaches a row through the API; one written behind its back can never train.
+        if (err instanceof SpecError) throw new TrainingError('invalid-spec', err.message);
         throw new TrainingError('model-build-failed', `the model could not be built: ${(err as Error).message}`);
       }
     }

@@ -2,7 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { createTestApp, jobBody, SMALL_CNN, type TestApp } from '../helpers/app.js';
 import { trainQueueJobId } from '../../src/queue/jobs.js';
-import { SEED_MNIST_MODEL } from '../../src/model-spec/index.js';
+import { buildModel, importKerasModel, planModel, SEED_MNIST_MODEL, type ModelSpec } from '../../src/model-spec/index.js';
+import { JOB_DOCUMENT_VERSION } from '../../src/queue/job-document.js';
+import { readJobDocument, readJobPlan } from '../../src/storage/job.schema.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -42,6 +44,40 @@ describe('POST /v1/jobs', () => {
     expect(await queued?.getState()).toBe('waiting');
   });
 
+  it('stores what the worker trains from: the model in our spec (a Keras document converted), the training with every default, the plan', async () => {
+    const tf = await import('@tensorflow/tfjs');
+    await tf.setBackend('cpu');
+    const built = buildModel(SMALL_CNN as ModelSpec, { seed: 1 });
+    const keras = built.toJSON(null, false);
+    built.dispose();
+    const res = await post(jobBody({ model: { keras }, training: { epochs: 2, learningRate: 0.01, earlyStopping: { patience: 1 } } }));
+    expect(res.status).toBe(202);
+
+    const row = await t.app.services.db.job.findUniqueOrThrow({ where: { id: res.body.id } });
+    const doc = readJobDocument(row.spec, row.id);
+    expect(doc).toEqual({
+      version: JOB_DOCUMENT_VERSION,
+      model: importKerasModel(keras),
+      training: {
+        optimizer: 'adam',
+        learningRate: 0.01,
+        momentum: 0.9,
+        epochs: 2,
+        batchSize: 32,
+        validationSplit: 0.1,
+        testSplit: 0.1,
+        seed: 42,
+        normalization: 'scale',
+        earlyStopping: { monitor: 'val_loss', patience: 1, minDelta: 0 },
+        loss: 'categoricalCrossentropy',
+      },
+      dataset: { id: 'mnist', limit: 300 },
+    });
+    expect('keras' in doc.model).toBe(false);
+    expect(readJobPlan(row.plan, row.id)).toEqual(planModel(importKerasModel(keras), { maxParams: t.config.MAX_MODEL_PARAMS, maxMacs: t.config.MAX_MODEL_MACS }));
+    expect(row.epochs).toBe(2);
+  });
+
   it('accepts a flat input for an MLP on 28x28 images', async () => {
     const res = await post(
       jobBody({ model: { input: { shape: [784] }, layers: [{ type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: 10, activation: 'softmax' }] } }),
@@ -54,7 +90,7 @@ describe('POST /v1/jobs', () => {
       'a mistyped value, naming layer and field and what is allowed',
       { model: { ...SMALL_CNN, layers: [{ type: 'conv2d', filters: 4, kernelSize: '3' }, ...SMALL_CNN.layers.slice(1)] } },
       'invalid-request',
-      /^layer 0 \(conv2d\): kernelSize must be an integer from 1 to \d+ or a list of 2 integers, got "3"$/,
+      /^layer 0 \(conv2d\): kernelSize must be an integer from 1 to \d+ or \[height, width\], got "3"$/,
       'model.layers[0].kernelSize',
     ],
     [

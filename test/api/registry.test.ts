@@ -1,12 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, jobBody, SMALL_CNN, type TestApp } from '../helpers/app.js';
+import { storedJobFields } from '../helpers/job-row.js';
 import { createJob, markRunning } from '../../src/storage/jobs.repository.js';
 import { completeJobWithModel } from '../../src/storage/models.repository.js';
 import { createDataset } from '../../src/storage/datasets.repository.js';
 import { listModelVersions, resolveModelVersion } from '../../src/storage/registry.repository.js';
 import { MNIST_CONTENT_HASH } from '../../src/data/datasets.js';
-import { planModel } from '../../src/model-spec/index.js';
 import type { Db } from '../../src/storage/prisma.js';
 
 /**
@@ -32,11 +32,8 @@ async function trainedModel(db: Db, tenantId: string, options: { datasetId?: str
   const job = await createJob(db, {
     tenantId,
     name: 'made-in-test',
-    spec: { model: SMALL_CNN, training: TRAINING, dataset: { id: datasetId, limit: 200 } },
-    plan: planModel(SMALL_CNN as never) as object,
-    datasetId,
+    ...storedJobFields(SMALL_CNN, TRAINING, { id: datasetId, limit: 200 }),
     queueName: 'not-queued',
-    epochs: 1,
     registerName: options.register?.name ?? null,
   });
   const claim = await markRunning(db, job.id, { engine: ENGINE, maxRunning: async () => 1000 });
@@ -160,7 +157,8 @@ describe('lineage', () => {
       datasetId: 'mnist',
       datasetLimit: 200,
       datasetContentHash: MNIST_CONTENT_HASH,
-      hyperparameters: TRAINING,
+      // The job's training as stored: every default filled in, the loss its softmax output implies.
+      hyperparameters: { ...TRAINING, momentum: 0.9, validationSplit: 0.1, testSplit: 0.1, normalization: 'scale', loss: 'categoricalCrossentropy' },
       metrics: METRICS,
       engine: ENGINE,
       modelCreatedAt: m.createdAt.toISOString(),

@@ -5,9 +5,10 @@ import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worke
 import { loadMnist } from '../../src/data/mnist.dataset.js';
 import { createJob } from '../../src/storage/jobs.repository.js';
 import { enqueueTraining } from '../../src/queue/train-queue.js';
-import { planModel } from '../../src/model-spec/index.js';
+import type { ModelSpec } from '../../src/model-spec/index.js';
 import { MNIST_CONTENT_HASH } from '../../src/data/datasets.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
+import { storedJobFields } from '../helpers/job-row.js';
 
 const silent = { info() {}, warn() {}, error: console.error };
 
@@ -116,7 +117,7 @@ describe('the core loop: submit, train in a worker, poll, predict', () => {
   it.each([
     [{ instances: [[1, 2, 3]] }, /instances\[0\] must have the input shape \[28, 28, 1\] or be a flat list of 784 numbers, got a list of 3/],
     [{ instances: [Array(784).fill('x')] }, /instances\[0\]\[0\] must be a finite number, got the string "x"/],
-    [{ instances: [] }, /instances must NOT have fewer than 1 items/],
+    [{ instances: [] }, /instances must have at least 1 item, got \[\]/],
     [{ inputs: [] }, /instances is required/],
   ])('rejects predict body %#', async (body, detail) => {
     const res = await t.http.post(`/v1/models/${job.modelId}/predict`).send(body);
@@ -158,7 +159,8 @@ describe('a job that can never train', () => {
     // way to reach the worker with one.
     const body = jobBody();
     const model = { ...body.model, layers: [{ type: 'conv2d', filters: 4, kernelSize: 40 }, ...body.model.layers.slice(1)] };
-    const row = await createJob(t.app.services.db, { tenantId: t.tenant, name: 'broken', spec: { ...body, model }, plan: planModel(body.model as never) as object, datasetId: 'mnist', queueName: t.config.QUEUE_NAME, epochs: 2 });
+    const fields = storedJobFields(body.model, body.training, body.dataset);
+    const row = await createJob(t.app.services.db, { tenantId: t.tenant, name: 'broken', ...fields, spec: { ...fields.spec, model: model as ModelSpec }, queueName: t.config.QUEUE_NAME });
     await enqueueTraining(t.app.services.queue, { jobId: row.id, tenantId: t.tenant });
     const submitted = { body: { id: row.id } };
 
@@ -181,11 +183,8 @@ describe("the server's default wall-time limit", () => {
     const row = await createJob(t.app.services.db, {
       tenantId: t.tenant,
       name: 'slow',
-      spec: body,
-      plan: planModel(body.model as never) as object,
-      datasetId: 'mnist',
+      ...storedJobFields(body.model, body.training, body.dataset),
       queueName: t.config.QUEUE_NAME,
-      epochs: 200,
       maxWallTimeMs: 1000,
     });
     await enqueueTraining(t.app.services.queue, { jobId: row.id, tenantId: t.tenant });

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import type { TestApp } from './app.js';
+import { storedJobFields } from './job-row.js';
 import { createJob, markRunning } from '../../src/storage/jobs.repository.js';
 import { completeJobWithModel } from '../../src/storage/models.repository.js';
 import { createArtifactStore } from '../../src/storage/artifact-store.js';
 import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../../src/storage/model-artifacts.js';
-import { buildModel, planModel } from '../../src/model-spec/index.js';
+import { buildModel } from '../../src/model-spec/index.js';
 import { selectEngine } from '../../src/engine/select-engine.js';
 
 export const MLP = {
@@ -42,11 +43,8 @@ export async function storeModel(
   const job = await createJob(db, {
     tenantId,
     name: 'stored-in-test',
-    spec: { model: spec, training: { epochs: 1 }, dataset: { id: 'mnist' } },
-    plan: planModel(spec as never) as object,
-    datasetId: 'mnist',
+    ...storedJobFields(spec, { epochs: 1 }),
     queueName: 'not-queued',
-    epochs: 1,
   });
   await markRunning(db, job.id, { engine: { name: 'wasm', version: tf.version.tfjs }, maxRunning: async () => 1000 });
   const classNames = options.classNames ?? Array.from({ length: 10 }, (_, i) => String(i));

@@ -8,7 +8,7 @@ import * as jobsRepo from '../../storage/jobs.repository.js';
 import { enqueueTraining, type TrainQueue } from '../../queue/train-queue.js';
 import { trainQueueJobId } from '../../queue/jobs.js';
 import { isUniqueViolation } from '../../storage/prisma.js';
-import type { JobDocument } from '../../queue/job-document.js';
+import { JOB_DOCUMENT_VERSION, type JobDocument } from '../../queue/job-document.js';
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
 import { tenantQuotas } from '../../storage/quotas.repository.js';
@@ -160,14 +160,15 @@ export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJo
   const trainExamples = checkModelAgainstDataset({ ...body, model }, dataset, plan, training);
   await enforceQuotas(deps, tenantId, plan, training.epochs, trainExamples);
 
-  const doc: JobDocument = { model, training: body.training ?? {}, dataset: body.dataset };
+  // Stored as checked: the worker trains from this document and plan without planning or normalising again.
+  const doc: JobDocument = { version: JOB_DOCUMENT_VERSION, model, training, dataset: body.dataset };
   let job: JobWithModel;
   try {
     const created = await jobsRepo.createJob(deps.db, {
       tenantId,
       name: body.name ?? null,
-      spec: doc as object,
-      plan: plan as object,
+      spec: doc,
+      plan,
       datasetId: body.dataset.id,
       queueName: deps.config.QUEUE_NAME,
       epochs: training.epochs,
