@@ -12,6 +12,9 @@ import {
   ModelReadySchema as KserveModelReadySchema,
 } from '../routes/kserve/kserve.schema.js';
 import { UuidSchema } from './common.schema.js';
+import { useSharedErrorResponses } from './error-responses.js';
+import { transformOpenApiDocument } from './openapi-document.js';
+import { useOperationComponents, type ParameterSource } from './operation-components.js';
 
 /** `schema` without its description and default (see OPENAPI_COMPONENTS). */
 function bare(schema: object): object {
@@ -65,3 +68,34 @@ export const OPENAPI_COMPONENTS = {
   KserveModelReady: KserveModelReadySchema,
 } as const;
 
+/**
+ * Parameters that several operations take, published once in
+ * `components.parameters` under these names: each is taken from the
+ * operation (by operationId) and parameter named here, and every operation
+ * that declares the same parameter refers to it.
+ */
+export const OPENAPI_PARAMETERS: Record<string, ParameterSource> = {
+  Id: ['getJob', 'id'],
+  DatasetId: ['getDataset', 'id'],
+  PageLimit: ['listJobs', 'limit'],
+  PageCursor: ['listJobs', 'cursor'],
+  RegisteredModelName: ['getRegisteredModel', 'name'],
+  VersionNumber: ['getModelVersion', 'version'],
+  Alias: ['setModelAlias', 'alias'],
+  TenantId: ['listApiKeys', 'tenantId'],
+  ServedModelName: ['tfservingPredict', 'name'],
+  ServedModelVersion: ['tfservingPredictVersion', 'version'],
+  VersionLabel: ['tfservingPredictLabel', 'label'],
+};
+
+/**
+ * The document @fastify/swagger builds from the route schemas, as /docs/json
+ * and openapi.yaml publish it: valid OpenAPI 3.1 with named schemas
+ * (openapi-document.ts), error responses shared by status
+ * (error-responses.ts), and repeated parameters, responses and request
+ * bodies defined once (operation-components.ts).
+ */
+export function publishOpenApiDocument(document: object): object {
+  const doc = transformOpenApiDocument(document, { components: OPENAPI_COMPONENTS });
+  return useOperationComponents(useSharedErrorResponses(doc), { parameters: OPENAPI_PARAMETERS });
+}

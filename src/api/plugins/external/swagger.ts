@@ -2,9 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { OPENAPI_COMPONENTS } from '../../schemas/openapi-components.js';
-import { transformOpenApiDocument } from '../../schemas/openapi-document.js';
-import { useSharedErrorResponses } from '../../schemas/error-responses.js';
+import { publishOpenApiDocument } from '../../schemas/openapi-components.js';
 
 export const OPENAPI_INFO = {
   title: 'Trainyard API',
@@ -42,8 +40,7 @@ export default fp(
         security: [{ apiKey: [] }],
       },
       // /docs/json and openapi.yaml both go through this: named components, prefixItems, oneOf instead of if/then/else.
-      transformObject: (document) =>
-        useSharedErrorResponses(transformOpenApiDocument('openapiObject' in document ? document.openapiObject : document.swaggerObject, { components: OPENAPI_COMPONENTS })),
+      transformObject: (document) => publishOpenApiDocument('openapiObject' in document ? document.openapiObject : document.swaggerObject),
     });
     await app.register(swaggerUi, {
       routePrefix: '/docs',
