@@ -1,18 +1,29 @@
+import { Type, type Static } from 'typebox';
 import type { AppConfig } from './config.js';
 
-/** What one tenant may use. Server defaults come from config; a tenant row's `quotas` JSON overrides any of them. */
-export interface Quotas {
-  /** Jobs training at the same time; more wait in the queue without blocking other tenants. */
-  runningJobs: number;
-  /** Jobs waiting (queued) at once; more are refused with 429. */
-  queuedJobs: number;
-  maxParams: number;
-  maxMacs: number;
-  /** epochs × training examples of one job. */
-  epochSamples: number;
-  artifactBytes: number;
-  datasetBytes: number;
-}
+const limit = (description: string) => Type.Optional(Type.Integer({ minimum: 0, description }));
+
+/**
+ * A tenant's overrides of the server's default quotas (the `quotas` JSON of
+ * its row): any subset, each a whole number of at least 0. Checked when
+ * written (admin API) and when read.
+ */
+export const QuotaOverridesSchema = Type.Object(
+  {
+    runningJobs: limit('Jobs training at the same time; more wait in the queue without blocking other tenants.'),
+    queuedJobs: limit('Jobs waiting (queued) at once; more are refused with 429.'),
+    maxParams: limit('Parameters of one model.'),
+    maxMacs: limit('Multiply-accumulates of one model per example.'),
+    epochSamples: limit('Epochs × training examples of one job.'),
+    artifactBytes: limit('Bytes of stored model artifacts.'),
+    datasetBytes: limit('Bytes of stored uploaded datasets.'),
+  },
+  { additionalProperties: false, title: 'QuotaOverrides' },
+);
+export type QuotaOverrides = Static<typeof QuotaOverridesSchema>;
+
+/** What one tenant may use: the server defaults with its overrides applied. */
+export type Quotas = Required<QuotaOverrides>;
 
 export function defaultQuotas(config: AppConfig): Quotas {
   return {
@@ -26,12 +37,6 @@ export function defaultQuotas(config: AppConfig): Quotas {
   };
 }
 
-export function resolveQuotas(config: AppConfig, overrides: unknown): Quotas {
-  const quotas = defaultQuotas(config);
-  if (overrides && typeof overrides === 'object') {
-    for (const [k, v] of Object.entries(overrides)) {
-      if (k in quotas && typeof v === 'number' && Number.isFinite(v) && v >= 0) quotas[k as keyof Quotas] = v;
-    }
-  }
-  return quotas;
+export function resolveQuotas(config: AppConfig, overrides: QuotaOverrides): Quotas {
+  return { ...defaultQuotas(config), ...overrides };
 }

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { QuotaOverrides } from '../config/quotas.js';
 import type { Db } from './prisma.js';
+import { readQuotaOverrides } from './quotas.repository.js';
 
 /**
  * API keys: `ty_` + 8 characters shown in lists + a 32-byte secret. Only the
@@ -23,16 +25,37 @@ export function looksLikeKey(key: string): boolean {
   return KEY_PATTERN.test(key);
 }
 
-export async function createTenant(db: Db, id: string, name?: string) {
-  return db.tenant.create({ data: { id, name: name ?? id } });
+export interface TenantRow {
+  id: string;
+  name: string;
+  quotas: QuotaOverrides;
+  createdAt: Date;
+  activeKeys: number;
 }
 
-export function findTenant(db: Db, id: string) {
-  return db.tenant.findUnique({ where: { id } });
+const withActiveKeys = { _count: { select: { keys: { where: { revokedAt: null } } } } } as const;
+
+function tenantRow(row: { id: string; name: string; quotas: unknown; createdAt: Date; _count: { keys: number } }): TenantRow {
+  return { id: row.id, name: row.name, quotas: readQuotaOverrides(row.quotas, row.id), createdAt: row.createdAt, activeKeys: row._count.keys };
 }
 
-export function listTenants(db: Db) {
-  return db.tenant.findMany({ orderBy: { createdAt: 'asc' }, include: { _count: { select: { keys: { where: { revokedAt: null } } } } } });
+export async function createTenant(db: Db, id: string, name?: string, quotas: QuotaOverrides = {}): Promise<TenantRow> {
+  return tenantRow(await db.tenant.create({ data: { id, name: name ?? id, quotas }, include: withActiveKeys }));
+}
+
+export async function findTenant(db: Db, id: string): Promise<TenantRow | null> {
+  const row = await db.tenant.findUnique({ where: { id }, include: withActiveKeys });
+  return row && tenantRow(row);
+}
+
+export async function listTenants(db: Db): Promise<TenantRow[]> {
+  return (await db.tenant.findMany({ orderBy: { createdAt: 'asc' }, include: withActiveKeys })).map(tenantRow);
+}
+
+/** Renames a tenant and/or replaces its quota overrides; null when there is no such tenant. */
+export async function updateTenant(db: Db, id: string, change: { name?: string; quotas?: QuotaOverrides }): Promise<TenantRow | null> {
+  const { count } = await db.tenant.updateMany({ where: { id }, data: change });
+  return count === 0 ? null : findTenant(db, id);
 }
 
 /** Creates a key; the returned `key` is the only time the secret exists outside the caller's hands. */

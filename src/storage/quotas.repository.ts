@@ -1,6 +1,12 @@
 import type { AppConfig } from '../config/config.js';
-import { resolveQuotas, type Quotas } from '../config/quotas.js';
+import { QuotaOverridesSchema, resolveQuotas, type QuotaOverrides, type Quotas } from '../config/quotas.js';
 import type { Db, Prisma } from './prisma.js';
+import { readStoredJson } from './stored-json.js';
+
+/** A tenant row's `quotas` column, checked as it is read. */
+export function readQuotaOverrides(stored: unknown, tenantId: string): QuotaOverrides {
+  return readStoredJson(QuotaOverridesSchema, stored, `quotas of tenant '${tenantId}'`);
+}
 
 /**
  * A tenant's quotas: the server defaults with its row's `quotas` overrides.
@@ -9,5 +15,5 @@ import type { Db, Prisma } from './prisma.js';
  */
 export async function tenantQuotas(db: Db | Prisma.TransactionClient, config: AppConfig, tenantId: string): Promise<Quotas> {
   const tenant = await db.tenant.findUnique({ where: { id: tenantId }, select: { quotas: true } });
-  return resolveQuotas(config, tenant?.quotas);
+  return resolveQuotas(config, tenant ? readQuotaOverrides(tenant.quotas, tenantId) : {});
 }

@@ -85,6 +85,41 @@ describe('admin routes', () => {
     expect((await anonymous().get('/v1/jobs').set('authorization', `Bearer ${key.body.key}`)).status).toBe(401);
   });
 
+  it('set a tenant\'s quotas: listed as overrides and as effective quotas, applied to its next submission; bad limits are 400s naming the field', async () => {
+    const tenant = `quota-${Date.now()}`;
+    const created = await anonymous().post('/v1/admin/tenants').set(admin()).send({ id: tenant, quotas: { queuedJobs: 3 } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ id: tenant, name: tenant, quotas: { queuedJobs: 3 }, effectiveQuotas: { queuedJobs: 3, maxParams: t.config.QUOTA_MODEL_PARAMS }, activeKeys: 0 });
+
+    const patched = await anonymous().patch(`/v1/admin/tenants/${tenant}`).set(admin()).send({ name: 'Quota Co', quotas: { maxParams: 1000 } });
+    expect(patched.status).toBe(200);
+    // `quotas` replaces the overrides: queuedJobs is back to the server default.
+    expect(patched.body).toMatchObject({ name: 'Quota Co', quotas: { maxParams: 1000 }, effectiveQuotas: { maxParams: 1000, queuedJobs: t.config.QUOTA_QUEUED_JOBS } });
+    const listRes = await anonymous().get('/v1/admin/tenants').set(admin());
+    expect(listRes.status, JSON.stringify(listRes.body)).toBe(200);
+    const listed = listRes.body.items.find((x: { id: string }) => x.id === tenant);
+    expect(listed).toEqual(patched.body);
+
+    const key = await anonymous().post(`/v1/admin/tenants/${tenant}/keys`).set(admin()).send({ name: 'ci' });
+    const submit = await anonymous().post('/v1/jobs').set('authorization', `Bearer ${key.body.key}`).send(jobBody());
+    expect(submit.status).toBe(422);
+    expect(submit.body).toMatchObject({ code: 'quota-exceeded', quota: 'maxParams', limit: 1000 });
+
+    for (const [body, field] of [
+      [{ quotas: { maxParams: -1 } }, 'quotas.maxParams'],
+      [{ quotas: { maxParams: 1.5 } }, 'quotas.maxParams'],
+      [{ quotas: { maxParms: 1000 } }, 'quotas.maxParms'],
+    ] as const) {
+      const res = await anonymous().patch(`/v1/admin/tenants/${tenant}`).set(admin()).send(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(JSON.stringify(res.body.errors ?? res.body)).toContain(field.split('.')[1]);
+    }
+    expect((await anonymous().patch(`/v1/admin/tenants/${tenant}`).set(admin()).send({})).status).toBe(400);
+    expect((await anonymous().patch('/v1/admin/tenants/no-such-tenant').set(admin()).send({ name: 'x' })).status).toBe(404);
+    // Nothing stored was changed by the refused requests (the key made since is counted).
+    expect((await anonymous().get('/v1/admin/tenants').set(admin())).body.items.find((x: { id: string }) => x.id === tenant)).toEqual({ ...patched.body, activeKeys: 1 });
+  });
+
   it('needs the admin token, and a tenant key is not one', async () => {
     expect((await anonymous().get('/v1/admin/tenants')).status).toBe(401);
     expect((await t.http.get('/v1/admin/tenants')).status).toBe(401);

@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
 import { SEED_MNIST_MODEL } from '../../src/model-spec/index.js';
 import { tenantQuotas } from '../../src/storage/quotas.repository.js';
-import { defaultQuotas } from '../../src/config/quotas.js';
+import { updateTenant } from '../../src/storage/api-keys.repository.js';
+import { StoredJsonError } from '../../src/storage/stored-json.js';
+import { defaultQuotas, type QuotaOverrides } from '../../src/config/quotas.js';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -10,9 +12,9 @@ afterEach(async () => {
   t = undefined;
 });
 
-async function withQuotas(quotas: Record<string, number | string>, overrides = {}) {
+async function withQuotas(quotas: QuotaOverrides, overrides = {}) {
   t = await createTestApp(overrides);
-  await t.app.services.db.tenant.update({ where: { id: t.tenant }, data: { quotas } });
+  await updateTenant(t.app.services.db, t.tenant, { quotas });
   return t;
 }
 
@@ -29,14 +31,31 @@ describe('tenant quotas', () => {
     expect(res.body.detail).toMatch(detail);
   });
 
-  it("are the server defaults with the tenant row's valid overrides, read the same inside a transaction", async () => {
-    await withQuotas({ runningJobs: 5, datasetBytes: 0, queuedJobs: -1, maxParams: 'many', unknown: 3 }, { QUOTA_RUNNING_JOBS: 2, QUOTA_QUEUED_JOBS: 7 });
+  it("are the server defaults with the tenant row's overrides, read the same inside a transaction", async () => {
+    await withQuotas({ runningJobs: 5, datasetBytes: 0 }, { QUOTA_RUNNING_JOBS: 2, QUOTA_QUEUED_JOBS: 7 });
     const { db } = t!.app.services;
     const quotas = await tenantQuotas(db, t!.config, t!.tenant);
     expect(quotas).toEqual({ ...defaultQuotas(t!.config), runningJobs: 5, datasetBytes: 0 });
     expect(quotas.queuedJobs).toBe(7);
     expect(await db.$transaction((tx) => tenantQuotas(tx, t!.config, t!.tenant))).toEqual(quotas);
     expect(await tenantQuotas(db, t!.config, 'no-such-tenant')).toEqual(defaultQuotas(t!.config));
+  });
+
+  it('a hand-edited quotas column that does not match its schema is refused loudly, naming the tenant and the field, not ignored', async () => {
+    t = await createTestApp();
+    const { db } = t.app.services;
+    try {
+      for (const quotas of [{ queuedJobs: -1 }, { maxParams: 'many' }, { maxParms: 1000 }]) {
+        await db.tenant.update({ where: { id: t.tenant }, data: { quotas } });
+        const err = await tenantQuotas(db, t.config, t.tenant).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(StoredJsonError);
+        expect((err as Error).message).toContain(`quotas of tenant '${t.tenant}'`);
+        expect((err as Error).message).toMatch(/queuedJobs|maxParams|maxParms/);
+      }
+    } finally {
+      // Other files list every tenant of this database: leave none broken.
+      await updateTenant(db, t.tenant, { quotas: {} });
+    }
   });
 
   it('answers 429 when the tenant has too many queued jobs', async () => {

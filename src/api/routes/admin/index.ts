@@ -4,9 +4,24 @@ import { problems } from '../../schemas/common.schema.js';
 import { ConflictError, NotFoundError } from '../../errors/index.js';
 import { isUniqueViolation } from '../../../storage/prisma.js';
 import * as keys from '../../../storage/api-keys.repository.js';
+import type { AppConfig } from '../../../config/config.js';
+import { QuotaOverridesSchema, resolveQuotas } from '../../../config/quotas.js';
 
 const TenantIdSchema = Type.String({ pattern: keys.TENANT_ID_PATTERN, description: 'Lowercase slug: letters, digits, dashes; up to 63 characters.' });
-const TenantSchema = Type.Object({ id: Type.String(), name: Type.String(), quotas: Type.Unknown(), createdAt: Type.String({ format: 'date-time' }), activeKeys: Type.Optional(Type.Integer()) });
+const TenantNameSchema = Type.String({ minLength: 1, maxLength: 200 });
+const EffectiveQuotasSchema = Type.Required(QuotaOverridesSchema, { title: 'Quotas', description: "The server's defaults with the tenant's overrides applied: what it may use now." });
+const TenantSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    // The tenant's overrides of the server's default quotas (QUOTA_* settings); {} means the defaults.
+    quotas: QuotaOverridesSchema,
+    effectiveQuotas: EffectiveQuotasSchema,
+    createdAt: Type.String({ format: 'date-time' }),
+    activeKeys: Type.Integer({ description: 'API keys not revoked.' }),
+  },
+  { title: 'Tenant' },
+);
 const KeySchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   tenantId: Type.String(),
@@ -19,6 +34,7 @@ const KeySchema = Type.Object({
 const NewKeySchema = Type.Object({ ...KeySchema.properties, key: Type.String({ description: 'The API key. Shown only in this answer: store it now.' }) });
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const tenantView = (t: keys.TenantRow, config: AppConfig) => ({ ...t, effectiveQuotas: resolveQuotas(config, t.quotas), createdAt: t.createdAt.toISOString() });
 const keyView = (k: { id: string; tenantId: string; name: string; prefix: string; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null }) => ({
   id: k.id,
   tenantId: k.tenantId,
@@ -64,14 +80,14 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'createTenant',
         summary: 'Create a tenant',
         security,
-        body: Type.Object({ id: TenantIdSchema, name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, { additionalProperties: false }),
+        body: Type.Object({ id: TenantIdSchema, name: Type.Optional(TenantNameSchema), quotas: Type.Optional(QuotaOverridesSchema) }, { additionalProperties: false }),
         response: { 201: TenantSchema, ...problems(400, 401, 403, 409) },
       },
     },
     async (request, reply) => {
       try {
-        const t = await keys.createTenant(db, request.body.id, request.body.name);
-        return reply.status(201).send({ ...t, createdAt: t.createdAt.toISOString() });
+        const t = await keys.createTenant(db, request.body.id, request.body.name, request.body.quotas);
+        return reply.status(201).send(tenantView(t, config));
       } catch (err) {
         if (isUniqueViolation(err)) throw new ConflictError('tenant-exists', `tenant '${request.body.id}' already exists`);
         throw err;
@@ -83,11 +99,34 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/admin/tenants',
     { schema: { tags: ['admin'], operationId: 'listTenants', summary: 'List tenants', security, response: { 200: Type.Object({ items: Type.Array(TenantSchema) }), ...problems(401, 403) } } },
     async () => ({
-      items: (await keys.listTenants(db)).map((t) => ({ id: t.id, name: t.name, quotas: t.quotas, createdAt: t.createdAt.toISOString(), activeKeys: t._count.keys })),
+      items: (await keys.listTenants(db)).map((t) => tenantView(t, config)),
     }),
   );
 
   const TenantParams = Type.Object({ tenantId: TenantIdSchema }, { additionalProperties: false });
+
+  app.patch(
+    '/v1/admin/tenants/:tenantId',
+    {
+      schema: {
+        tags: ['admin'],
+        operationId: 'updateTenant',
+        summary: "Rename a tenant or set its quotas",
+        description:
+          '`quotas` replaces all of the tenant\'s overrides: send every limit that should differ from the server default (`{}` returns it to the defaults). ' +
+          'New limits apply to the next submission, upload or job start; jobs already queued or running are not touched.',
+        security,
+        params: TenantParams,
+        body: Type.Object({ name: Type.Optional(TenantNameSchema), quotas: Type.Optional(QuotaOverridesSchema) }, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: TenantSchema, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const t = await keys.updateTenant(db, request.params.tenantId, request.body);
+      if (!t) throw new NotFoundError('tenant', request.params.tenantId);
+      return tenantView(t, config);
+    },
+  );
 
   app.post(
     '/v1/admin/tenants/:tenantId/keys',
