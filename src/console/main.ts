@@ -3,17 +3,17 @@ import { onUnauthorized } from './lib/api.js';
 import { h, mount } from './lib/dom.js';
 import { forgetKey, maskKey, readKey } from './lib/key-store.js';
 import { parseRoute } from './lib/router.js';
-import type { View, ViewContext } from './lib/view.js';
-import { keyPrompt } from './views/key-prompt.js';
-import { jobsView } from './views/jobs.js';
-import { jobView } from './views/job.js';
-import { newJobView } from './views/new-job.js';
-import { compareView } from './views/compare.js';
-import { modelsView, registeredModelView } from './views/models.js';
-import { modelView } from './views/model.js';
-import { datasetsView } from './views/datasets.js';
-import { datasetView } from './views/dataset.js';
 import { errorBlock } from './lib/ui.js';
+import type { View, ViewContext } from './lib/view.js';
+import { compareView } from './views/compare.js';
+import { datasetView } from './views/dataset.js';
+import { datasetsView } from './views/datasets.js';
+import { jobView } from './views/job.js';
+import { jobsView } from './views/jobs.js';
+import { keyPrompt } from './views/key-prompt.js';
+import { modelView } from './views/model.js';
+import { modelsView, registeredModelView } from './views/models.js';
+import { newJobView } from './views/new-job.js';
 
 const VIEWS: Record<string, View> = {
   jobs: jobsView,
@@ -37,7 +37,11 @@ const NAV: [string, string, string[]][] = [
 
 const root = document.getElementById('app')!;
 let current: AbortController | null = null;
-const status = h('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
+const status = h('div', {
+  class: 'toasts',
+  role: 'status',
+  'aria-live': 'polite',
+});
 
 function notify(message: string, kind: 'info' | 'error' | 'success' = 'info'): void {
   const toast = h('p', { class: `toast ${kind}` }, message);
@@ -48,10 +52,13 @@ function notify(message: string, kind: 'info' | 'error' | 'success' = 'info'): v
 function askForKey(reason?: string): void {
   current?.abort();
   current = null;
-  mount(root, keyPrompt(() => {
-    if (!location.hash || location.hash === '#') location.hash = '#/jobs';
-    renderShell();
-  }, reason));
+  mount(
+    root,
+    keyPrompt(() => {
+      if (!location.hash || location.hash === '#') location.hash = '#/jobs';
+      renderShell();
+    }, reason),
+  );
 }
 
 let main: HTMLElement;
@@ -59,13 +66,28 @@ let nav: HTMLElement;
 
 function renderShell(): void {
   const key = readKey();
-  if (!key) return askForKey();
+  if (!key) {
+    askForKey();
+    return;
+  }
   nav = h(
     'nav',
     { 'aria-label': 'Console' },
-    h('ul', null, NAV.map(([link, text]) => h('li', null, h('a', { href: link }, text)))),
+    h(
+      'ul',
+      null,
+      NAV.map(([link, text]) => h('li', null, h('a', { href: link }, text))),
+    ),
   );
-  const signOut = h('button', { type: 'button', class: 'link-button', title: 'Forget the key in this tab' }, 'Change key');
+  const signOut = h(
+    'button',
+    {
+      type: 'button',
+      class: 'link-button',
+      title: 'Forget the key in this tab',
+    },
+    'Change key',
+  );
   signOut.addEventListener('click', () => {
     forgetKey();
     askForKey();
@@ -87,7 +109,10 @@ function renderShell(): void {
 }
 
 async function render(): Promise<void> {
-  if (!readKey()) return askForKey();
+  if (!readKey()) {
+    askForKey();
+    return;
+  }
   current?.abort();
   const controller = new AbortController();
   current = controller;
@@ -97,7 +122,14 @@ async function render(): Promise<void> {
     if (entry && entry[2].includes(route.name)) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  const ctx: ViewContext = { route, signal: controller.signal, navigate: (hash) => (location.hash = hash), notify };
+  const ctx: ViewContext = {
+    route,
+    signal: controller.signal,
+    navigate: (hash) => {
+      location.hash = hash;
+    },
+    notify,
+  };
   const view = VIEWS[route.name];
   try {
     const el = view ? await view(ctx) : h('section', null, h('h1', null, 'Not found'), h('p', null, `Nothing lives at ${route.params.path}.`), h('a', { href: '#/jobs' }, 'Go to the jobs'));

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CSP } from '../../src/api/routes/console/index.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -26,12 +26,20 @@ describe('the console is served by the API', () => {
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.text).toContain('<div id="app"></div>');
-    expect(assetsOf(res.text)).toEqual([expect.stringMatching(/^\/console\/favicon-[0-9a-f]{8}\.svg$/), expect.stringMatching(/^\/console\/main-\w+\.css$/), expect.stringMatching(/^\/console\/main-\w+\.js$/)]);
+    expect(assetsOf(res.text)).toEqual([
+      expect.stringMatching(/^\/console\/favicon-[0-9a-f]{8}\.svg$/),
+      expect.stringMatching(/^\/console\/main-\w+\.css$/),
+      expect.stringMatching(/^\/console\/main-\w+\.js$/),
+    ]);
   });
 
   it('serves the bundle with its content type, cached for good under a hashed name', async () => {
     const page = await request(t.app.server).get('/');
-    const types: Record<string, RegExp> = { '.js': /^text\/javascript/, '.css': /^text\/css/, '.svg': /^image\/svg\+xml/ };
+    const types: Record<string, RegExp> = {
+      '.js': /^text\/javascript/,
+      '.css': /^text\/css/,
+      '.svg': /^image\/svg\+xml/,
+    };
     for (const asset of assetsOf(page.text)) {
       const res = await request(t.app.server).get(asset).buffer(true);
       expect(res.status, asset).toBe(200);
@@ -51,7 +59,10 @@ describe('the console is served by the API', () => {
     const res = await request(t.app.server).get('/console/main-NOPE.js');
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body).toMatchObject({ code: 'not-found', detail: "console file 'main-NOPE.js' does not exist" });
+    expect(res.body).toMatchObject({
+      code: 'not-found',
+      detail: "console file 'main-NOPE.js' does not exist",
+    });
   });
 
   it('keeps the console out of the OpenAPI document', async () => {

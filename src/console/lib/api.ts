@@ -1,5 +1,5 @@
 import { readKey } from './key-store.js';
-import { SseParser, type SseEvent } from './sse.js';
+import { type SseEvent, SseParser } from './sse.js';
 
 /** One located mistake of a problem-details answer: `model.layers[2].kernelSize` and what is wrong there. */
 export interface FieldProblem {
@@ -57,7 +57,12 @@ export async function request<T>(method: string, path: string, body?: unknown, o
   try {
     res = await fetch(path, {
       method,
-      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...authHeaders(options.key), ...options.headers },
+      headers: {
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...authHeaders(options.key),
+        ...options.headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: options.signal,
       cache: 'no-store',
@@ -136,7 +141,14 @@ export interface StreamOptions {
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 /**
@@ -154,7 +166,11 @@ export async function followEvents(path: string, options: StreamOptions): Promis
     let ended = false;
     try {
       const res = await fetch(path, {
-        headers: { accept: 'text/event-stream', ...authHeaders(), ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+        headers: {
+          accept: 'text/event-stream',
+          ...authHeaders(),
+          ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+        },
         signal,
         cache: 'no-store',
       });
@@ -178,7 +194,10 @@ export async function followEvents(path: string, options: StreamOptions): Promis
           if (event.event === 'end') ended = true;
           if (event.event === 'reconnect') {
             try {
-              const info = JSON.parse(event.data) as { retryMs?: number; lastEventId?: string };
+              const info = JSON.parse(event.data) as {
+                retryMs?: number;
+                lastEventId?: string;
+              };
               if (info.retryMs) retryMs = info.retryMs;
               if (info.lastEventId) lastEventId = info.lastEventId;
             } catch {

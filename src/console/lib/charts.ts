@@ -24,25 +24,52 @@ function observeWidth(host: HTMLElement, resize: (width: number) => void): Resiz
   return ro;
 }
 
-const axisStyle = { stroke: '#3f4654', grid: { stroke: '#e5e7eb', width: 1 }, ticks: { stroke: '#d1d5db', width: 1 } };
+const axisStyle = {
+  stroke: '#3f4654',
+  grid: { stroke: '#e5e7eb', width: 1 },
+  ticks: { stroke: '#d1d5db', width: 1 },
+};
 
 /** Curves over epochs (x may be fractional: per-batch points inside an epoch). */
-export function lineChart(host: HTMLElement, opts: { xLabel: string; yLabel: string; series: LineSeries[]; height?: number; yRange?: [number, number] }): LineChart {
+export function lineChart(
+  host: HTMLElement,
+  opts: {
+    xLabel: string;
+    yLabel: string;
+    series: LineSeries[];
+    height?: number;
+    yRange?: [number, number];
+  },
+): LineChart {
   host.classList.add('chart');
   const data: uPlot.AlignedData = [[], ...opts.series.map(() => [])];
   const plot = new uPlot(
     {
       width: Math.max(200, host.clientWidth || 600),
       height: opts.height ?? 240,
-      scales: { x: { time: false }, y: opts.yRange ? { range: opts.yRange } : { range: (_u, min, max) => (min === max ? [min - 1, max + 1] : [Math.min(0, min), max * 1.05]) } },
+      scales: {
+        x: { time: false },
+        y: opts.yRange
+          ? { range: opts.yRange }
+          : {
+              range: (_u, min, max) => (min === max ? [min - 1, max + 1] : [Math.min(0, min), max * 1.05]),
+            },
+      },
       axes: [
-        { ...axisStyle, label: opts.xLabel, values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : v.toFixed(1))) },
+        {
+          ...axisStyle,
+          label: opts.xLabel,
+          values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : v.toFixed(1))),
+        },
         { ...axisStyle, label: opts.yLabel, size: 56 },
       ],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
       series: [
-        { label: opts.xLabel, value: (_u, v) => (v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : v.toFixed(2)) },
+        {
+          label: opts.xLabel,
+          value: (_u, v) => (v === null || v === undefined ? '—' : Number.isInteger(v) ? String(v) : v.toFixed(2)),
+        },
         ...opts.series.map((s) => ({
           label: s.label,
           stroke: s.color,
@@ -75,7 +102,17 @@ export interface BarChart {
 }
 
 /** Vertical bars, one per category (class probabilities, class counts). */
-export function barChart(host: HTMLElement, opts: { labels: string[]; label: string; color?: string; height?: number; yMax?: number; format?: (v: number) => string }): BarChart {
+export function barChart(
+  host: HTMLElement,
+  opts: {
+    labels: string[];
+    label: string;
+    color?: string;
+    height?: number;
+    yMax?: number;
+    format?: (v: number) => string;
+  },
+): BarChart {
   host.classList.add('chart');
   const n = opts.labels.length;
   const x = opts.labels.map((_, i) => i);
@@ -87,15 +124,32 @@ export function barChart(host: HTMLElement, opts: { labels: string[]; label: str
       height: opts.height ?? 200,
       scales: {
         x: { time: false, range: [-0.5, n - 0.5] },
-        y: { range: (_u, _min, max) => [0, opts.yMax ?? (max > 0 ? max * 1.1 : 1)] },
+        y: {
+          range: (_u, _min, max) => [0, opts.yMax ?? (max > 0 ? max * 1.1 : 1)],
+        },
       },
       axes: [
-        { ...axisStyle, grid: { show: false }, splits: () => x, values: (_u, splits) => splits.map((i) => opts.labels[i] ?? ''), gap: 4 },
+        {
+          ...axisStyle,
+          grid: { show: false },
+          splits: () => x,
+          values: (_u, splits) => splits.map((i) => opts.labels[i] ?? ''),
+          gap: 4,
+        },
         { ...axisStyle, size: 52, values: (_u, splits) => splits.map(format) },
       ],
       legend: { show: false },
       cursor: { show: false },
-      series: [{}, { label: opts.label, fill: opts.color ?? PALETTE[0], stroke: opts.color ?? PALETTE[0], paths: bars, points: { show: false } }],
+      series: [
+        {},
+        {
+          label: opts.label,
+          fill: opts.color ?? PALETTE[0],
+          stroke: opts.color ?? PALETTE[0],
+          paths: bars,
+          points: { show: false },
+        },
+      ],
     },
     [x, x.map(() => 0)],
     host,

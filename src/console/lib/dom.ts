@@ -8,8 +8,9 @@ const PROPERTIES = new Set(['value', 'checked', 'selected', 'disabled', 'indeter
 
 function append(parent: Node, child: Child): void {
   if (child === null || child === undefined || child === false) return;
-  if (Array.isArray(child)) child.forEach((c) => append(parent, c));
-  else parent.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+  if (Array.isArray(child)) {
+    for (const c of child) append(parent, c);
+  } else parent.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
 }
 
 /** `h('button', { class: 'primary', onclick: go }, 'Go')`. `on*` functions become listeners; true/false toggle boolean attributes. */
@@ -30,7 +31,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props?: Props |
 export function svg(tag: string, attrs: Record<string, string | number> = {}, ...children: SVGElement[]): SVGElement {
   const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  children.forEach((c) => el.appendChild(c));
+  for (const c of children) el.appendChild(c);
   return el;
 }
 
@@ -51,10 +52,23 @@ export function uid(prefix = 'id'): string {
 }
 
 /** A labelled form control: the label names the control, the hint and error are announced with it. */
-export function field(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, hint?: string): { wrap: HTMLElement; error: HTMLElement; setError(message: string | null): void } {
+export function field(
+  label: string,
+  control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement,
+  hint?: string,
+): {
+  wrap: HTMLElement;
+  error: HTMLElement;
+  setError(message: string | null): void;
+} {
   const id = control.id || uid('f');
   control.id = id;
-  const error = h('p', { class: 'field-error', id: `${id}-error`, hidden: true, role: 'alert' });
+  const error = h('p', {
+    class: 'field-error',
+    id: `${id}-error`,
+    hidden: true,
+    role: 'alert',
+  });
   const hintEl = hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null;
   const described = [hintEl ? `${id}-hint` : null, `${id}-error`].filter(Boolean).join(' ');
   control.setAttribute('aria-describedby', described);

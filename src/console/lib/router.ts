@@ -29,7 +29,12 @@ export function parseRoute(hash: string): Route {
   const query = new URLSearchParams(search);
   for (const [pattern, name, keys] of PATTERNS) {
     const m = pattern.exec(path);
-    if (m) return { name, params: Object.fromEntries(keys.map((k, i) => [k, decodeURIComponent(m[i + 1])])), query };
+    if (m)
+      return {
+        name,
+        params: Object.fromEntries(keys.map((k, i) => [k, decodeURIComponent(m[i + 1])])),
+        query,
+      };
   }
   return { name: 'not-found', params: { path }, query };
 }

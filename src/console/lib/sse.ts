@@ -41,7 +41,10 @@ export class SseParser {
         this.event = '';
         return null;
       }
-      const event: SseEvent = { event: this.event || 'message', data: this.data.join('\n') };
+      const event: SseEvent = {
+        event: this.event || 'message',
+        data: this.data.join('\n'),
+      };
       if (this.lastEventId !== undefined) event.id = this.lastEventId;
       if (this.retry !== undefined) event.retry = this.retry;
       this.event = '';

@@ -65,12 +65,28 @@ export interface Job {
   progress: JobProgress;
   metrics: EpochMetric | null;
   test: { loss: number | null; accuracy: number | null } | null;
-  split: { train: number; validation: number; test: number; seed: number } | null;
-  plan: { totalParams: number; trainableParams: number; macs: number; outputShape: number[] };
+  split: {
+    train: number;
+    validation: number;
+    test: number;
+    seed: number;
+  } | null;
+  plan: {
+    totalParams: number;
+    trainableParams: number;
+    macs: number;
+    outputShape: number[];
+  };
   engine: { name: string; version: string; [k: string]: unknown } | null;
   attempts: number;
   stopReason: string | null;
-  history?: { status: string; at: string; attempt?: number; reason?: string; error?: { code: string; message: string } }[];
+  history?: {
+    status: string;
+    at: string;
+    attempt?: number;
+    reason?: string;
+    error?: { code: string; message: string };
+  }[];
   spec?: { model: ModelSpec; training: TrainingSpec };
   modelId: string | null;
   register: { name: string } | null;
@@ -132,13 +148,26 @@ export interface Model {
   inputShape: number[];
   numClasses: number;
   classNames: string[];
-  metrics: { epochs: number; loss: number | null; accuracy: number | null; valLoss: number | null; valAccuracy: number | null; testLoss: number | null; testAccuracy: number | null };
+  metrics: {
+    epochs: number;
+    loss: number | null;
+    accuracy: number | null;
+    valLoss: number | null;
+    valAccuracy: number | null;
+    testLoss: number | null;
+    testAccuracy: number | null;
+  };
   preprocessing: {
     inputShape: number[];
     valueRange: number[];
     outputs: string;
     normalization?: { kind: string; offset: number[]; scale: number[] };
-    image?: { width: number; height: number; channels: number; valueScale: number } | null;
+    image?: {
+      width: number;
+      height: number;
+      channels: number;
+      valueScale: number;
+    } | null;
   };
   spec: ModelSpec;
   engine: { name: string; version: string };
@@ -158,7 +187,14 @@ export interface ModelVersion {
   version: number;
   modelId: string;
   aliases: string[];
-  lineage: { jobId: string; datasetId: string; datasetLimit: number | null; hyperparameters: Record<string, unknown>; metrics: Record<string, number | null>; engine: { name: string; version: string } };
+  lineage: {
+    jobId: string;
+    datasetId: string;
+    datasetLimit: number | null;
+    hyperparameters: Record<string, unknown>;
+    metrics: Record<string, number | null>;
+    engine: { name: string; version: string };
+  };
   createdAt: string;
 }
 
@@ -196,5 +232,8 @@ export interface Dataset {
   sizeBytes: number | null;
   uploadBytes: number | null;
   createdAt: string | null;
-  preview?: { thumbnails?: { label: string; dataUrl: string }[]; rows?: { label: string; values: number[]; truncated: boolean }[] };
+  preview?: {
+    thumbnails?: { label: string; dataUrl: string }[];
+    rows?: { label: string; values: number[]; truncated: boolean }[];
+  };
 }

@@ -1,5 +1,5 @@
 import { ApiError } from './api.js';
-import { h, type Child } from './dom.js';
+import { type Child, h } from './dom.js';
 import type { JobStatus } from './types.js';
 
 const STATUS_TEXT: Record<JobStatus, string> = {
@@ -22,12 +22,20 @@ export function setStatusBadge(el: HTMLElement, status: JobStatus): void {
 
 /** A labelled progress bar (the native element: announced with its value). */
 export function progressBar(label: string, value = 0): HTMLProgressElement {
-  return h('progress', { max: 100, value, 'aria-label': label }) as HTMLProgressElement;
+  return h('progress', {
+    max: 100,
+    value,
+    'aria-label': label,
+  }) as HTMLProgressElement;
 }
 
 /** Term/definition pairs. */
 export function details(pairs: [string, Child][]): HTMLElement {
-  return h('dl', { class: 'details' }, pairs.map(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
+  return h(
+    'dl',
+    { class: 'details' },
+    pairs.map(([k, v]) => [h('dt', null, k), h('dd', null, v)]),
+  );
 }
 
 export function card(title: string, ...children: Child[]): HTMLElement {
@@ -37,7 +45,14 @@ export function card(title: string, ...children: Child[]): HTMLElement {
 
 export function errorBlock(err: unknown): HTMLElement {
   const message = err instanceof Error ? err.message : String(err);
-  const list = err instanceof ApiError && err.errors.length > 0 ? h('ul', null, err.errors.map((e) => h('li', null, h('code', null, e.field), ': ', e.message))) : null;
+  const list =
+    err instanceof ApiError && err.errors.length > 0
+      ? h(
+          'ul',
+          null,
+          err.errors.map((e) => h('li', null, h('code', null, e.field), ': ', e.message)),
+        )
+      : null;
   return h('div', { class: 'notice error', role: 'alert' }, h('p', null, message), list);
 }
 
@@ -51,7 +66,19 @@ export function loading(text = 'Loading…'): HTMLElement {
 
 /** A table with a caption (read by screen readers, hidden visually when `hideCaption`). */
 export function table(caption: string, head: string[], rows: Child[][] | HTMLTableRowElement[], opts: { hideCaption?: boolean; className?: string } = {}): HTMLElement {
-  const body = h('tbody', null, (rows as (Child[] | HTMLTableRowElement)[]).map((r) => (r instanceof HTMLTableRowElement ? r : h('tr', null, r.map((c) => h('td', null, c))))));
+  const body = h(
+    'tbody',
+    null,
+    (rows as (Child[] | HTMLTableRowElement)[]).map((r) =>
+      r instanceof HTMLTableRowElement
+        ? r
+        : h(
+            'tr',
+            null,
+            r.map((c) => h('td', null, c)),
+          ),
+    ),
+  );
   return h(
     'div',
     { class: 'table-wrap' },
@@ -59,7 +86,15 @@ export function table(caption: string, head: string[], rows: Child[][] | HTMLTab
       'table',
       { class: opts.className ?? '' },
       h('caption', { class: opts.hideCaption ? 'visually-hidden' : '' }, caption),
-      h('thead', null, h('tr', null, head.map((c) => h('th', { scope: 'col' }, c)))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          head.map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
       body,
     ),
   );

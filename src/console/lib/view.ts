@@ -24,5 +24,7 @@ export function every(ms: number, signal: AbortSignal, fn: () => void | Promise<
     }
   };
   const timer = window.setInterval(tick, ms);
-  signal.addEventListener('abort', () => window.clearInterval(timer), { once: true });
+  signal.addEventListener('abort', () => window.clearInterval(timer), {
+    once: true,
+  });
 }

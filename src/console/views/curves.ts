@@ -1,5 +1,5 @@
+import { type LineChart, lineChart, PALETTE } from '../lib/charts.js';
 import { h } from '../lib/dom.js';
-import { lineChart, PALETTE, type LineChart } from '../lib/charts.js';
 import type { EpochMetric } from '../lib/types.js';
 
 /** A point of the in-epoch series: the mean loss and accuracy of the epoch's batches so far. */
@@ -19,11 +19,20 @@ export class JobCurves {
   private readonly accuracy: LineChart;
   private readonly epochs = new Map<number, EpochMetric>();
   private batches: BatchPoint[] = [];
-  private readonly summary = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
+  private readonly summary = h('p', {
+    class: 'visually-hidden',
+    'aria-live': 'polite',
+  });
 
   constructor() {
-    const lossHost = h('div', { role: 'img', 'aria-label': 'Loss per epoch: training, validation, and the running mean of the current epoch' });
-    const accHost = h('div', { role: 'img', 'aria-label': 'Accuracy per epoch: training, validation, and the running mean of the current epoch' });
+    const lossHost = h('div', {
+      role: 'img',
+      'aria-label': 'Loss per epoch: training, validation, and the running mean of the current epoch',
+    });
+    const accHost = h('div', {
+      role: 'img',
+      'aria-label': 'Accuracy per epoch: training, validation, and the running mean of the current epoch',
+    });
     this.el = h(
       'div',
       { class: 'chart-grid' },
@@ -34,10 +43,24 @@ export class JobCurves {
     const series = (what: string) => [
       { label: `train ${what} (epoch)`, color: PALETTE[0], points: true },
       { label: `val ${what} (epoch)`, color: PALETTE[1], points: true },
-      { label: `train ${what} (batches)`, color: PALETTE[5], width: 1.5, dash: [4, 3] },
+      {
+        label: `train ${what} (batches)`,
+        color: PALETTE[5],
+        width: 1.5,
+        dash: [4, 3],
+      },
     ];
-    this.loss = lineChart(lossHost, { xLabel: 'epoch', yLabel: 'loss', series: series('loss') });
-    this.accuracy = lineChart(accHost, { xLabel: 'epoch', yLabel: 'accuracy', series: series('acc'), yRange: [0, 1] });
+    this.loss = lineChart(lossHost, {
+      xLabel: 'epoch',
+      yLabel: 'loss',
+      series: series('loss'),
+    });
+    this.accuracy = lineChart(accHost, {
+      xLabel: 'epoch',
+      yLabel: 'accuracy',
+      series: series('acc'),
+      yRange: [0, 1],
+    });
   }
 
   addEpoch(m: EpochMetric): void {
@@ -69,7 +92,8 @@ export class JobCurves {
     this.el.dataset.epochPoints = String(this.epochs.size);
     this.el.dataset.batchPoints = String(this.batches.length);
     const lastEpoch = [...this.epochs.values()].at(-1);
-    if (lastEpoch) this.summary.textContent = `Epoch ${lastEpoch.epoch}: loss ${lastEpoch.loss?.toFixed(4) ?? '—'}, validation accuracy ${lastEpoch.valAccuracy !== null ? (lastEpoch.valAccuracy * 100).toFixed(1) + '%' : '—'}`;
+    if (lastEpoch)
+      this.summary.textContent = `Epoch ${lastEpoch.epoch}: loss ${lastEpoch.loss?.toFixed(4) ?? '—'}, validation accuracy ${lastEpoch.valAccuracy !== null ? (lastEpoch.valAccuracy * 100).toFixed(1) + '%' : '—'}`;
   }
 
   destroy(): void {

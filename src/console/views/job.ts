@@ -1,8 +1,8 @@
-import { api, followEvents, ApiError } from '../lib/api.js';
+import { ApiError, api, followEvents } from '../lib/api.js';
 import { h, mount } from '../lib/dom.js';
 import * as fmt from '../lib/format.js';
 import { href } from '../lib/router.js';
-import { FINAL_STATUSES, type EpochMetric, type Job, type JobProgress } from '../lib/types.js';
+import { type EpochMetric, FINAL_STATUSES, type Job, type JobProgress } from '../lib/types.js';
 import { card, details, errorBlock, progressBar, setStatusBadge } from '../lib/ui.js';
 import { every, type ViewContext } from '../lib/view.js';
 import { JobCurves } from './curves.js';
@@ -19,7 +19,9 @@ interface StateEventData {
 export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
   const { signal } = ctx;
   const id = ctx.route.params.id;
-  let job = await api.get<Job>(`/v1/jobs/${encodeURIComponent(id)}`, { signal });
+  let job = await api.get<Job>(`/v1/jobs/${encodeURIComponent(id)}`, {
+    signal,
+  });
   let fetchedAt = Date.now();
 
   const title = h('h1', null, jobLabel(job));
@@ -43,7 +45,15 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
       'table',
       { class: 'num-table epochs-table' },
       h('caption', { class: 'visually-hidden' }, 'Metrics of each finished epoch'),
-      h('thead', null, h('tr', null, ['Epoch', 'Loss', 'Accuracy', 'Val loss', 'Val acc.', 'Duration', 'Samples/s'].map((c) => h('th', { scope: 'col', class: 'num' }, c)))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          ['Epoch', 'Loss', 'Accuracy', 'Val loss', 'Val acc.', 'Duration', 'Samples/s'].map((c) => h('th', { scope: 'col', class: 'num' }, c)),
+        ),
+      ),
       epochRows,
     ),
   );
@@ -54,7 +64,9 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
   cancel.addEventListener('click', async () => {
     cancel.disabled = true;
     try {
-      const res = await api.post<Job>(`/v1/jobs/${job.id}/cancel`, undefined, { signal });
+      const res = await api.post<Job>(`/v1/jobs/${job.id}/cancel`, undefined, {
+        signal,
+      });
       job = res;
       fetchedAt = Date.now();
       ctx.notify(res.status === 'cancelled' ? 'The job is cancelled.' : 'Cancel requested: the worker stops after its current batch.', 'success');
@@ -101,14 +113,35 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
       card(
         'Test metrics',
         t
-          ? h('div', { class: 'stats' }, h('div', { class: 'stat' }, h('span', { class: 'stat-value' }, fmt.percent(t.accuracy, 2)), h('span', { class: 'stat-label' }, 'test accuracy')), h('div', { class: 'stat' }, h('span', { class: 'stat-value' }, fmt.metric(t.loss)), h('span', { class: 'stat-label' }, 'test loss')))
-          : h('p', { class: 'sub' }, FINAL_STATUSES.includes(job.status) ? 'No test evaluation (no test split, or the job did not finish).' : 'Measured on the held-out test split when training ends.'),
+          ? h(
+              'div',
+              { class: 'stats' },
+              h('div', { class: 'stat' }, h('span', { class: 'stat-value' }, fmt.percent(t.accuracy, 2)), h('span', { class: 'stat-label' }, 'test accuracy')),
+              h('div', { class: 'stat' }, h('span', { class: 'stat-value' }, fmt.metric(t.loss)), h('span', { class: 'stat-label' }, 'test loss')),
+            )
+          : h(
+              'p',
+              { class: 'sub' },
+              FINAL_STATUSES.includes(job.status) ? 'No test evaluation (no test split, or the job did not finish).' : 'Measured on the held-out test split when training ends.',
+            ),
         job.stopReason ? h('p', { class: 'notice' }, `Stopped early: ${job.stopReason}`) : null,
       ),
       card(
         'Run',
         details([
-          ['Dataset', [h('a', { href: href(`/datasets/${encodeURIComponent(job.dataset.id)}`) }, job.dataset.id), job.dataset.limit ? ` (first ${fmt.count(job.dataset.limit)} examples)` : '']],
+          [
+            'Dataset',
+            [
+              h(
+                'a',
+                {
+                  href: href(`/datasets/${encodeURIComponent(job.dataset.id)}`),
+                },
+                job.dataset.id,
+              ),
+              job.dataset.limit ? ` (first ${fmt.count(job.dataset.limit)} examples)` : '',
+            ],
+          ],
           ['Split', job.split ? `${fmt.count(job.split.train)} train · ${fmt.count(job.split.validation)} validation · ${fmt.count(job.split.test)} test (seed ${job.split.seed})` : 'not split yet'],
           ['Engine', job.engine ? `${job.engine.name} ${job.engine.version}` : 'not started'],
           ['Model size', `${fmt.count(plan.totalParams)} parameters · ${fmt.compact(plan.macs)} MACs per example · output ${fmt.shape(plan.outputShape)}`],
@@ -116,7 +149,20 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
           ['Created', fmt.timestamp(job.createdAt)],
           ['Started', fmt.timestamp(job.startedAt)],
           ['Finished', fmt.timestamp(job.finishedAt)],
-          ['Registered', job.registeredAs ? h('a', { href: href(`/registry/${encodeURIComponent(job.registeredAs.name)}`) }, `${job.registeredAs.name} v${job.registeredAs.version}`) : job.register ? `as ${job.register.name} when it succeeds` : '—'],
+          [
+            'Registered',
+            job.registeredAs
+              ? h(
+                  'a',
+                  {
+                    href: href(`/registry/${encodeURIComponent(job.registeredAs.name)}`),
+                  },
+                  `${job.registeredAs.name} v${job.registeredAs.version}`,
+                )
+              : job.register
+                ? `as ${job.register.name} when it succeeds`
+                : '—',
+          ],
           ['Job id', h('code', null, job.id)],
         ]),
       ),
@@ -135,14 +181,29 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
             'tr',
             null,
             h('th', { scope: 'row', class: 'num' }, String(e.epoch)),
-            [fmt.metric(e.loss), fmt.percent(e.accuracy, 2), fmt.metric(e.valLoss), fmt.percent(e.valAccuracy, 2), fmt.duration(e.durationMs), fmt.count(e.samplesPerSec === null ? null : Math.round(e.samplesPerSec))].map((v) => h('td', { class: 'num' }, v)),
+            [
+              fmt.metric(e.loss),
+              fmt.percent(e.accuracy, 2),
+              fmt.metric(e.valLoss),
+              fmt.percent(e.valAccuracy, 2),
+              fmt.duration(e.durationMs),
+              fmt.count(e.samplesPerSec === null ? null : Math.round(e.samplesPerSec)),
+            ].map((v) => h('td', { class: 'num' }, v)),
           ),
         ),
     );
   }
 
   function addEvent(kind: string, text: string, at?: string): void {
-    eventsList.append(h('li', { class: `event event-${kind}` }, h('time', { datetime: at ?? new Date().toISOString() }, fmt.timestamp(at ?? new Date().toISOString())), h('span', { class: 'event-kind' }, kind), h('span', null, text)));
+    eventsList.append(
+      h(
+        'li',
+        { class: `event event-${kind}` },
+        h('time', { datetime: at ?? new Date().toISOString() }, fmt.timestamp(at ?? new Date().toISOString())),
+        h('span', { class: 'event-kind' }, kind),
+        h('span', null, text),
+      ),
+    );
   }
 
   async function refetch(): Promise<void> {
@@ -181,14 +242,22 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
         case 'metrics': {
           const m = data as unknown as EpochMetric;
           addEpoch(m);
-          addEvent('epoch', `epoch ${m.epoch}: loss ${fmt.metric(m.loss)}, accuracy ${fmt.percent(m.accuracy)}, val loss ${fmt.metric(m.valLoss)}, val accuracy ${fmt.percent(m.valAccuracy)}`, m.createdAt);
+          addEvent(
+            'epoch',
+            `epoch ${m.epoch}: loss ${fmt.metric(m.loss)}, accuracy ${fmt.percent(m.accuracy)}, val loss ${fmt.metric(m.valLoss)}, val accuracy ${fmt.percent(m.valAccuracy)}`,
+            m.createdAt,
+          );
           break;
         }
         case 'progress': {
           progress = data as unknown as JobProgress;
           if (!firstSample && job.status === 'running') firstSample = { t: Date.now(), percent: progress.percent };
           if (progress.batchesPerEpoch > 0 && progress.batch > 0 && (progress.loss !== undefined || progress.accuracy !== undefined)) {
-            curves.addBatch({ x: progress.epoch - 1 + progress.batch / progress.batchesPerEpoch, loss: progress.loss ?? null, accuracy: progress.accuracy ?? null });
+            curves.addBatch({
+              x: progress.epoch - 1 + progress.batch / progress.batchesPerEpoch,
+              loss: progress.loss ?? null,
+              accuracy: progress.accuracy ?? null,
+            });
           }
           renderProgress();
           break;
@@ -210,7 +279,26 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
     'section',
     { class: 'page job-page', 'data-job-id': job.id },
     h('p', { class: 'crumbs' }, h('a', { href: '#/jobs' }, 'Jobs'), ' / '),
-    h('div', { class: 'page-head' }, h('div', null, title, h('div', { class: 'head-meta' }, badge, live, h('code', { class: 'sub' }, job.id))), h('div', { class: 'actions' }, cancel, modelLink, h('a', { class: 'button secondary', href: href('/compare', { ids: job.id }) }, 'Compare'), h('a', { class: 'button secondary', href: href('/new', { from: job.id }) }, 'Edit as new job'))),
+    h(
+      'div',
+      { class: 'page-head' },
+      h('div', null, title, h('div', { class: 'head-meta' }, badge, live, h('code', { class: 'sub' }, job.id))),
+      h(
+        'div',
+        { class: 'actions' },
+        cancel,
+        modelLink,
+        h(
+          'a',
+          {
+            class: 'button secondary',
+            href: href('/compare', { ids: job.id }),
+          },
+          'Compare',
+        ),
+        h('a', { class: 'button secondary', href: href('/new', { from: job.id }) }, 'Edit as new job'),
+      ),
+    ),
     h('section', { class: 'card progress-card', 'aria-label': 'Progress' }, bar, progressText, etaText),
     errorHost,
     curves.el,

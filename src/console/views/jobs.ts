@@ -28,7 +28,11 @@ class JobRow {
 
   constructor(job: Job, selected: Set<string>, onSelect: () => void) {
     this.link = h('a', { href: href(`/jobs/${job.id}`) });
-    this.checkbox = h('input', { type: 'checkbox', checked: selected.has(job.id), 'aria-label': `Select ${jobLabel(job)} to compare` });
+    this.checkbox = h('input', {
+      type: 'checkbox',
+      checked: selected.has(job.id),
+      'aria-label': `Select ${jobLabel(job)} to compare`,
+    });
     this.checkbox.addEventListener('change', () => {
       if (this.checkbox.checked) selected.add(job.id);
       else selected.delete(job.id);
@@ -71,8 +75,19 @@ class JobRow {
 export async function jobsView(ctx: ViewContext): Promise<HTMLElement> {
   const { signal } = ctx;
   const selected = new Set<string>((ctx.route.query.get('selected') ?? '').split(',').filter(Boolean));
-  const statusSelect = h('select', { name: 'status' }, option('', 'All states'), JOB_STATUSES.map((s) => option(s, s, ctx.route.query.get('status') === s)));
-  const nameInput = h('input', { type: 'search', name: 'name', placeholder: 'e.g. mnist', value: ctx.route.query.get('name') ?? '', autocomplete: 'off' });
+  const statusSelect = h(
+    'select',
+    { name: 'status' },
+    option('', 'All states'),
+    JOB_STATUSES.map((s) => option(s, s, ctx.route.query.get('status') === s)),
+  );
+  const nameInput = h('input', {
+    type: 'search',
+    name: 'name',
+    placeholder: 'e.g. mnist',
+    value: ctx.route.query.get('name') ?? '',
+    autocomplete: 'off',
+  });
   const compareButton = h('button', { type: 'button', disabled: true }, 'Compare selected');
   const selectionNote = h('span', { class: 'sub', 'aria-live': 'polite' });
   const rowsBody = h('tbody');
@@ -134,7 +149,10 @@ export async function jobsView(ctx: ViewContext): Promise<HTMLElement> {
       seen.add(job.id);
       let row = rows.get(job.id);
       if (row) row.update(job);
-      else rows.set(job.id, (row = new JobRow(job, selected, onSelect)));
+      else {
+        row = new JobRow(job, selected, onSelect);
+        rows.set(job.id, row);
+      }
       ordered.push(row.el);
     }
     for (const id of [...rows.keys()]) if (!seen.has(id)) rows.delete(id);

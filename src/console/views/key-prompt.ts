@@ -7,7 +7,14 @@ import { saveKey } from '../lib/key-store.js';
  * session only. `reason` explains why it asks again (a refused key).
  */
 export function keyPrompt(onAccepted: () => void, reason?: string): HTMLElement {
-  const input = h('input', { type: 'password', name: 'api-key', autocomplete: 'off', spellcheck: 'false', required: true, placeholder: 'ty_…' });
+  const input = h('input', {
+    type: 'password',
+    name: 'api-key',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    required: true,
+    placeholder: 'ty_…',
+  });
   const f = field('API key', input, 'Sent as "Authorization: Bearer <key>" with every /v1 request. Kept in this browser tab only (sessionStorage), never in a URL.');
   const show = h('input', { type: 'checkbox', id: 'show-key' });
   show.addEventListener('change', () => (input.type = show.checked ? 'text' : 'password'));
@@ -21,20 +28,15 @@ export function keyPrompt(onAccepted: () => void, reason?: string): HTMLElement 
     f.wrap,
     h('div', { class: 'checkbox' }, show, h('label', { for: 'show-key' }, 'Show the key')),
     h('div', { class: 'actions' }, submit),
-    h(
-      'p',
-      { class: 'hint' },
-      'No key yet? The first ',
-      h('code', null, 'npm start'),
-      ' prints one; operators create more with ',
-      h('code', null, 'npm run keys -- create --tenant <name>'),
-      '.',
-    ),
+    h('p', { class: 'hint' }, 'No key yet? The first ', h('code', null, 'npm start'), ' prints one; operators create more with ', h('code', null, 'npm run keys -- create --tenant <name>'), '.'),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const key = input.value.trim();
-    if (!key) return f.setError('Enter a key.');
+    if (!key) {
+      f.setError('Enter a key.');
+      return;
+    }
     submit.disabled = true;
     submit.textContent = 'Checking…';
     try {

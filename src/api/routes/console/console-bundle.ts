@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -48,7 +48,10 @@ export async function buildConsoleBundle(): Promise<ConsoleBundle> {
   const assets = new Map<string, ConsoleAsset>();
   for (const file of result.outputFiles) {
     const name = path.basename(file.path);
-    assets.set(name, { body: Buffer.from(file.contents), contentType: TYPES[path.extname(name)] ?? 'application/octet-stream' });
+    assets.set(name, {
+      body: Buffer.from(file.contents),
+      contentType: TYPES[path.extname(name)] ?? 'application/octet-stream',
+    });
   }
   const script = [...assets.keys()].find((n) => n.endsWith('.js'));
   const style = [...assets.keys()].find((n) => n.endsWith('.css'));
@@ -57,10 +60,7 @@ export async function buildConsoleBundle(): Promise<ConsoleBundle> {
   const faviconName = `favicon-${createHash('sha256').update(favicon).digest('hex').slice(0, 8)}.svg`;
   assets.set(faviconName, { body: favicon, contentType: TYPES['.svg'] });
   const template = await readFile(path.join(CONSOLE_SOURCE_DIR, 'index.html'), 'utf8');
-  const index = template
-    .replace('%SCRIPT%', `/console/${script}`)
-    .replace('%STYLE%', `/console/${style}`)
-    .replace('%FAVICON%', `/console/${faviconName}`);
+  const index = template.replace('%SCRIPT%', `/console/${script}`).replace('%STYLE%', `/console/${style}`).replace('%FAVICON%', `/console/${faviconName}`);
   return { index: Buffer.from(index), assets };
 }
 
