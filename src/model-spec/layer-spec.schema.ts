@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { expects } from './schema-errors.js';
 
 /**
  * Activations accepted by tfjs-layers 4.22 under these exact identifiers
@@ -52,6 +53,7 @@ const windowSide = () => Type.Integer({ minimum: 1, maximum: MAX_WINDOW });
 function windowSize(description: string, defaultValue?: number) {
   return Type.Union([windowSide(), Type.Tuple([windowSide(), windowSide()])], {
     description,
+    ...expects(`an integer from 1 to ${MAX_WINDOW} or [height, width]`),
     ...(defaultValue === undefined ? {} : { default: defaultValue }),
   });
 }
@@ -61,6 +63,7 @@ function layerName() {
     minLength: 1,
     maxLength: 64,
     pattern: LAYER_NAME_PATTERN,
+    ...expects("1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"),
     description:
       'Unique layer name (letters, digits, `.`, `_`, `-`). Default: the type in snake_case plus a per-type ' +
       'counter, e.g. `conv2d_1`, `max_pool2d_2`.',
@@ -109,6 +112,7 @@ export const Conv2dLayerSchema = Type.Object({
     ),
   ], {
     default: LAYER_DEFAULTS.convPadding,
+    ...expects(`"same", "valid", an integer from 0 to ${MAX_WINDOW} or [top, bottom, left, right]`),
     description:
       "Default 'valid' (as in Keras). An explicit zero padding P follows the lesson's formula " +
       'out = floor((in - F + 2P) / S) + 1; it is built as a zero-padding layer followed by a \'valid\' convolution.',
@@ -311,14 +315,3 @@ export const LayerSpecSchema = discriminatedUnion<LayerSpec>(
   LAYER_SCHEMAS,
   `A layer, selected by \`type\`: ${Object.keys(LAYER_SCHEMAS).join(', ')}.`,
 );
-
-/**
- * Wording for union-typed fields: a failed `anyOf` only says "must match a
- * schema", which does not tell the user what to write.
- */
-export const FIELD_EXPECTATIONS: Record<string, string> = {
-  kernelSize: `an integer from 1 to ${MAX_WINDOW} or [height, width]`,
-  strides: `an integer from 1 to ${MAX_WINDOW} or [height, width]`,
-  poolSize: `an integer from 1 to ${MAX_WINDOW} or [height, width]`,
-  padding: `'same', 'valid', an integer from 0 to ${MAX_WINDOW} or [top, bottom, left, right]`,
-};

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { LayerSpecSchema } from './layer-spec.schema.js';
+import { expects } from './schema-errors.js';
 
 export const MAX_LAYERS = 200;
 export const MAX_SPATIAL = 4096;
@@ -23,6 +24,7 @@ export const MODEL_BASE_PROPERTIES = {
         Type.Integer({ minimum: 1, maximum: MAX_FEATURES, description: 'Number of features.' }),
       ], { description: 'A flat vector: [features].' }),
     ], {
+      ...expects('[height, width, channels] or [features] of positive integers'),
       description: 'Shape of one example, without the batch dimension: [height, width, channels] or [features].',
     }),
   }, {

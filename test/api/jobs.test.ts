@@ -90,7 +90,7 @@ describe('POST /v1/jobs', () => {
       'a mistyped value, naming layer and field and what is allowed',
       { model: { ...SMALL_CNN, layers: [{ type: 'conv2d', filters: 4, kernelSize: '3' }, ...SMALL_CNN.layers.slice(1)] } },
       'invalid-request',
-      /^layer 0 \(conv2d\): kernelSize must be an integer from 1 to \d+ or a list of 2 integers, got "3"$/,
+      /^layer 0 \(conv2d\): kernelSize must be an integer from 1 to \d+ or \[height, width\], got "3"$/,
       'model.layers[0].kernelSize',
     ],
     [

@@ -10,7 +10,7 @@ afterEach(async () => {
   await t.close();
 });
 
-const KERNEL_SIZE = 'layer 0 (conv2d): kernelSize must be an integer from 1 to 4096 or a list of 2 integers, got "5"';
+const KERNEL_SIZE = 'layer 0 (conv2d): kernelSize must be an integer from 1 to 4096 or [height, width], got "5"';
 const withKernel = (kernelSize: unknown) => ({ input: { shape: [28, 28, 1] }, layers: [{ type: 'conv2d', filters: 2, kernelSize }, { type: 'flatten' }] });
 
 describe('POST /v1/plan takes the model bare or as { model } like POST /v1/jobs', () => {

@@ -117,7 +117,7 @@ describe('the core loop: submit, train in a worker, poll, predict', () => {
   it.each([
     [{ instances: [[1, 2, 3]] }, /instances\[0\] must have the input shape \[28, 28, 1\] or be a flat list of 784 numbers, got a list of 3/],
     [{ instances: [Array(784).fill('x')] }, /instances\[0\]\[0\] must be a finite number, got the string "x"/],
-    [{ instances: [] }, /instances must NOT have fewer than 1 items/],
+    [{ instances: [] }, /instances must have at least 1 item, got \[\]/],
     [{ inputs: [] }, /instances is required/],
   ])('rejects predict body %#', async (body, detail) => {
     const res = await t.http.post(`/v1/models/${job.modelId}/predict`).send(body);

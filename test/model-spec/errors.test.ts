@@ -29,10 +29,10 @@ describe('document-level errors', () => {
     ['too many layers', image(...Array.from({ length: 201 }, () => ({ type: 'activation', activation: 'relu' }))),
       'layers must have at most 200 items, got 201', 'layers'],
     ['layers not a list', { input: { shape: [4] }, layers: { type: 'dense' } },
-      'layers must be an array, got {"type":"dense"}', 'layers'],
+      'layers must be a list, got {"type":"dense"}', 'layers'],
     ['version 2', { version: 2, ...image({ type: 'flatten' }) }, 'version must be 1, got 2', 'version'],
     ['unknown top-level field', { ...image({ type: 'flatten' }), optimizer: 'adam' },
-      "unknown field 'optimizer'; allowed fields are version, input, layers", 'optimizer'],
+      'optimizer is not an allowed field; allowed fields: version, input, layers', 'optimizer'],
   ])('%s', (_what, spec, message, field) => {
     const err = planError(spec);
     expect(err.message).toBe(message);
@@ -48,31 +48,31 @@ describe('layer schema errors', () => {
     ['unknown type', image({ type: 'conv3d' }),
       "layer 0: unknown type 'conv3d'; expected one of conv2d, maxPool2d, avgPool2d, globalAvgPool2d, flatten, dense, dropout, activation, batchNorm, inception",
       '/layers/0/type'],
-    ['missing filters', image({ type: 'conv2d', kernelSize: 3 }), 'layer 0 (conv2d): filters is required', '/layers/0/filters'],
+    ['missing filters', image({ type: 'conv2d', kernelSize: 3 }), 'layer 0 (conv2d): filters is required (an integer from 1 to 4096)', '/layers/0/filters'],
     ['kernelSize of one value', image(conv(), conv({ kernelSize: [3] })),
       'layer 1 (conv2d): kernelSize must be an integer from 1 to 4096 or [height, width], got [3]', '/layers/1/kernelSize'],
     ['kernelSize of three values', image(conv({ kernelSize: [3, 3, 3] })),
       'layer 0 (conv2d): kernelSize must be an integer from 1 to 4096 or [height, width], got [3, 3, 3]', '/layers/0/kernelSize'],
     ['kernelSize 0', image(conv({ kernelSize: 0 })),
       'layer 0 (conv2d): kernelSize must be an integer from 1 to 4096 or [height, width], got 0', '/layers/0/kernelSize'],
-    ['fractional filters', image(conv({ filters: 2.5 })), 'layer 0 (conv2d): filters must be an integer, got 2.5', '/layers/0/filters'],
-    ['too many filters', image(conv({ filters: 5000 })), 'layer 0 (conv2d): filters must be <= 4096, got 5000', '/layers/0/filters'],
+    ['fractional filters', image(conv({ filters: 2.5 })), 'layer 0 (conv2d): filters must be an integer from 1 to 4096, got 2.5', '/layers/0/filters'],
+    ['too many filters', image(conv({ filters: 5000 })), 'layer 0 (conv2d): filters must be an integer from 1 to 4096, got 5000', '/layers/0/filters'],
     ['bad padding', image(conv({ padding: 'full' })),
-      "layer 0 (conv2d): padding must be 'same', 'valid', an integer from 0 to 4096 or [top, bottom, left, right], got 'full'",
+      'layer 0 (conv2d): padding must be "same", "valid", an integer from 0 to 4096 or [top, bottom, left, right], got "full"',
       '/layers/0/padding'],
     ['pool padding', image({ type: 'maxPool2d', padding: 1 }),
-      "layer 0 (maxPool2d): padding must be one of 'same', 'valid', got 1", '/layers/0/padding'],
+      'layer 0 (maxPool2d): padding must be one of "same", "valid", got 1', '/layers/0/padding'],
     ['unknown field', image(conv({ kernel_size: 3 })),
-      "layer 0 (conv2d): unknown field 'kernel_size'; allowed fields are type, filters, kernelSize, strides, padding, " +
+      'layer 0 (conv2d): kernel_size is not an allowed field; allowed fields: type, filters, kernelSize, strides, padding, ' +
         'activation, useBias, kernelInitializer, biasInitializer, name',
       '/layers/0/kernel_size'],
     ['unknown activation', image({ type: 'flatten' }, { type: 'dense', units: 3, activation: 'leakyRelu' }),
-      "layer 1 (dense): activation must be one of 'linear', 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'hardSigmoid', " +
-        "'tanh', 'softmax', 'softplus', 'softsign', 'swish', 'mish', 'gelu', got 'leakyRelu'",
+      'layer 1 (dense): activation must be one of "linear", "relu", "relu6", "elu", "selu", "sigmoid", "hardSigmoid", ' +
+        '"tanh", "softmax", "softplus", "softsign", "swish", "mish", "gelu", got "leakyRelu"',
       '/layers/1/activation'],
-    ['dropout rate 1', image({ type: 'dropout', rate: 1 }), 'layer 0 (dropout): rate must be < 1, got 1', '/layers/0/rate'],
+    ['dropout rate 1', image({ type: 'dropout', rate: 1 }), 'layer 0 (dropout): rate must be a number ≥ 0 and < 1, got 1', '/layers/0/rate'],
     ['bad name', image({ type: 'flatten', name: 'my layer' }),
-      "layer 0 (flatten \"my layer\"): name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, got 'my layer'",
+      "layer 0 (flatten \"my layer\"): name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, got \"my layer\"",
       '/layers/0/name'],
     ['duplicate name', image(conv({ name: 'head' }), { type: 'flatten' }, { type: 'dense', units: 2, name: 'head' }),
       'layer 2 (dense "head"): name "head" is already used by layer 0; layer names must be unique', '/layers/2/name'],
@@ -100,7 +100,7 @@ describe('layer schema errors', () => {
   it('locates errors inside a branch by inception index, branch and position', () => {
     const err = planError(image(conv(), { type: 'inception', branches: [[conv()], [conv(), conv({ useBias: 'yes' })]] }));
     expect(err).toMatchObject({ layerIndex: 1, branch: 1, branchLayerIndex: 1, layerType: 'conv2d', field: 'useBias' });
-    expect(err.message).toBe("layer 1 (inception) branch 1 layer 1 (conv2d): useBias must be true or false, got 'yes'");
+    expect(err.message).toBe('layer 1 (inception) branch 1 layer 1 (conv2d): useBias must be true or false, got "yes"');
   });
 });
 
@@ -164,15 +164,15 @@ describe('training spec errors', () => {
   it.each([
     ['not an object', 'adam', 'the training spec must be a JSON object', undefined],
     ['unknown optimizer', { optimizer: 'adagrad' },
-      "optimizer must be one of 'sgd', 'momentum', 'adam', 'rmsprop', got 'adagrad'", 'optimizer'],
-    ['zero learning rate', { learningRate: 0 }, 'learningRate must be > 0, got 0', 'learningRate'],
-    ['fractional epochs', { epochs: 2.5 }, 'epochs must be an integer, got 2.5', 'epochs'],
+      'optimizer must be one of "sgd", "momentum", "adam", "rmsprop", got "adagrad"', 'optimizer'],
+    ['zero learning rate', { learningRate: 0 }, 'learningRate must be a number > 0 and ≤ 10, got 0', 'learningRate'],
+    ['fractional epochs', { epochs: 2.5 }, 'epochs must be an integer from 1 to 1000, got 2.5', 'epochs'],
     ['splits leaving nothing', { validationSplit: 0.5, testSplit: 0.5 },
       'validationSplit + testSplit must be below 0.9, to leave at least 10% of the data for training; got 0.5 + 0.5', 'testSplit'],
     ['splits leaving too little', { validationSplit: 0.45, testSplit: 0.45 },
       'validationSplit + testSplit must be below 0.9, to leave at least 10% of the data for training; got 0.45 + 0.45', 'testSplit'],
     ['unknown field', { lr: 0.1 },
-      "unknown field 'lr'; allowed fields are optimizer, learningRate, momentum, epochs, batchSize, validationSplit, testSplit, seed, earlyStopping, normalization, maxWallTimeSeconds, loss",
+      'lr is not an allowed field; allowed fields: optimizer, learningRate, momentum, epochs, batchSize, validationSplit, testSplit, seed, earlyStopping, normalization, maxWallTimeSeconds, loss',
       'lr'],
   ])('%s', (_what, raw, message, field) => {
     const err = failure(() => normalizeTrainingSpec(raw));
