@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { DEFAULT_PLAN_LIMITS } from '../model-spec/plan-limits.js';
+import { describeViolations, typeboxViolations } from '../model-spec/schema-errors.js';
 
 /**
  * The one place that reads process.env. Everything else receives an AppConfig.
@@ -133,15 +134,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const errors = [...Value.Errors(ConfigSchema, withDefaults)];
   if (errors.length > 0) {
     const byKey = new Map<string, string>();
-    for (const e of errors) {
-      const key = e.instancePath.replace(/^\//, '') || '(config)';
+    for (const { path, complaint } of describeViolations(typeboxViolations(ConfigSchema, errors), withDefaults)) {
+      const key = path[0] ?? '(config)';
       if (byKey.has(key)) continue;
-      const schema = (ConfigSchema.properties as Record<string, unknown>)[key] as
-        | { default?: unknown; enum?: unknown[] }
-        | undefined;
-      const allowed = schema?.enum ? `must be one of ${schema.enum.join(', ')}` : e.message;
-      const dflt = schema?.default !== undefined ? ` (default ${JSON.stringify(schema.default)})` : '';
-      byKey.set(key, `${key}=${JSON.stringify(raw[key])}: ${allowed}${dflt}`);
+      const dflt = (ConfigSchema.properties as Record<string, { default?: unknown }>)[key]?.default;
+      byKey.set(key, `${key} ${complaint}${dflt !== undefined ? ` (default ${JSON.stringify(dflt)})` : ''}`);
     }
     const lines = [...byKey.values()];
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
