@@ -60,7 +60,7 @@ export const LineageSchema = Type.Object(
           "The uploaded dataset's `contentHash`; for a built-in dataset the SHA-256 of its examples. Null when the dataset was deleted before registration.",
       }),
     ),
-    hyperparameters: Type.Record(Type.String(), Type.Unknown(), { description: "The job's training spec as submitted (defaults not filled in)." }),
+    hyperparameters: Type.Record(Type.String(), Type.Unknown(), { description: "The job's training spec with every default filled in, as it trained (as submitted, for jobs stored by earlier versions)." }),
     metrics: Type.Record(Type.String(), Nullable(Type.Number()), { description: "The trained model's final metrics." }),
     engine: Type.Object({ name: Type.String(), version: Type.String() }, { additionalProperties: true, description: 'Engine that trained the model.' }),
     modelCreatedAt: Type.String({ format: 'date-time', description: 'When the trained model was stored.' }),
