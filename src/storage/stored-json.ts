@@ -1,5 +1,6 @@
 import type { TSchema, Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { describeViolations, fieldName, typeboxViolations } from '../model-spec/schema-errors.js';
 
 /** A stored JSON value that does not match its schema: a bug or a hand edit, never user input. */
 export class StoredJsonError extends Error {
@@ -13,6 +14,6 @@ export class StoredJsonError extends Error {
 /** Checks a JSON column as it is read, so the rest of the code can trust its type. */
 export function readStoredJson<S extends TSchema>(schema: S, value: unknown, what: string): Static<S> {
   if (Value.Check(schema, value)) return value as Static<S>;
-  const first = [...Value.Errors(schema, value)][0];
-  throw new StoredJsonError(what, first ? `${first.instancePath || '/'} ${first.message}` : 'invalid');
+  const [first] = describeViolations(typeboxViolations(schema, Value.Errors(schema, value)), value);
+  throw new StoredJsonError(what, first ? `${fieldName(first.path) || 'the value'} ${first.complaint}` : 'invalid');
 }
