@@ -1,15 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type TInteger } from 'typebox';
 import { problems } from '../../schemas/common.schema.js';
 import { ConflictError, NotFoundError } from '../../errors/index.js';
 import { isUniqueViolation } from '../../../storage/prisma.js';
 import * as keys from '../../../storage/api-keys.repository.js';
 import type { AppConfig } from '../../../config/config.js';
-import { QuotaOverridesSchema, resolveQuotas } from '../../../config/quotas.js';
+import { QuotaOverridesSchema, resolveQuotas, type Quotas } from '../../../config/quotas.js';
 
 const TenantIdSchema = Type.String({ pattern: keys.TENANT_ID_PATTERN, description: 'Lowercase slug: letters, digits, dashes; up to 63 characters.' });
 const TenantNameSchema = Type.String({ minLength: 1, maxLength: 200 });
-const EffectiveQuotasSchema = Type.Required(QuotaOverridesSchema, { title: 'Quotas', description: "The server's defaults with the tenant's overrides applied: what it may use now." });
+// Every limit, without repeating the descriptions QuotaOverrides gives them.
+const EffectiveQuotasSchema = Type.Object(
+  Object.fromEntries(Object.keys(QuotaOverridesSchema.properties).map((name) => [name, Type.Integer({ minimum: 0 })])) as { [K in keyof Quotas]: TInteger },
+  { title: 'Quotas', description: "The server's defaults with the tenant's overrides applied: what it may use now (each limit as in QuotaOverrides)." },
+);
 const TenantSchema = Type.Object(
   {
     id: Type.String(),
