@@ -122,6 +122,9 @@ const INTEGER_KEYS = new Set(
  * Reads and validates configuration. Empty variables count as unset.
  * Throws ConfigError naming every bad variable and what it accepts.
  */
+/** Settings that may hold credentials: their values never appear in error messages. */
+const SECRET_KEYS = new Set(['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN']);
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(ConfigSchema.properties)) {
@@ -138,7 +141,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       const key = path[0] ?? '(config)';
       if (byKey.has(key)) continue;
       const dflt = (ConfigSchema.properties as Record<string, { default?: unknown }>)[key]?.default;
-      byKey.set(key, `${key} ${complaint}${dflt !== undefined ? ` (default ${JSON.stringify(dflt)})` : ''}`);
+      // A secret's value (a token, a URL with a password) is never echoed into logs.
+      const said = SECRET_KEYS.has(key) ? `${complaint.replace(/, got .*$/s, '')} (value not shown)` : complaint;
+      byKey.set(key, `${key} ${said}${dflt !== undefined && !SECRET_KEYS.has(key) ? ` (default ${JSON.stringify(dflt)})` : ''}`);
     }
     const lines = [...byKey.values()];
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);

@@ -32,8 +32,8 @@ describe('loadConfig', () => {
     [{ PORT: 'abc' }, /PORT must be an integer from 0 to 65535, got "abc" \(default 3000\)/],
     [{ PORT: '70000' }, /PORT must be an integer from 0 to 65535, got 70000/],
     [{ ENGINE: 'gpu' }, /ENGINE must be one of "auto", "tensorflow", "wasm", "cpu", got "gpu"/],
-    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must match pattern "\^postgres\(ql\)\?:\/\/", got "mysql:\/\/x"/],
-    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL must match pattern .*, got "localhost:6379"/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must match pattern "\^postgres\(ql\)\?:\/\/" \(value not shown\)/],
+    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL must match pattern .* \(value not shown\)/],
   ])('rejects %o naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -47,5 +47,22 @@ describe('loadConfig', () => {
       const lines = (err as Error).message.split('\n').slice(1);
       expect(lines).toHaveLength(2);
     }
+  });
+
+  it('never echoes the value of a setting that may hold a credential', () => {
+    const secrets = { DATABASE_URL: 'mysql://admin:hunter2-secret@db/x', REDIS_URL: 'http://:hunter2-secret@cache', ADMIN_TOKEN: 'hunter2-secret' };
+    const message = (() => {
+      try {
+        loadConfig(secrets);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return expect.unreachable();
+    })();
+    expect(message).not.toContain('hunter2');
+    // Each still says which setting is wrong and what it must be.
+    expect(message).toMatch(/DATABASE_URL must .*postgres.*\(value not shown\)/);
+    expect(message).toMatch(/REDIS_URL must .*redis.*\(value not shown\)/);
+    expect(message).toMatch(/ADMIN_TOKEN .*16.*\(value not shown\)/);
   });
 });
