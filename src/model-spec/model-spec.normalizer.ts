@@ -126,8 +126,9 @@ function checkLayer(raw: unknown, ref: LayerRef, allowed: Readonly<Record<string
     throw new SpecError(`${prefix}: "type" is required and must be a string`, { ...location, field: 'type', path: `${pointer}/type` });
   }
   if (!Object.hasOwn(allowed, type)) {
-    const what = Object.hasOwn(LAYER_SCHEMAS, type) ? `type '${type}' is not allowed inside an inception branch` : `unknown type '${type}'`;
-    throw new SpecError(`${prefix}: ${what}; expected one of ${listTypes(Object.keys(allowed))}`, {
+    // Worded as the API's schema check words it, so both paths say the same.
+    const what = Object.hasOwn(LAYER_SCHEMAS, type) ? `type ${JSON.stringify(type)} is not allowed inside an inception branch` : `type ${JSON.stringify(type)} is not a known type`;
+    throw new SpecError(`${prefix}: ${what}; allowed: ${listTypes(Object.keys(allowed))}`, {
       ...location, layerType: type, field: 'type', path: `${pointer}/type`,
     });
   }

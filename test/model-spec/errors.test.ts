@@ -46,7 +46,7 @@ describe('layer schema errors', () => {
     ['not an object', image('conv2d'), 'layer 0: must be an object with a "type" field', '/layers/0'],
     ['no type', image({ filters: 3 }), 'layer 0: "type" is required and must be a string', '/layers/0/type'],
     ['unknown type', image({ type: 'conv3d' }),
-      "layer 0: unknown type 'conv3d'; expected one of conv2d, maxPool2d, avgPool2d, globalAvgPool2d, flatten, dense, dropout, activation, batchNorm, inception",
+      'layer 0: type "conv3d" is not a known type; allowed: conv2d, maxPool2d, avgPool2d, globalAvgPool2d, flatten, dense, dropout, activation, batchNorm, inception',
       '/layers/0/type'],
     ['missing filters', image({ type: 'conv2d', kernelSize: 3 }), 'layer 0 (conv2d): filters is required (an integer from 1 to 4096)', '/layers/0/filters'],
     ['kernelSize of one value', image(conv(), conv({ kernelSize: [3] })),
@@ -82,8 +82,8 @@ describe('layer schema errors', () => {
     ['empty branch', image({ type: 'inception', name: 'mixed', branches: [[conv()], []] }),
       'layer 0 (inception "mixed"): branches[1] must have at least 1 item, got []', '/layers/0/branches/1'],
     ['dense in a branch', image({ type: 'inception', branches: [[conv()], [{ type: 'dense', units: 3 }]] }),
-      "layer 0 (inception) branch 1 layer 0: type 'dense' is not allowed inside an inception branch; " +
-        'expected one of conv2d, maxPool2d, avgPool2d, batchNorm, activation, dropout',
+      'layer 0 (inception) branch 1 layer 0: type "dense" is not allowed inside an inception branch; ' +
+        'allowed: conv2d, maxPool2d, avgPool2d, batchNorm, activation, dropout',
       '/layers/0/branches/1/0/type'],
     ['bad field in a branch', image({ type: 'inception', branches: [[conv()], [conv({ strides: -1 })]] }),
       'layer 0 (inception) branch 1 layer 0 (conv2d): strides must be an integer from 1 to 4096 or [height, width], got -1',
