@@ -28,6 +28,6 @@ try {
   // Stay until the parent has read our CPU time (an exited process's is gone).
   await new Promise((resolve) => process.once('message', resolve));
 } catch (err) {
-  await send({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+  await send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
 }
 process.exit(0);

@@ -167,7 +167,11 @@ export function spawnTsx(entry: string, env: Record<string, string>): { child: C
 async function spawnWorker(config: AppConfig): Promise<WorkerProcess> {
   const { child, output } = spawnTsx('src/worker/main.ts', { ...configToEnv(config), LOG_LEVEL: 'info' });
   await new Promise<void>((resolve, reject) => {
-    const check = () => output().includes('"worker ready"') && (child.stdout!.off('data', check), resolve());
+    const check = () => {
+      if (!output().includes('"worker ready"')) return;
+      child.stdout!.off('data', check);
+      resolve();
+    };
     child.stdout!.on('data', check);
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready:\n${output()}`)));
   });

@@ -119,7 +119,6 @@ function barePhases(bare: BareTrainingResult, startMs: number): Phases {
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padStart(9);
 
-
 function table(rows: { label: string; phases: Phases }[]): void {
   console.log(`  ${''.padEnd(34)}${'start'.padStart(9)}${'between'.padStart(9)}${'epochs'.padStart(9)}${'tail'.padStart(9)}${'total'.padStart(9)}`);
   for (const { label, phases: p } of rows) console.log(`  ${label.padEnd(34)}${s(p.start)}${s(p.between)}${s(p.epochs)}${s(p.tail)}${s(p.total)}`);
@@ -224,8 +223,7 @@ async function main(): Promise<void> {
       `  (goal ≤ ${GOAL} for a job of ≥ 30 s; this one trains ${bareSeconds.toFixed(1)} s bare)`,
   );
   if (bareSeconds < 30) console.log("  note: the bare run took under 30 s; raise --limit or --epochs for the goal's conditions");
-  const extra = (run: ServiceRun, base: Phases) =>
-    (['start', 'between', 'epochs', 'tail'] as const).map((k) => `${k} ${fmtS(run.phases[k] - base[k])}`).join(', ');
+  const extra = (run: ServiceRun, base: Phases) => (['start', 'between', 'epochs', 'tail'] as const).map((k) => `${k} ${fmtS(run.phases[k] - base[k])}`).join(', ');
   console.log(`  cold: +${fmtS(cold.phases.total - bareCold.total)} s = ${extra(cold, bareCold)}`);
   pairs.forEach((p, i) => console.log(`  warm #${i + 1}: +${fmtS(p.service.phases.total - p.bare.total)} s = ${extra(p.service, p.bare)}`));
   console.log(`\nload average at the end: ${loadAverage()}\n`);

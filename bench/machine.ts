@@ -138,5 +138,7 @@ export function describeCpu(report: CpuReport | null): string {
 }
 
 export function loadAverage(): string {
-  return loadavg().map((l) => l.toFixed(2)).join(' ');
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }

@@ -73,11 +73,7 @@ const BARE_BATCH = 64;
 const BARE_SECONDS = 3;
 const HEALTHZ_EVERY_MS = 20;
 const DISTINCT_BODIES = 64;
-const TARGETS = [
-  'seed net at 64 clients ≥ 1.0× bare, p99 ≤ 150 ms',
-  'mlp ≥ 3,000 req/s at 64 clients',
-  '/healthz p99 ≤ 10 ms under every load',
-];
+const TARGETS = ['seed net at 64 clients ≥ 1.0× bare, p99 ≤ 150 ms', 'mlp ≥ 3,000 req/s at 64 clients', '/healthz p99 ≤ 10 ms under every load'];
 
 const { args, fail, number } = benchCli('bench:predict', {
   duration: '10',
@@ -92,11 +88,7 @@ const warmup = number('warmup', { min: 0 });
 /** The MLP of this bench: one hidden layer, so that the service's own cost shows. */
 const MLP_MODEL: ModelSpec = {
   input: { shape: [28, 28, 1] },
-  layers: [
-    { type: 'flatten' },
-    { type: 'dense', units: 128, activation: 'relu' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
+  layers: [{ type: 'flatten' }, { type: 'dense', units: 128, activation: 'relu' }, { type: 'dense', units: 10, activation: 'softmax' }],
 };
 const MODELS = { seed: SEED_MNIST_MODEL, mlp: MLP_MODEL } as const;
 type ModelName = keyof typeof MODELS;
@@ -611,7 +603,9 @@ async function main(): Promise<void> {
     `bench:predict  models ${modelNames.join(', ')}; clients ${clientCounts.join(', ')}; ${duration} s timed after ${warmup} s warm-up per row; ` +
       `node ${process.version}; load average ${loadAverage()}`,
   );
-  const machine = cpuBetween(sampleCpu(), (await new Promise((r) => setTimeout(r, 500)), sampleCpu()));
+  const before = sampleCpu();
+  await new Promise((r) => setTimeout(r, 500));
+  const machine = cpuBetween(before, sampleCpu());
   console.log(
     `  machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${machine?.cores ?? '?'} cores, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB; ` +
       `${machine ? machine.busyCores.toFixed(2) : '?'} busy over 0.5 s before the bench` +
@@ -698,7 +692,10 @@ async function main(): Promise<void> {
     }
 
     console.log('\nuploads, probing /healthz and GET /v1/jobs/{id} meanwhile (parsing runs on the compute threads):');
-    const uploads = [await runUpload(api, key, stored[0].jobId, 'mnist-size IDX: 60,000 digits, 47 MB', mnistSizeIdx()), await runUpload(api, key, stored[0].jobId, 'wide CSV: 100,000 columns x 20 rows, 4.7 MB', wideCsv())];
+    const uploads = [
+      await runUpload(api, key, stored[0].jobId, 'mnist-size IDX: 60,000 digits, 47 MB', mnistSizeIdx()),
+      await runUpload(api, key, stored[0].jobId, 'wide CSV: 100,000 columns x 20 rows, 4.7 MB', wideCsv()),
+    ];
     for (const u of uploads) {
       console.log(`  ${u.what}: ${u.status} in ${u.seconds.toFixed(2)} s; healthz p99 ${ms(u.healthzP99)} ms, job GET p99 ${ms(u.jobGetP99)} ms (${u.probes} probes); ${u.detail}`);
     }
@@ -724,7 +721,9 @@ async function main(): Promise<void> {
     for (const t of TARGETS) console.log(`  - ${t}`);
     const errorRows = rows.filter((r) => r.non2xx + r.errors + r.timeouts > 0);
     if (errorRows.length > 0) {
-      console.log(`\n!!!!! ${errorRows.length} row(s) had errors: ${errorRows.map((r) => `${r.model}×${r.clients} ${JSON.stringify(r.statusCodes)} errors ${r.errors} timeouts ${r.timeouts}`).join('; ')} !!!!!`);
+      console.log(
+        `\n!!!!! ${errorRows.length} row(s) had errors: ${errorRows.map((r) => `${r.model}×${r.clients} ${JSON.stringify(r.statusCodes)} errors ${r.errors} timeouts ${r.timeouts}`).join('; ')} !!!!!`,
+      );
     }
     const apiLog = api.output().trim();
     if (apiLog) console.log(`\nAPI output (warn and above, last lines):\n${apiLog.split('\n').slice(-10).join('\n')}`);

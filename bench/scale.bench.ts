@@ -274,7 +274,11 @@ async function main(): Promise<void> {
   for (const path of paths) {
     const result = path === 'bare' ? { single: await runBare(1), parallel: await runBare(workers) } : await runQueue();
     measured[path] = result;
-    ratios[path] = report(path === 'bare' ? 'bare processes (buildModel + fit, no service)' : `the service: API, queue, ${workers} worker processes`, result.single, result.parallel);
+    ratios[path] = report(
+      path === 'bare' ? 'bare processes (buildModel + fit, no service)' : `the service: API, queue, ${workers} worker processes`,
+      result.single,
+      result.parallel,
+    );
   }
   console.log(`\nload average at the end: ${loadAverage()}`);
   explain(measured, ratios);
@@ -313,7 +317,7 @@ function explain(measured: Record<string, { single: Measured; parallel: Measured
     if (minShare !== null && minShare >= 0.9) {
       why.push(
         `each process had ~${Math.round(100 * minShare)}% of a core yet ran at ${Math.round(100 * perProcess)}% of the single-process speed: ` +
-          'the processes slow each other down through what cores share (memory bandwidth, the L3 cache, the host behind the VM\'s vCPUs)',
+          "the processes slow each other down through what cores share (memory bandwidth, the L3 cache, the host behind the VM's vCPUs)",
       );
     }
     notes.push(`${path}: ${ratios[path].toFixed(2)}× is below ${GOAL}×${why.length ? ` because ${why.join('; ')}` : ''}.`);

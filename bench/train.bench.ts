@@ -67,8 +67,11 @@ function numberArg(name: keyof typeof args, min = 0): number {
 
 const batchSize = numberArg('batch-size', 1);
 const peakGflops = numberArg('peak-gflops', Number.MIN_VALUE);
-const models = pick(BENCH_MODELS.map((m) => m.name), args.models, '--models')
-  .map((name) => BENCH_MODELS.find((m) => m.name === name)!);
+const models = pick(
+  BENCH_MODELS.map((m) => m.name),
+  args.models,
+  '--models',
+).map((name) => BENCH_MODELS.find((m) => m.name === name)!);
 const engines = pick<EngineName>(['tensorflow', 'wasm', 'cpu'], args.engines, '--engines');
 
 interface Result {
@@ -105,7 +108,7 @@ function describeEngine(info: EngineInfo): string {
     info.threads !== undefined ? `threads ${info.threads}` : '',
     info.kernels ? `our kernels: ${info.kernels.join(', ') || 'none'}` : '',
   ].filter(Boolean);
-  return `${info.name} (tfjs ${info.version}${extras.length ? '; ' + extras.join('; ') : ''})`;
+  return `${info.name} (tfjs ${info.version}${extras.length ? `; ${extras.join('; ')}` : ''})`;
 }
 
 function syntheticBatch(inputShape: number[], classes: number): [tf.Tensor, tf.Tensor] {
@@ -173,7 +176,7 @@ async function timeTraining(bench: BenchModel, engine: string, plan: RunPlan): P
     console.log(
       `  ${label} ${fmt(samplesPerSec, 1).padStart(8)} samples/s ${fmt(msPerBatch, 1).padStart(9)} ms/batch` +
         ` ${fmt(gflops, 2).padStart(7)} GFLOP/s ${(100 * result.peakFraction).toFixed(2).padStart(6)}% of peak` +
-        `  (${batches} batches${plan.note ? '; ' + plan.note : ''})`,
+        `  (${batches} batches${plan.note ? `; ${plan.note}` : ''})`,
     );
     if (args.profile) await profileOneBatch(model, xs, ys);
   } catch (err) {
@@ -251,7 +254,9 @@ function median(values: number[]): number {
 }
 
 function loadAverage(): string {
-  return loadavg().map((l) => l.toFixed(2)).join(' ');
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 function round(value: number, digits: number): number {

@@ -20,7 +20,8 @@ async function main() {
     switch (command) {
       case 'create': {
         const tenant = values.tenant;
-        if (!tenant || !new RegExp(keys.TENANT_ID_PATTERN).test(tenant)) throw new Error(`--tenant must be a lowercase slug (letters, digits, dashes), got ${JSON.stringify(tenant)}\n${USAGE}`);
+        if (!tenant || !new RegExp(keys.TENANT_ID_PATTERN).test(tenant))
+          throw new Error(`--tenant must be a lowercase slug (letters, digits, dashes), got ${JSON.stringify(tenant)}\n${USAGE}`);
         if (!(await keys.findTenant(db, tenant))) await keys.createTenant(db, tenant);
         const created = await keys.createKey(db, tenant, values.name ?? 'default');
         console.log(`tenant: ${tenant}\nkey id: ${created.id}\nAPI key (shown once, store it now): ${created.key}`);
@@ -30,7 +31,17 @@ async function main() {
         const tenants = values.tenant ? [values.tenant] : (await keys.listTenants(db)).map((t) => t.id);
         for (const tenant of tenants) {
           for (const k of await keys.listKeys(db, tenant)) {
-            console.log([tenant, k.id, k.prefix, k.name, `created ${k.createdAt.toISOString()}`, k.lastUsedAt ? `last used ${k.lastUsedAt.toISOString()}` : 'never used', k.revokedAt ? `REVOKED ${k.revokedAt.toISOString()}` : 'active'].join('  '));
+            console.log(
+              [
+                tenant,
+                k.id,
+                k.prefix,
+                k.name,
+                `created ${k.createdAt.toISOString()}`,
+                k.lastUsedAt ? `last used ${k.lastUsedAt.toISOString()}` : 'never used',
+                k.revokedAt ? `REVOKED ${k.revokedAt.toISOString()}` : 'active',
+              ].join('  '),
+            );
           }
         }
         break;

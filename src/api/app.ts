@@ -29,32 +29,35 @@ export interface AppOptions {
 }
 
 /** The whole API as one plugin: shared plugins first, then encapsulated routes. */
-export const appPlugin = fp(async function trainyard(app: FastifyInstance, opts: AppOptions) {
-  await app.register(helmet);
-  await app.register(swagger);
-  await app.register(errorHandler);
-  await app.register(shutdown);
-  await app.register(services, { config: opts.config });
-  await app.register(auth);
-  await app.register(rateLimit);
-  await app.register(healthRoutes);
-  await app.register(jobsRoutes);
-  await app.register(jobEventsRoutes);
-  await app.register(modelsRoutes);
-  await app.register(planRoutes);
-  await app.register(datasetsRoutes);
-  await app.register(workersRoutes);
-  await app.register(registeredModelsRoutes);
-  await app.register(adminRoutes);
-  await app.register(tfservingRoutes, { prefix: '/tfserving' });
-  await app.register(kserveRoutes, { prefix: '/v2' });
-  await app.register(consoleRoutes);
-}, { name: 'trainyard' });
+export const appPlugin = fp(
+  async function trainyard(app: FastifyInstance, opts: AppOptions) {
+    await app.register(helmet);
+    await app.register(swagger);
+    await app.register(errorHandler);
+    await app.register(shutdown);
+    await app.register(services, { config: opts.config });
+    await app.register(auth);
+    await app.register(rateLimit);
+    await app.register(healthRoutes);
+    await app.register(jobsRoutes);
+    await app.register(jobEventsRoutes);
+    await app.register(modelsRoutes);
+    await app.register(planRoutes);
+    await app.register(datasetsRoutes);
+    await app.register(workersRoutes);
+    await app.register(registeredModelsRoutes);
+    await app.register(adminRoutes);
+    await app.register(tfservingRoutes, { prefix: '/tfserving' });
+    await app.register(kserveRoutes, { prefix: '/v2' });
+    await app.register(consoleRoutes);
+  },
+  { name: 'trainyard' },
+);
 
 /** Builds a ready-to-listen app. Tests use this too; `server.ts` only adds listening and signals. */
 export async function buildApp(config: AppConfig, fastifyOptions: FastifyServerOptions = {}) {
   const app = Fastify({
-    logger: fastifyOptions.logger ?? { level: config.LOG_LEVEL, redact: ["req.headers.authorization"] },
+    logger: fastifyOptions.logger ?? { level: config.LOG_LEVEL, redact: ['req.headers.authorization'] },
     bodyLimit: config.BODY_LIMIT,
     requestTimeout: 120_000,
     // Registered model names are up to 128 characters, and appear in paths.

@@ -1,14 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import {
-  allFloat32,
-  assertShape,
-  requireInput,
-  WasmKernelScope,
-  type KernelArgs,
-  type Shape4,
-  type StockWasmKernels,
-} from './wasm-kernel-scope.js';
+import { allFloat32, assertShape, requireInput, WasmKernelScope, type KernelArgs, type Shape4, type StockWasmKernels } from './wasm-kernel-scope.js';
 
 /**
  * Conv2DBackpropFilter for wasm, which has none.
@@ -31,15 +23,13 @@ export function makeConv2dBackpropFilter(stock: StockWasmKernels): tf.KernelFunc
   return ({ inputs, backend, attrs }: KernelArgs) => {
     const x = requireInput(inputs, 'x');
     const dy = requireInput(inputs, 'dy');
-    const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
-      attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     if (dataFormat === 'NCHW') {
       // wasm's Conv2D is NHWC-only, so a NCHW net cannot run its forward pass here either.
       throw new Error("Conv2DBackpropFilter on wasm supports dataFormat 'NHWC' only");
     }
     if (!allFloat32(x, dy)) throw new Error('Conv2DBackpropFilter on wasm supports float32 only');
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     assertShape('dy', dy.shape, info.outShape);
 
     const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
@@ -55,9 +45,7 @@ export function makeConv2dBackpropFilter(stock: StockWasmKernels): tf.KernelFunc
       if (info.filterHeight * info.filterWidth * info.inChannels <= info.outChannels) {
         return filterGradByIm2col(scope, x, dy, info);
       }
-      const input = bottom < 0 || right < 0
-        ? scope.temp(cropSpatial(scope, x, info.inHeight + Math.min(bottom, 0), info.inWidth + Math.min(right, 0)))
-        : x;
+      const input = bottom < 0 || right < 0 ? scope.temp(cropSpatial(scope, x, info.inHeight + Math.min(bottom, 0), info.inWidth + Math.min(right, 0))) : x;
       const xT = scope.swapBatchAndChannels(input);
       const dyT = scope.transpose(dy, [1, 2, 0, 3]);
       const pads = { top, left, bottom: Math.max(bottom, 0), right: Math.max(right, 0) };
@@ -69,12 +57,7 @@ export function makeConv2dBackpropFilter(stock: StockWasmKernels): tf.KernelFunc
   };
 }
 
-function filterGradByIm2col(
-  scope: WasmKernelScope,
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
+function filterGradByIm2col(scope: WasmKernelScope, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const pixels = n * oh * ow;

@@ -1,14 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import {
-  allFloat32,
-  assertShape,
-  requireInput,
-  WasmKernelScope,
-  type KernelArgs,
-  type Shape4,
-  type StockWasmKernels,
-} from './wasm-kernel-scope.js';
+import { allFloat32, assertShape, requireInput, WasmKernelScope, type KernelArgs, type Shape4, type StockWasmKernels } from './wasm-kernel-scope.js';
 
 /**
  * Conv2DBackpropInput for wasm; the stock kernel is a scalar loop.
@@ -26,13 +18,11 @@ export function makeConv2dBackpropInput(stock: StockWasmKernels): tf.KernelFunc 
     const { inputs, backend, attrs } = args;
     const dy = requireInput(inputs, 'dy');
     const filter = requireInput(inputs, 'filter');
-    const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
-      attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
     if (dataFormat === 'NCHW' || !allFloat32(dy, filter)) {
       return stock.conv2dBackpropInput(args as Parameters<tf.KernelFunc>[0]);
     }
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     assertShape('dy', dy.shape, info.outShape);
 
     const rows = axisPhases(info.strideHeight, info.filterHeight, info.padInfo.top, info.inHeight, info.outHeight);
@@ -88,14 +78,7 @@ function phasePads(row: AxisPhase, col: AxisPhase) {
   return { top: row.padBefore, bottom: row.padAfter, left: col.padBefore, right: col.padAfter };
 }
 
-function gradByPhases(
-  scope: WasmKernelScope,
-  dy: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-  rows: AxisPhase[],
-  cols: AxisPhase[],
-): tf.TensorInfo {
+function gradByPhases(scope: WasmKernelScope, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, rows: AxisPhase[], cols: AxisPhase[]): tf.TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, strideHeight: sh, strideWidth: sw } = info;
   const dx = scope.alloc([n, h, w, ci]);
   // Phases without taps (kernel smaller than the stride) leave zeros.
@@ -129,14 +112,7 @@ function gradByPhases(
  * [taps_y, taps_x, co, ci] from W[phase_y + s_y·(taps_y−1−y), phase_x + s_x·(taps_x−1−x), ci, co].
  * At stride 1 this is W rotated 180° with in/out channels swapped.
  */
-function phaseFilter(
-  scope: WasmKernelScope,
-  filter: tf.TensorInfo,
-  row: AxisPhase,
-  col: AxisPhase,
-  sh: number,
-  sw: number,
-): tf.TensorInfo {
+function phaseFilter(scope: WasmKernelScope, filter: tf.TensorInfo, row: AxisPhase, col: AxisPhase, sh: number, sw: number): tf.TensorInfo {
   const [, kw, ci, co] = filter.shape;
   const out = scope.alloc([row.taps, col.taps, co, ci]);
   const src = scope.heap(filter);
@@ -161,12 +137,7 @@ function phaseFilter(
  * convolution with the whole rotated filter. Spends (s²−1)/s² of its MACs
  * on zeros, still far faster than the stock loop.
  */
-function gradBySpreading(
-  scope: WasmKernelScope,
-  dy: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
+function gradBySpreading(scope: WasmKernelScope, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
   const whole = (kernel: number): AxisPhase => ({ phase: 0, taps: kernel, first: 0, count: 0, padBefore: 0, padAfter: 0 });
   const rotated = scope.temp(phaseFilter(scope, filter, whole(info.filterHeight), whole(info.filterWidth), 1, 1));
   const top = info.filterHeight - 1 - info.padInfo.top;
@@ -180,13 +151,7 @@ function gradBySpreading(
  * [n, inH+kh−1, inW+kw−1, co] buffer, dropping what lands outside it, so a
  * valid stride-1 convolution of the buffer yields exactly inH × inW rows.
  */
-function spreadGradient(
-  scope: WasmKernelScope,
-  dy: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-  top: number,
-  left: number,
-): tf.TensorInfo {
+function spreadGradient(scope: WasmKernelScope, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, top: number, left: number): tf.TensorInfo {
   const [n, oh, ow, co] = dy.shape;
   const height = info.inHeight + info.filterHeight - 1;
   const width = info.inWidth + info.filterWidth - 1;

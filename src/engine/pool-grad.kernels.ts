@@ -15,10 +15,7 @@ interface Window {
  * the input, in NHWC order, so the callers can work a whole channel vector
  * at a time (contiguous in NHWC) instead of one scalar per window tap.
  */
-function forEachWindow(
-  info: tf.backend_util.Conv2DInfo,
-  visit: (batch: number, outOffset: number, window: Window) => void,
-): void {
+function forEachWindow(info: tf.backend_util.Conv2DInfo, visit: (batch: number, outOffset: number, window: Window) => void): void {
   const window: Window = { rowStart: 0, rowEnd: 0, colStart: 0, colEnd: 0 };
   const channels = info.inChannels;
   for (let b = 0; b < info.batchSize; b++) {
@@ -55,8 +52,7 @@ export function makeMaxPoolGrad(stock: StockWasmKernels): tf.KernelFunc {
     const input = requireInput(inputs, 'input');
     if (!allFloat32(dy, input)) return stock.maxPoolGrad(args as Parameters<tf.KernelFunc>[0]);
     const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
-    const info = tf.backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
     const scope = new WasmKernelScope(backend as BackendWasm, stock);
     const dx = scope.alloc(input.shape);
     const x = scope.heap(input);
@@ -104,8 +100,7 @@ export function makeAvgPoolGrad(stock: StockWasmKernels): tf.KernelFunc {
     const input = requireInput(inputs, 'input');
     if (!allFloat32(dy)) return stock.avgPoolGrad(args as Parameters<tf.KernelFunc>[0]);
     const { filterSize, strides, pad } = attrs as unknown as tf.AvgPoolGradAttrs;
-    const info = tf.backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number], filterSize, strides, 1, pad);
+    const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad);
     const scope = new WasmKernelScope(backend as BackendWasm, stock);
     const dx = scope.alloc(input.shape);
     const grad = scope.heap(dy);

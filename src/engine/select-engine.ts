@@ -103,7 +103,7 @@ async function activateWasm(): Promise<EngineInfo> {
   return {
     name: 'wasm',
     version: tf.version.tfjs,
-    simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') === true,
+    simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true,
     threads: wasm.getThreadsCount() > 1,
     kernels,
   };
@@ -156,9 +156,7 @@ function describeImportFailure(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   const message = errorMessage(err);
   const missing = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(TFJS_NODE);
-  return missing
-    ? `${TFJS_NODE} is not installed (${message})`
-    : `${TFJS_NODE} is installed but failed to load (${message})`;
+  return missing ? `${TFJS_NODE} is not installed (${message})` : `${TFJS_NODE} is installed but failed to load (${message})`;
 }
 
 function errorMessage(err: unknown): string {

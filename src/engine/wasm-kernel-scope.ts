@@ -105,15 +105,15 @@ export class WasmKernelScope {
   }
 
   /** NHWC convolution at stride 1 with explicit padding and optional dilation, no bias. */
-  conv2d(
-    x: tf.TensorInfo,
-    filter: tf.TensorInfo,
-    pads: { top: number; bottom: number; left: number; right: number },
-    dilations: [number, number] = [1, 1],
-  ): tf.TensorInfo {
+  conv2d(x: tf.TensorInfo, filter: tf.TensorInfo, pads: { top: number; bottom: number; left: number; right: number }, dilations: [number, number] = [1, 1]): tf.TensorInfo {
     const attrs = {
       strides: [1, 1],
-      pad: [[0, 0], [pads.top, pads.bottom], [pads.left, pads.right], [0, 0]],
+      pad: [
+        [0, 0],
+        [pads.top, pads.bottom],
+        [pads.left, pads.right],
+        [0, 0],
+      ],
       dataFormat: 'NHWC',
       dilations,
     } as unknown as tf.NamedAttrMap;

@@ -15,10 +15,7 @@ export class WasmOutOfMemoryError extends RangeError {
     /** Largest size the heap can grow to. */
     readonly heapMaxBytes: number,
   ) {
-    super(
-      `wasm out of memory: could not allocate ${formatBytes(requestedBytes)} ` +
-        `(heap ${formatBytes(heapBytes)} of at most ${formatBytes(heapMaxBytes)})`,
-    );
+    super(`wasm out of memory: could not allocate ${formatBytes(requestedBytes)} ` + `(heap ${formatBytes(heapBytes)} of at most ${formatBytes(heapMaxBytes)})`);
     this.name = 'WasmOutOfMemoryError';
     Object.setPrototypeOf(this, new.target.prototype);
   }

@@ -10,16 +10,7 @@ import { makeTile } from './tile.kernel.js';
 import type { StockWasmKernels } from './wasm-kernel-scope.js';
 
 /** Kernels we register for the wasm backend, in registration order. */
-export const WASM_TRAINING_KERNELS = [
-  'Conv2DBackpropFilter',
-  'Conv2DBackpropInput',
-  'BatchMatMul',
-  'MaxPoolGrad',
-  'AvgPoolGrad',
-  'Sum',
-  'Mean',
-  'Tile',
-] as const;
+export const WASM_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'AvgPoolGrad', 'Sum', 'Mean', 'Tile'] as const;
 export type WasmTrainingKernel = (typeof WASM_TRAINING_KERNELS)[number];
 
 const BACKEND = 'wasm';

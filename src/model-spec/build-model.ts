@@ -1,12 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Initializer } from './layer-spec.schema.js';
 import type { ModelSpec } from './model-spec.schema.js';
-import {
-  normalizeModelSpec,
-  type NormalizedBranchLayer,
-  type NormalizedLayer,
-  type NormalizedModelSpec,
-} from './model-spec.normalizer.js';
+import { normalizeModelSpec, type NormalizedBranchLayer, type NormalizedLayer, type NormalizedModelSpec } from './model-spec.normalizer.js';
 import { planModel } from './planner.js';
 
 export interface BuildModelOptions {
@@ -36,24 +31,38 @@ function deriveSeed(seed: number, name: string, role: string): number {
 function makeInitializer(id: Initializer, seed: number | undefined): TfInitializer {
   const args = { seed };
   switch (id) {
-    case 'glorotUniform': return tf.initializers.glorotUniform(args);
-    case 'glorotNormal': return tf.initializers.glorotNormal(args);
-    case 'heUniform': return tf.initializers.heUniform(args);
-    case 'heNormal': return tf.initializers.heNormal(args);
-    case 'leCunUniform': return tf.initializers.leCunUniform(args);
-    case 'leCunNormal': return tf.initializers.leCunNormal(args);
-    case 'randomUniform': return tf.initializers.randomUniform(args);
-    case 'randomNormal': return tf.initializers.randomNormal(args);
-    case 'truncatedNormal': return tf.initializers.truncatedNormal(args);
-    case 'zeros': return tf.initializers.zeros();
-    case 'ones': return tf.initializers.ones();
+    case 'glorotUniform':
+      return tf.initializers.glorotUniform(args);
+    case 'glorotNormal':
+      return tf.initializers.glorotNormal(args);
+    case 'heUniform':
+      return tf.initializers.heUniform(args);
+    case 'heNormal':
+      return tf.initializers.heNormal(args);
+    case 'leCunUniform':
+      return tf.initializers.leCunUniform(args);
+    case 'leCunNormal':
+      return tf.initializers.leCunNormal(args);
+    case 'randomUniform':
+      return tf.initializers.randomUniform(args);
+    case 'randomNormal':
+      return tf.initializers.randomNormal(args);
+    case 'truncatedNormal':
+      return tf.initializers.truncatedNormal(args);
+    case 'zeros':
+      return tf.initializers.zeros();
+    case 'ones':
+      return tf.initializers.ones();
   }
 }
 
 class LayerFactory {
   private readonly used: Set<string>;
 
-  constructor(names: Iterable<string>, private readonly seed: number | undefined) {
+  constructor(
+    names: Iterable<string>,
+    private readonly seed: number | undefined,
+  ) {
     this.used = new Set(names);
   }
 
@@ -83,23 +92,30 @@ class LayerFactory {
           const [top, bottom, left, right] = layer.padding;
           padding = 'valid';
           if (top + bottom + left + right > 0) {
-            input = tf.layers.zeroPadding2d({
-              padding: [[top, bottom], [left, right]],
-              name: this.helperName(`${name}_pad`),
-            }).apply(x) as tf.SymbolicTensor;
+            input = tf.layers
+              .zeroPadding2d({
+                padding: [
+                  [top, bottom],
+                  [left, right],
+                ],
+                name: this.helperName(`${name}_pad`),
+              })
+              .apply(x) as tf.SymbolicTensor;
           }
         }
-        return tf.layers.conv2d({
-          name,
-          filters: layer.filters,
-          kernelSize: layer.kernelSize,
-          strides: layer.strides,
-          padding,
-          activation: layer.activation,
-          useBias: layer.useBias,
-          kernelInitializer: this.init(layer.kernelInitializer, name, 'kernel'),
-          biasInitializer: this.init(layer.biasInitializer, name, 'bias'),
-        }).apply(input) as tf.SymbolicTensor;
+        return tf.layers
+          .conv2d({
+            name,
+            filters: layer.filters,
+            kernelSize: layer.kernelSize,
+            strides: layer.strides,
+            padding,
+            activation: layer.activation,
+            useBias: layer.useBias,
+            kernelInitializer: this.init(layer.kernelInitializer, name, 'kernel'),
+            biasInitializer: this.init(layer.biasInitializer, name, 'bias'),
+          })
+          .apply(input) as tf.SymbolicTensor;
       }
       case 'maxPool2d':
       case 'avgPool2d': {
@@ -112,14 +128,16 @@ class LayerFactory {
       case 'flatten':
         return tf.layers.flatten({ name }).apply(x) as tf.SymbolicTensor;
       case 'dense':
-        return tf.layers.dense({
-          name,
-          units: layer.units,
-          activation: layer.activation,
-          useBias: layer.useBias,
-          kernelInitializer: this.init(layer.kernelInitializer, name, 'kernel'),
-          biasInitializer: this.init(layer.biasInitializer, name, 'bias'),
-        }).apply(x) as tf.SymbolicTensor;
+        return tf.layers
+          .dense({
+            name,
+            units: layer.units,
+            activation: layer.activation,
+            useBias: layer.useBias,
+            kernelInitializer: this.init(layer.kernelInitializer, name, 'kernel'),
+            biasInitializer: this.init(layer.biasInitializer, name, 'bias'),
+          })
+          .apply(x) as tf.SymbolicTensor;
       case 'dropout':
         // Deliberately unseeded: tfjs re-seeds a seeded dropout on every call,
         // which would drop the same units in every batch.
@@ -127,12 +145,14 @@ class LayerFactory {
       case 'activation':
         return tf.layers.activation({ name, activation: layer.activation }).apply(x) as tf.SymbolicTensor;
       case 'batchNorm':
-        return tf.layers.batchNormalization({
-          name,
-          axis: -1,
-          momentum: layer.momentum,
-          epsilon: layer.epsilon,
-        }).apply(x) as tf.SymbolicTensor;
+        return tf.layers
+          .batchNormalization({
+            name,
+            axis: -1,
+            momentum: layer.momentum,
+            epsilon: layer.epsilon,
+          })
+          .apply(x) as tf.SymbolicTensor;
       case 'inception': {
         const outputs = layer.branches.map((branch) => this.applySequence(branch, x));
         // The concatenation carries the module's name, so `getLayer(name)`
@@ -148,8 +168,7 @@ class LayerFactory {
 }
 
 function allNames(layers: (NormalizedLayer | NormalizedBranchLayer)[]): string[] {
-  return layers.flatMap((layer) =>
-    layer.type === 'inception' ? [layer.name, ...layer.branches.flatMap(allNames)] : [layer.name]);
+  return layers.flatMap((layer) => (layer.type === 'inception' ? [layer.name, ...layer.branches.flatMap(allNames)] : [layer.name]));
 }
 
 /**

@@ -5,40 +5,31 @@ import type { InputShape, ModelSpec } from './model-spec.schema.js';
 import { planModel } from './planner.js';
 import { show } from './schema-check.js';
 import { SpecError } from './spec-error.js';
-import {
-  axisOf,
-  convertChain,
-  isObject,
-  kerasInitializer,
-  layerFault,
-  modelFault,
-  nameOf,
-  unsupported,
-  type Json,
-  type KerasLayer,
-  type Traced,
-} from './keras-layers.js';
+import { axisOf, convertChain, isObject, kerasInitializer, layerFault, modelFault, nameOf, unsupported, type Json, type KerasLayer, type Traced } from './keras-layers.js';
 
-export const KerasModelEnvelopeSchema = Type.Object({
-  keras: Type.Union([
-    Type.Object({}, { additionalProperties: true }),
-    Type.String({ minLength: 2, description: 'The same document as a JSON string, as `to_json()` returns it.' }),
-  ], {
-    description:
-      'A layers-model as Keras or TensorFlow.js serialize it: Keras `model.to_json()` or tfjs `model.toJSON()` ' +
-      '(`{ "class_name": "Sequential" | "Functional" | "Model", "config": {...} }`), or a tfjs `model.json` ' +
-      'artifact (`{ "modelTopology": {...}, "weightsManifest": [...] }`). Only the architecture is read; weights ' +
-      'are not imported. Supported: Sequential models and functional models that are one chain of layers, ' +
-      'optionally with inception blocks (branches from one tensor merged by a Concatenate on the channel axis). ' +
-      'Layers: Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dense, Dropout, Activation, ' +
-      'BatchNormalization, ReLU, Softmax, ZeroPadding2D (directly before a Conv2D), InputLayer, Concatenate; ' +
-      'channels_last only. Initializers without a Trainyard equivalent fall back to the layer default.',
-  }),
-}, {
-  additionalProperties: false,
-  title: 'KerasModelEnvelope',
-  description: 'A model given as Keras / TensorFlow.js layers-model JSON instead of the compact spec; it is converted to that spec.',
-});
+export const KerasModelEnvelopeSchema = Type.Object(
+  {
+    keras: Type.Union(
+      [Type.Object({}, { additionalProperties: true }), Type.String({ minLength: 2, description: 'The same document as a JSON string, as `to_json()` returns it.' })],
+      {
+        description:
+          'A layers-model as Keras or TensorFlow.js serialize it: Keras `model.to_json()` or tfjs `model.toJSON()` ' +
+          '(`{ "class_name": "Sequential" | "Functional" | "Model", "config": {...} }`), or a tfjs `model.json` ' +
+          'artifact (`{ "modelTopology": {...}, "weightsManifest": [...] }`). Only the architecture is read; weights ' +
+          'are not imported. Supported: Sequential models and functional models that are one chain of layers, ' +
+          'optionally with inception blocks (branches from one tensor merged by a Concatenate on the channel axis). ' +
+          'Layers: Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dense, Dropout, Activation, ' +
+          'BatchNormalization, ReLU, Softmax, ZeroPadding2D (directly before a Conv2D), InputLayer, Concatenate; ' +
+          'channels_last only. Initializers without a Trainyard equivalent fall back to the layer default.',
+      },
+    ),
+  },
+  {
+    additionalProperties: false,
+    title: 'KerasModelEnvelope',
+    description: 'A model given as Keras / TensorFlow.js layers-model JSON instead of the compact spec; it is converted to that spec.',
+  },
+);
 
 export type KerasModelEnvelope = Static<typeof KerasModelEnvelopeSchema>;
 
@@ -46,7 +37,6 @@ export type KerasModelEnvelope = Static<typeof KerasModelEnvelopeSchema>;
 export function isKerasEnvelope(x: unknown): x is KerasModelEnvelope {
   return Value.Check(KerasModelEnvelopeSchema, x);
 }
-
 
 // ---------------------------------------------------------------- documents
 
@@ -63,12 +53,14 @@ function parseLayers(list: unknown, pointer: string): KerasLayer[] {
   });
 }
 
-interface InputSite { shape: InputShape; pointer: string }
+interface InputSite {
+  shape: InputShape;
+  pointer: string;
+}
 
 /** `[null, h, w, c]` (Keras / tfjs) or `{ class_name: 'TensorShape', items }` (older Keras metadata). */
 function inputShapeOf(config: Json, where: KerasLayer | string): InputSite | undefined {
-  const fault = (message: string, field: string) =>
-    (typeof where === 'string' ? modelFault(message, `${where}/${field}`, field) : layerFault(where, message, field));
+  const fault = (message: string, field: string) => (typeof where === 'string' ? modelFault(message, `${where}/${field}`, field) : layerFault(where, message, field));
   const field = ['batch_shape', 'batch_input_shape', 'input_shape', 'build_input_shape'].find((f) => config[f] != null);
   if (field === undefined) return undefined;
   const pointer = typeof where === 'string' ? `${where}/${field}` : `${where.pointer}/config/${field}`;
@@ -100,7 +92,10 @@ function collectRefs(value: unknown, out: [string, unknown, unknown][] = []): [s
   return out;
 }
 
-interface GraphNode { layer: KerasLayer; inputs: string[] }
+interface GraphNode {
+  layer: KerasLayer;
+  inputs: string[];
+}
 
 function readGraph(layers: KerasLayer[], raw: unknown[]): Map<string, GraphNode> {
   const nodes = new Map<string, GraphNode>();
@@ -233,7 +228,10 @@ function toTraced(items: Item[], inputRank: number): Traced[] {
     const branches = item.branches.map((layers) => convertChain(layers, rank).traced);
     for (const inner of branches.flat()) {
       if (!Object.hasOwn(BRANCH_LAYER_SCHEMAS, inner.spec.type)) {
-        throw layerFault(inner.origin, `${inner.origin.className} is not allowed inside an inception branch; branches may contain Conv2D (after an optional ZeroPadding2D), MaxPooling2D, AveragePooling2D, BatchNormalization, Activation, ReLU, Softmax, Dropout`);
+        throw layerFault(
+          inner.origin,
+          `${inner.origin.className} is not allowed inside an inception branch; branches may contain Conv2D (after an optional ZeroPadding2D), MaxPooling2D, AveragePooling2D, BatchNormalization, Activation, ReLU, Softmax, Dropout`,
+        );
       }
     }
     traced.push({
@@ -246,7 +244,10 @@ function toTraced(items: Item[], inputRank: number): Traced[] {
   return traced;
 }
 
-interface Imported { input: InputSite; traced: Traced[] }
+interface Imported {
+  input: InputSite;
+  traced: Traced[];
+}
 
 function sequential(config: unknown, pointer: string): Imported {
   // Keras 2.0-2.2 wrote a Sequential's config as the bare list of layers.
@@ -258,8 +259,7 @@ function sequential(config: unknown, pointer: string): Imported {
   const misplaced = body.find((l) => l.className === 'InputLayer');
   if (misplaced !== undefined) throw layerFault(misplaced, 'an InputLayer may only be the first layer');
   if (body.length === 0) throw modelFault('the model has no layers besides its input', layersPointer);
-  const input = inputShapeOf(first.config, first)
-    ?? (isObject(config) ? inputShapeOf(config, `${pointer}/config`) : undefined);
+  const input = inputShapeOf(first.config, first) ?? (isObject(config) ? inputShapeOf(config, `${pointer}/config`) : undefined);
   if (input === undefined) {
     throw modelFault('no input shape; start with an InputLayer or give the first layer batch_input_shape (Keras 2) or batch_shape (Keras 3)', layersPointer);
   }
@@ -322,7 +322,11 @@ function renameAll(traced: Traced[]): void {
   const taken = new Set<string>();
   const claim = (t: Traced) => {
     if (t.spec.name !== undefined) {
-      const clean = t.spec.name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '').slice(0, 64) || 'layer';
+      const clean =
+        t.spec.name
+          .replace(/[^A-Za-z0-9._-]+/g, '_')
+          .replace(/^[._-]+/, '')
+          .slice(0, 64) || 'layer';
       let name = clean;
       for (let n = 2; taken.has(name); n++) name = `${clean.slice(0, 58)}_${n}`;
       taken.add(name);
@@ -335,9 +339,19 @@ function renameAll(traced: Traced[]): void {
 
 /** Our field names back to Keras's, for errors the spec validation raises. */
 const KERAS_FIELDS: Record<string, string> = {
-  kernelSize: 'kernel_size', poolSize: 'pool_size', useBias: 'use_bias', kernelInitializer: 'kernel_initializer',
-  biasInitializer: 'bias_initializer', filters: 'filters', units: 'units', rate: 'rate', strides: 'strides',
-  padding: 'padding', momentum: 'momentum', epsilon: 'epsilon', activation: 'activation',
+  kernelSize: 'kernel_size',
+  poolSize: 'pool_size',
+  useBias: 'use_bias',
+  kernelInitializer: 'kernel_initializer',
+  biasInitializer: 'bias_initializer',
+  filters: 'filters',
+  units: 'units',
+  rate: 'rate',
+  strides: 'strides',
+  padding: 'padding',
+  momentum: 'momentum',
+  epsilon: 'epsilon',
+  activation: 'activation',
 };
 const OUR_LABEL = /^layer \d+(?: \([^)]*\))?(?: branch \d+ layer \d+(?: \([^)]*\))?)?: /;
 

@@ -23,9 +23,7 @@ export interface KerasLayer {
 export const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function kerasLabel(layer: KerasLayer): string {
-  return layer.name === undefined
-    ? `keras layer ${layer.index} (${layer.className})`
-    : `keras layer ${layer.index} (${layer.className} "${layer.name}")`;
+  return layer.name === undefined ? `keras layer ${layer.index} (${layer.className})` : `keras layer ${layer.index} (${layer.className} "${layer.name}")`;
 }
 
 export function layerFault(layer: KerasLayer, message: string, field?: string): SpecError {
@@ -45,12 +43,23 @@ export function modelFault(message: string, path?: string, field?: string): Spec
 // ---------------------------------------------------------------- values
 
 const KERAS_ACTIVATIONS: Record<string, Activation> = {
-  linear: 'linear', relu: 'relu', relu6: 'relu6', elu: 'elu', selu: 'selu', sigmoid: 'sigmoid',
-  hardsigmoid: 'hardSigmoid', tanh: 'tanh', softmax: 'softmax', softplus: 'softplus', softsign: 'softsign',
-  swish: 'swish', silu: 'swish', mish: 'mish', gelu: 'gelu',
+  linear: 'linear',
+  relu: 'relu',
+  relu6: 'relu6',
+  elu: 'elu',
+  selu: 'selu',
+  sigmoid: 'sigmoid',
+  hardsigmoid: 'hardSigmoid',
+  tanh: 'tanh',
+  softmax: 'softmax',
+  softplus: 'softplus',
+  softsign: 'softsign',
+  swish: 'swish',
+  silu: 'swish',
+  mish: 'mish',
+  gelu: 'gelu',
 };
-const ACTIVATION_HELP =
-  'supported: linear, relu, relu6, elu, selu, sigmoid, hard_sigmoid, tanh, softmax, softplus, softsign, swish (silu), mish, gelu';
+const ACTIVATION_HELP = 'supported: linear, relu, relu6, elu, selu, sigmoid, hard_sigmoid, tanh, softmax, softplus, softsign, swish (silu), mish, gelu';
 
 /** Keras writes `hard_sigmoid`, tfjs `hardSigmoid`; comparing without case and underscores accepts both. */
 const looseKey = (s: string) => s.toLowerCase().replace(/_/g, '');
@@ -79,8 +88,7 @@ function varianceScaling(config: Json): Initializer | undefined {
   return undefined;
 }
 
-const hasDefaults = (config: Json, defaults: Json) =>
-  Object.entries(defaults).every(([k, v]) => config[k] === undefined || config[k] === null || config[k] === v);
+const hasDefaults = (config: Json, defaults: Json) => Object.entries(defaults).every(([k, v]) => config[k] === undefined || config[k] === null || config[k] === v);
 
 /**
  * Maps a Keras or tfjs initializer (a name, `{ class_name, config }` or the
@@ -94,21 +102,37 @@ export function kerasInitializer(raw: unknown): Initializer | undefined {
   if (className === undefined) return undefined;
   const config = isObject(raw) && isObject(raw.config) ? raw.config : {};
   switch (looseKey(className)) {
-    case 'glorotuniform': return 'glorotUniform';
-    case 'glorotnormal': return 'glorotNormal';
-    case 'heuniform': return 'heUniform';
-    case 'henormal': return 'heNormal';
-    case 'lecununiform': return 'leCunUniform';
-    case 'lecunnormal': return 'leCunNormal';
-    case 'zeros': case 'zero': return 'zeros';
-    case 'ones': case 'one': return 'ones';
-    case 'constant': return config.value === 0 ? 'zeros' : config.value === 1 ? 'ones' : undefined;
-    case 'variancescaling': return varianceScaling(config);
+    case 'glorotuniform':
+      return 'glorotUniform';
+    case 'glorotnormal':
+      return 'glorotNormal';
+    case 'heuniform':
+      return 'heUniform';
+    case 'henormal':
+      return 'heNormal';
+    case 'lecununiform':
+      return 'leCunUniform';
+    case 'lecunnormal':
+      return 'leCunNormal';
+    case 'zeros':
+    case 'zero':
+      return 'zeros';
+    case 'ones':
+    case 'one':
+      return 'ones';
+    case 'constant':
+      return config.value === 0 ? 'zeros' : config.value === 1 ? 'ones' : undefined;
+    case 'variancescaling':
+      return varianceScaling(config);
     // Ours use the tfjs defaults, which are also Keras's: only those map.
-    case 'randomuniform': return hasDefaults(config, { minval: -0.05, maxval: 0.05 }) ? 'randomUniform' : undefined;
-    case 'randomnormal': return hasDefaults(config, { mean: 0, stddev: 0.05 }) ? 'randomNormal' : undefined;
-    case 'truncatednormal': return hasDefaults(config, { mean: 0, stddev: 0.05 }) ? 'truncatedNormal' : undefined;
-    default: return undefined;
+    case 'randomuniform':
+      return hasDefaults(config, { minval: -0.05, maxval: 0.05 }) ? 'randomUniform' : undefined;
+    case 'randomnormal':
+      return hasDefaults(config, { mean: 0, stddev: 0.05 }) ? 'randomNormal' : undefined;
+    case 'truncatednormal':
+      return hasDefaults(config, { mean: 0, stddev: 0.05 }) ? 'truncatedNormal' : undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -153,8 +177,15 @@ function paddingMode(layer: KerasLayer): 'same' | 'valid' {
  * train a different model than the one submitted, so they are refused.
  */
 const TRAINING_ONLY_FIELDS = [
-  'kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint',
-  'beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint',
+  'kernel_regularizer',
+  'bias_regularizer',
+  'activity_regularizer',
+  'kernel_constraint',
+  'bias_constraint',
+  'beta_regularizer',
+  'gamma_regularizer',
+  'beta_constraint',
+  'gamma_constraint',
 ];
 
 function checkCommon(layer: KerasLayer): void {
@@ -177,7 +208,10 @@ function checkCommon(layer: KerasLayer): void {
 
 type Padding4 = [number, number, number, number];
 /** A ZeroPadding2D, held until the Conv2D it belongs to. */
-interface PendingPad { kind: 'pad'; padding: Padding4 }
+interface PendingPad {
+  kind: 'pad';
+  padding: Padding4;
+}
 type Converted = LayerSpec | PendingPad | null;
 
 export const nameOf = (layer: KerasLayer) => (layer.name === undefined ? {} : { name: layer.name });
@@ -302,7 +336,10 @@ const CONVERTERS: Record<string, (layer: KerasLayer, rank: number) => Converted>
   Softmax: softmax,
 };
 const ALIASES: Record<string, string> = {
-  Convolution2D: 'Conv2D', MaxPool2D: 'MaxPooling2D', AvgPool2D: 'AveragePooling2D', GlobalAvgPool2D: 'GlobalAveragePooling2D',
+  Convolution2D: 'Conv2D',
+  MaxPool2D: 'MaxPooling2D',
+  AvgPool2D: 'AveragePooling2D',
+  GlobalAvgPool2D: 'GlobalAveragePooling2D',
 };
 
 /** Layer classes the importer reads, for documentation and messages. */
@@ -319,7 +356,7 @@ export function unsupported(layer: KerasLayer): SpecError {
   if (cls === 'Concatenate') {
     return layerFault(layer, 'a Concatenate must merge two or more branches that all start from the same tensor (an inception block)');
   }
-  if (MODEL_CLASSES.has(cls)) return layerFault(layer, 'nested models are not supported; put the inner model\'s layers in the outer model');
+  if (MODEL_CLASSES.has(cls)) return layerFault(layer, "nested models are not supported; put the inner model's layers in the outer model");
   return layerFault(layer, `class ${cls} is not supported; supported: ${SUPPORTED_KERAS_LAYERS.join(', ')}`);
 }
 
@@ -327,7 +364,11 @@ export function unsupported(layer: KerasLayer): SpecError {
 const rankAfter = (spec: LayerSpec, rank: number) => (spec.type === 'flatten' || spec.type === 'globalAvgPool2d' ? 1 : rank);
 
 /** Our layer next to the Keras layer it came from, so later errors can name the latter. */
-export interface Traced { spec: LayerSpec; origin: KerasLayer; branches?: Traced[][] }
+export interface Traced {
+  spec: LayerSpec;
+  origin: KerasLayer;
+  branches?: Traced[][];
+}
 
 export function convertChain(layers: KerasLayer[], rank: number): { traced: Traced[]; rank: number } {
   const traced: Traced[] = [];

@@ -31,19 +31,22 @@ type Simplify<T> = { [K in keyof T]: T[K] } & {};
 /** All optional fields present, with the listed ones narrowed to their canonical form. */
 type Filled<T, Narrowed> = Simplify<Omit<Required<T>, keyof Narrowed> & Narrowed>;
 
-export type NormalizedConv2dLayer = Filled<Conv2dLayerSpec, {
-  kernelSize: Pair;
-  strides: Pair;
-  padding: 'same' | 'valid' | ExplicitPadding;
-}>;
+export type NormalizedConv2dLayer = Filled<
+  Conv2dLayerSpec,
+  {
+    kernelSize: Pair;
+    strides: Pair;
+    padding: 'same' | 'valid' | ExplicitPadding;
+  }
+>;
 export type NormalizedMaxPool2dLayer = Filled<MaxPool2dLayerSpec, { poolSize: Pair; strides: Pair }>;
 export type NormalizedAvgPool2dLayer = Filled<AvgPool2dLayerSpec, { poolSize: Pair; strides: Pair }>;
-export type NormalizedGlobalAvgPool2dLayer = Filled<GlobalAvgPool2dLayerSpec, {}>;
-export type NormalizedFlattenLayer = Filled<FlattenLayerSpec, {}>;
-export type NormalizedDenseLayer = Filled<DenseLayerSpec, {}>;
-export type NormalizedDropoutLayer = Filled<DropoutLayerSpec, {}>;
-export type NormalizedActivationLayer = Filled<ActivationLayerSpec, {}>;
-export type NormalizedBatchNormLayer = Filled<BatchNormLayerSpec, {}>;
+export type NormalizedGlobalAvgPool2dLayer = Filled<GlobalAvgPool2dLayerSpec, Record<never, never>>;
+export type NormalizedFlattenLayer = Filled<FlattenLayerSpec, Record<never, never>>;
+export type NormalizedDenseLayer = Filled<DenseLayerSpec, Record<never, never>>;
+export type NormalizedDropoutLayer = Filled<DropoutLayerSpec, Record<never, never>>;
+export type NormalizedActivationLayer = Filled<ActivationLayerSpec, Record<never, never>>;
+export type NormalizedBatchNormLayer = Filled<BatchNormLayerSpec, Record<never, never>>;
 export type NormalizedBranchLayer =
   | NormalizedConv2dLayer
   | NormalizedMaxPool2dLayer
@@ -52,12 +55,7 @@ export type NormalizedBranchLayer =
   | NormalizedActivationLayer
   | NormalizedDropoutLayer;
 export type NormalizedInceptionLayer = Filled<InceptionLayerSpec, { branches: NormalizedBranchLayer[][] }>;
-export type NormalizedLayer =
-  | NormalizedBranchLayer
-  | NormalizedGlobalAvgPool2dLayer
-  | NormalizedFlattenLayer
-  | NormalizedDenseLayer
-  | NormalizedInceptionLayer;
+export type NormalizedLayer = NormalizedBranchLayer | NormalizedGlobalAvgPool2dLayer | NormalizedFlattenLayer | NormalizedDenseLayer | NormalizedInceptionLayer;
 
 /**
  * A model spec with every default applied, every size as a pair and every
@@ -87,18 +85,21 @@ export const NAME_PREFIXES: Record<LayerType, string> = {
 // Checked shallowly so each layer can then be validated against exactly the
 // variant its `type` names; validating the whole union at once would report
 // every variant's complaints.
-const ShallowModelSchema = Type.Object({
-  ...MODEL_BASE_PROPERTIES,
-  layers: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_LAYERS }),
-}, { additionalProperties: false });
+const ShallowModelSchema = Type.Object(
+  {
+    ...MODEL_BASE_PROPERTIES,
+    layers: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_LAYERS }),
+  },
+  { additionalProperties: false },
+);
 
-const ShallowInceptionSchema = Type.Object({
-  ...INCEPTION_BASE_PROPERTIES,
-  branches: Type.Array(
-    Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_BRANCH_LAYERS }),
-    { minItems: MIN_BRANCHES, maxItems: MAX_BRANCHES },
-  ),
-}, { additionalProperties: false });
+const ShallowInceptionSchema = Type.Object(
+  {
+    ...INCEPTION_BASE_PROPERTIES,
+    branches: Type.Array(Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_BRANCH_LAYERS }), { minItems: MIN_BRANCHES, maxItems: MAX_BRANCHES }),
+  },
+  { additionalProperties: false },
+);
 
 type RawLayer = Record<string, unknown> & { type: LayerType; name?: string };
 
@@ -115,9 +116,8 @@ function listTypes(types: readonly string[]): string {
 function checkLayer(raw: unknown, ref: LayerRef, allowed: Readonly<Record<string, TSchema>>, where: string): RawLayer {
   const pointer = ref.parent === undefined ? `/layers/${ref.index}` : `/layers/${ref.parent.index}/branches/${ref.parent.branch}/${ref.index}`;
   const prefix = ref.parent === undefined ? `layer ${ref.index}` : `${where} layer ${ref.index}`;
-  const location = ref.parent === undefined
-    ? { layerIndex: ref.index, path: pointer }
-    : { layerIndex: ref.parent.index, branch: ref.parent.branch, branchLayerIndex: ref.index, path: pointer };
+  const location =
+    ref.parent === undefined ? { layerIndex: ref.index, path: pointer } : { layerIndex: ref.parent.index, branch: ref.parent.branch, branchLayerIndex: ref.index, path: pointer };
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new SpecError(`${prefix}: must be an object with a "type" field`, location);
   }
@@ -129,7 +129,10 @@ function checkLayer(raw: unknown, ref: LayerRef, allowed: Readonly<Record<string
     // Worded as the API's schema check words it, so both paths say the same.
     const what = Object.hasOwn(LAYER_SCHEMAS, type) ? `type ${JSON.stringify(type)} is not allowed inside an inception branch` : `type ${JSON.stringify(type)} is not a known type`;
     throw new SpecError(`${prefix}: ${what}; allowed: ${listTypes(Object.keys(allowed))}`, {
-      ...location, layerType: type, field: 'type', path: `${pointer}/type`,
+      ...location,
+      layerType: type,
+      field: 'type',
+      path: `${pointer}/type`,
     });
   }
   const named = typeof (raw as { name?: unknown }).name === 'string' ? (raw as { name: string }).name : undefined;
@@ -170,9 +173,7 @@ function assignNames(visits: Visit[]): string[] {
     if (raw.name === undefined) continue;
     const previous = taken.get(raw.name);
     if (previous !== undefined) {
-      const where = previous.parent === undefined
-        ? `layer ${previous.index}`
-        : `layer ${previous.parent.index} branch ${previous.parent.branch} layer ${previous.index}`;
+      const where = previous.parent === undefined ? `layer ${previous.index}` : `layer ${previous.parent.index} branch ${previous.parent.branch} layer ${previous.index}`;
       throw layerError(ref, `name "${raw.name}" is already used by ${where}; layer names must be unique`, 'name');
     }
     taken.set(raw.name, ref);
@@ -255,8 +256,7 @@ function fill(raw: RawLayer, nextName: () => string): NormalizedLayer {
       return { type: 'batchNorm', name, momentum: r.momentum ?? d.momentum, epsilon: r.epsilon ?? d.epsilon };
     }
     case 'inception': {
-      const branches = (raw.branches as RawLayer[][]).map((branch) =>
-        branch.map((inner) => fill(inner, nextName) as NormalizedBranchLayer));
+      const branches = (raw.branches as RawLayer[][]).map((branch) => branch.map((inner) => fill(inner, nextName) as NormalizedBranchLayer));
       return { type: 'inception', name, branches };
     }
   }

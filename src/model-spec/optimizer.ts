@@ -13,10 +13,7 @@ export type OptimizerSettings = Pick<NormalizedTrainingSpec, 'optimizer' | 'lear
 export function buildOptimizer(tf: TfTrainApi, training: OptimizerSettings): tfjs.Optimizer;
 /** Same, using the @tensorflow/tfjs this module imports. */
 export function buildOptimizer(training: OptimizerSettings): tfjs.Optimizer;
-export function buildOptimizer(
-  tfOrTraining: TfTrainApi | OptimizerSettings,
-  maybeTraining?: OptimizerSettings,
-): tfjs.Optimizer {
+export function buildOptimizer(tfOrTraining: TfTrainApi | OptimizerSettings, maybeTraining?: OptimizerSettings): tfjs.Optimizer {
   const tf = maybeTraining === undefined ? tfjs : (tfOrTraining as TfTrainApi);
   const training = maybeTraining ?? (tfOrTraining as OptimizerSettings);
   const { learningRate } = training;

@@ -1,12 +1,6 @@
 import type { LayerType } from './layer-spec.schema.js';
 import type { ModelSpec } from './model-spec.schema.js';
-import {
-  normalizeModelSpec,
-  type NormalizedBranchLayer,
-  type NormalizedLayer,
-  type NormalizedModelSpec,
-  type Pair,
-} from './model-spec.normalizer.js';
+import { normalizeModelSpec, type NormalizedBranchLayer, type NormalizedLayer, type NormalizedModelSpec, type Pair } from './model-spec.normalizer.js';
 import { layerError, type LayerRef } from './spec-error.js';
 import { DEFAULT_PLAN_LIMITS, type PlanLimits } from './plan-limits.js';
 import { axisPaddings, formatCount, formatPadding, formatShape, windowAxisPlan, windowOutputLength, type WindowAxisPlan } from './window-math.js';
@@ -115,11 +109,7 @@ function slideWindow(
   const outW = windowOutputLength(input[1], window[1], strides[1], padCols);
   if (outH < 1 || outW < 1) {
     const field = what === 'kernel' ? 'kernelSize' : 'poolSize';
-    throw layerError(
-      { ...ref, name },
-      `${what} ${window[0]}x${window[1]} with padding ${formatPadding(padding)} does not fit a ${input[0]}x${input[1]} input`,
-      field,
-    );
+    throw layerError({ ...ref, name }, `${what} ${window[0]}x${window[1]} with padding ${formatPadding(padding)} does not fit a ${input[0]}x${input[1]} input`, field);
   }
   return [outH, outW];
 }
@@ -195,23 +185,21 @@ function planInception(
 ): LayerPlan {
   requireImage(input, ref, name);
   const parentRef = { index: ref.index, type: ref.type, userName: ref.userName, name };
-  const branchPlans = branches.map((branch, b) =>
-    planSequence(branch, input, userNames, (index, layer) => ({
-      index,
-      type: layer.type,
-      userName: userNames.has(layer.name) ? layer.name : undefined,
-      parent: { ...parentRef, branch: b },
-    })).plans);
+  const branchPlans = branches.map(
+    (branch, b) =>
+      planSequence(branch, input, userNames, (index, layer) => ({
+        index,
+        type: layer.type,
+        userName: userNames.has(layer.name) ? layer.name : undefined,
+        parent: { ...parentRef, branch: b },
+      })).plans,
+  );
   const outputs = branchPlans.map((plans) => plans[plans.length - 1].outputShape);
   const [h0, w0] = outputs[0];
   const mismatch = outputs.findIndex(([h, w]) => h !== h0 || w !== w0);
   if (mismatch !== -1) {
     const [h, w] = outputs[mismatch];
-    throw layerError(
-      { ...ref, name },
-      `branch 0 outputs ${h0}x${w0} but branch ${mismatch} outputs ${h}x${w}; branches must agree in height and width`,
-      'branches',
-    );
+    throw layerError({ ...ref, name }, `branch 0 outputs ${h0}x${w0} but branch ${mismatch} outputs ${h}x${w}; branches must agree in height and width`, 'branches');
   }
   const totals = sumCounts(branchPlans.flat());
   return {
@@ -223,12 +211,15 @@ function planInception(
 }
 
 function sumCounts(plans: LayerPlan[]): Counts {
-  return plans.reduce<Counts>((acc, p) => ({
-    params: acc.params + p.params,
-    trainableParams: acc.trainableParams + p.trainableParams,
-    nonTrainableParams: acc.nonTrainableParams + p.nonTrainableParams,
-    macs: acc.macs + p.macs,
-  }), { ...NO_WEIGHTS });
+  return plans.reduce<Counts>(
+    (acc, p) => ({
+      params: acc.params + p.params,
+      trainableParams: acc.trainableParams + p.trainableParams,
+      nonTrainableParams: acc.nonTrainableParams + p.nonTrainableParams,
+      macs: acc.macs + p.macs,
+    }),
+    { ...NO_WEIGHTS },
+  );
 }
 
 function planSequence<L extends NormalizedLayer>(

@@ -27,7 +27,7 @@ export function checkSchema(schema: TSchema, value: unknown, site: CheckSite): v
 
 /** A value in model-spec's own messages: strings in single quotes, as allowed values are listed there. */
 export function show(value: unknown): string {
-  const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value));
   const spaced = text.replace(/,(?=\S)/g, ', ');
   return spaced.length > 60 ? `${spaced.slice(0, 57)}...` : spaced;
 }

@@ -7,6 +7,7 @@
  * use it.
  */
 
+// biome-ignore lint/suspicious/noExplicitAny: a JSON Schema of any shape, walked by keyword
 type Schema = Record<string | symbol, any>;
 
 /** One violation, in the shape both ajv and TypeBox nearly report. */
@@ -72,7 +73,10 @@ function describeViolation(v: SchemaViolation, root: unknown): SchemaProblem {
     }
     case 'discriminator': {
       const tag = String(p.tag);
-      const allowed = ((v.schema?.oneOf ?? []) as Schema[]).map((s) => s.properties?.[tag]?.const).filter(Boolean).join(', ');
+      const allowed = ((v.schema?.oneOf ?? []) as Schema[])
+        .map((s) => s.properties?.[tag]?.const)
+        .filter(Boolean)
+        .join(', ');
       const complaint = p.error === 'mapping' ? `${show(p.tagValue)} is not a known ${tag}; allowed: ${allowed}` : `is required; allowed: ${allowed}`;
       return { path: [...path, tag], complaint };
     }
@@ -167,14 +171,20 @@ function spaced(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return `[${value.map(spaced).join(', ')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${spaced(v)}`).join(', ')}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}:${spaced(v)}`)
+      .join(', ')}}`;
   }
   return JSON.stringify(value) ?? String(value);
 }
 
 /** `/layers/3/kernelSize` → `['layers', '3', 'kernelSize']`. */
 export function pointerSegments(pointer: string): string[] {
-  return pointer.replace(/^#/, '').split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .replace(/^#/, '')
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** `['layers', '3', 'kernelSize']` → `/layers/3/kernelSize`. */

@@ -88,9 +88,7 @@ export function layerLabel(ref: LayerRef): string {
 
 /** JSON pointer of a layer (or of one of its fields). */
 export function layerPointer(ref: LayerRef, field?: string): string {
-  const base = ref.parent === undefined
-    ? `/layers/${ref.index}`
-    : `/layers/${ref.parent.index}/branches/${ref.parent.branch}/${ref.index}`;
+  const base = ref.parent === undefined ? `/layers/${ref.index}` : `/layers/${ref.parent.index}/branches/${ref.parent.branch}/${ref.index}`;
   return field === undefined ? base : `${base}/${field}`;
 }
 

@@ -3,14 +3,7 @@ import type { ModelSpec } from './model-spec.schema.js';
 import type { NormalizedModelSpec } from './model-spec.normalizer.js';
 import { checkSchema } from './schema-check.js';
 import { SpecError } from './spec-error.js';
-import {
-  MAX_HELD_OUT_FRACTION,
-  TRAINING_DEFAULTS,
-  TrainingSpecSchema,
-  type LossName,
-  type NormalizedTrainingSpec,
-  type TrainingSpec,
-} from './training-spec.schema.js';
+import { MAX_HELD_OUT_FRACTION, TRAINING_DEFAULTS, TrainingSpecSchema, type LossName, type NormalizedTrainingSpec, type TrainingSpec } from './training-spec.schema.js';
 
 /**
  * The loss the model's output calls for, when its last activation decides
@@ -54,10 +47,10 @@ export function normalizeTrainingSpec(raw: unknown = {}, model?: ModelSpec | Nor
   if (early) {
     normalized.earlyStopping = { monitor: early.monitor ?? 'val_loss', patience: early.patience ?? 2, minDelta: early.minDelta ?? 0 };
     if (normalized.earlyStopping.monitor.startsWith('val_') && normalized.validationSplit === 0) {
-      throw new SpecError(
-        `earlyStopping.monitor '${normalized.earlyStopping.monitor}' needs a validation set, but validationSplit is 0; monitor 'loss' or set validationSplit`,
-        { field: 'earlyStopping.monitor', path: '/earlyStopping/monitor' },
-      );
+      throw new SpecError(`earlyStopping.monitor '${normalized.earlyStopping.monitor}' needs a validation set, but validationSplit is 0; monitor 'loss' or set validationSplit`, {
+        field: 'earlyStopping.monitor',
+        path: '/earlyStopping/monitor',
+      });
     }
   }
   const loss = spec.loss ?? (model === undefined ? undefined : defaultLossFor(model));

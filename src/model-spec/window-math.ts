@@ -19,11 +19,12 @@ export function windowOutputLength(inLength: number, window: number, stride: num
 }
 
 /** Splits a 2-D padding into per-axis paddings: rows use top/bottom, columns left/right. */
-export function axisPaddings(
-  padding: 'same' | 'valid' | readonly [number, number, number, number],
-): [AxisPadding, AxisPadding] {
+export function axisPaddings(padding: 'same' | 'valid' | readonly [number, number, number, number]): [AxisPadding, AxisPadding] {
   if (typeof padding === 'string') return [padding, padding];
-  return [[padding[0], padding[1]], [padding[2], padding[3]]];
+  return [
+    [padding[0], padding[1]],
+    [padding[2], padding[3]],
+  ];
 }
 
 export function formatShape(shape: readonly number[]): string {

@@ -38,13 +38,23 @@ export class ModelCache<M extends { dispose(): void } = tf.LayersModel> {
     while (this.entries.size > this.capacity) {
       const [oldest, entry] = this.entries.entries().next().value as [string, Promise<M>];
       this.entries.delete(oldest);
-      entry.then((m) => m.dispose(), () => undefined);
+      entry.then(
+        (m) => m.dispose(),
+        () => undefined,
+      );
     }
   }
 
   async clear(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(all.map((e) => e.then((m) => m.dispose(), () => undefined)));
+    await Promise.all(
+      all.map((e) =>
+        e.then(
+          (m) => m.dispose(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }

@@ -47,7 +47,7 @@ function fillImage(b64: string, image: NonNullable<Preprocessing['image']>, out:
   if (bytes.length === 0 || bytes.length > MAX_IMAGE_BYTES) throw new InstanceError(`${path}.b64`, `${path}.b64 must be a base64 PNG or JPEG of at most ${MAX_IMAGE_BYTES} bytes`);
   const kind = sniffImage(bytes);
   if (!kind) throw new InstanceError(`${path}.b64`, `${path}.b64 is not a PNG or JPEG image`);
-  let decoded;
+  let decoded: ReturnType<typeof decodeImage>;
   try {
     decoded = decodeImage(bytes, kind);
   } catch (err) {
@@ -80,7 +80,8 @@ export function readInstances(instances: unknown[], inputShape: number[], pre: P
   instances.forEach((instance, i) => {
     const at = `${path}[${i}]`;
     if (instance !== null && typeof instance === 'object' && !Array.isArray(instance)) {
-      if (!pre.image) throw new InstanceError(at, `${at}: this model takes numbers, not images; send a list in the input shape [${inputShape.join(', ')}] or a flat list of ${size} numbers`);
+      if (!pre.image)
+        throw new InstanceError(at, `${at}: this model takes numbers, not images; send a list in the input shape [${inputShape.join(', ')}] or a flat list of ${size} numbers`);
       const { b64 } = instance as { b64?: unknown };
       if (typeof b64 !== 'string' || Object.keys(instance).length !== 1) {
         throw new InstanceError(at, `${at} must be {"b64": "<base64 PNG or JPEG>"} with no other field`);
@@ -94,7 +95,10 @@ export function readInstances(instances: unknown[], inputShape: number[], pre: P
       return;
     }
     if (!Array.isArray(instance)) {
-      throw new InstanceError(at, `${at} must be a list in the input shape [${inputShape.join(', ')}] or a flat list of ${size} numbers${pre.image ? ', or {"b64": "<PNG or JPEG>"}' : ''}, got ${describe(instance)}`);
+      throw new InstanceError(
+        at,
+        `${at} must be a list in the input shape [${inputShape.join(', ')}] or a flat list of ${size} numbers${pre.image ? ', or {"b64": "<PNG or JPEG>"}' : ''}, got ${describe(instance)}`,
+      );
     }
     if (instance.length !== inputShape[0] || inputShape.length === 1) {
       throw new InstanceError(at, `${at} must have the input shape [${inputShape.join(', ')}] or be a flat list of ${size} numbers, got ${describe(instance)}`);

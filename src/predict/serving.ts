@@ -56,10 +56,9 @@ export class Serving {
     // Everything that shapes a batch's input or output is in the key, so different preprocessing never mixes.
     const key = `${model.id}:${softmax ? 'softmax' : 'raw'}`;
     const out = await this.batcher.submit(key, input, read.count, async (batch, count) => {
-      const result = await this.pool.run(
-        { kind: 'predict', modelId: model.id, artifactKey: model.artifactKey, inputShape: pre.inputShape, count, input: batch, softmax },
-        [batch.buffer],
-      );
+      const result = await this.pool.run({ kind: 'predict', modelId: model.id, artifactKey: model.artifactKey, inputShape: pre.inputShape, count, input: batch, softmax }, [
+        batch.buffer,
+      ]);
       if (!result.ok) throw new Error(result.message);
       return result.value;
     });

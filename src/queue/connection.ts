@@ -6,8 +6,6 @@ import { Redis, type RedisOptions } from 'ioredis';
  */
 export function createRedis(url: string, role: 'producer' | 'worker', extra: RedisOptions = {}): Redis {
   const options: RedisOptions =
-    role === 'producer'
-      ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, ...extra }
-      : { maxRetriesPerRequest: null, ...extra };
+    role === 'producer' ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, ...extra } : { maxRetriesPerRequest: null, ...extra };
   return new Redis(url, options);
 }

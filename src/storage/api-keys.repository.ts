@@ -66,7 +66,11 @@ export async function createKey(db: Db, tenantId: string, name: string) {
 }
 
 export function listKeys(db: Db, tenantId: string) {
-  return db.apiKey.findMany({ where: { tenantId }, orderBy: { createdAt: 'asc' }, select: { id: true, tenantId: true, name: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true } });
+  return db.apiKey.findMany({
+    where: { tenantId },
+    orderBy: { createdAt: 'asc' },
+    select: { id: true, tenantId: true, name: true, prefix: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+  });
 }
 
 export async function revokeKey(db: Db, id: string): Promise<boolean> {

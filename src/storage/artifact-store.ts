@@ -72,7 +72,7 @@ export class DiskArtifactStore implements ArtifactStore {
 
   async getRange(key: string, file: string, start: number, length: number): Promise<Buffer | null> {
     assertSafe(key, file);
-    let handle;
+    let handle: Awaited<ReturnType<typeof open>>;
     try {
       handle = await open(path.join(this.root, key, file), 'r');
     } catch (err) {

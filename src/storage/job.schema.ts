@@ -79,10 +79,7 @@ export const MetricsEventDataSchema = Type.Object({
 });
 
 /** An event of a job's stream, its data checked by its type (the only two types the repository writes). */
-export type StoredJobEvent = { id: bigint; createdAt: Date } & (
-  | { type: 'state'; data: StateEventData }
-  | { type: 'metrics'; data: Static<typeof MetricsEventDataSchema> }
-);
+export type StoredJobEvent = { id: bigint; createdAt: Date } & ({ type: 'state'; data: StateEventData } | { type: 'metrics'; data: Static<typeof MetricsEventDataSchema> });
 
 export function readJobEvent(e: { id: bigint; jobId: string; type: string; data: unknown; createdAt: Date }): StoredJobEvent {
   const what = `data of event ${e.id} of job ${e.jobId}`;

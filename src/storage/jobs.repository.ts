@@ -194,11 +194,7 @@ export async function markRunning(
   });
 }
 
-export function updateProgress(
-  db: Db,
-  id: string,
-  progress: { epoch: number; batch: number; batchesPerEpoch: number; split?: Prisma.InputJsonValue },
-): Promise<unknown> {
+export function updateProgress(db: Db, id: string, progress: { epoch: number; batch: number; batchesPerEpoch: number; split?: Prisma.InputJsonValue }): Promise<unknown> {
   return db.job.updateMany({ where: { id, status: { in: [...RUNNING_STATUSES] } }, data: progress });
 }
 
@@ -207,12 +203,7 @@ export function updateProgress(
  * (job, epoch) key and resuming after `checkpointEpoch` keep the series free
  * of gaps and duplicates across retries.
  */
-export async function recordEpoch(
-  db: Db,
-  jobId: string,
-  m: Omit<EpochMetric, 'id' | 'jobId' | 'createdAt'>,
-  checkpointEpoch?: number,
-): Promise<EpochMetric> {
+export async function recordEpoch(db: Db, jobId: string, m: Omit<EpochMetric, 'id' | 'jobId' | 'createdAt'>, checkpointEpoch?: number): Promise<EpochMetric> {
   return db.$transaction(async (tx) => {
     const row = await tx.epochMetric.upsert({ where: { jobId_epoch: { jobId, epoch: m.epoch } }, create: { jobId, ...m }, update: m });
     if (checkpointEpoch !== undefined) await tx.job.update({ where: { id: jobId }, data: { checkpointEpoch } });

@@ -34,13 +34,9 @@ export const PreprocessingSchema = Type.Object({
   /** 'logits' when the last layer has no softmax: predict applies it. */
   outputs: Type.Enum(['probabilities', 'logits']),
   /** Applied to raw inputs before the model (absent on models trained before normalisation existed: identity). */
-  normalization: Type.Optional(
-    Type.Object({ kind: Type.Enum(['scale', 'standardize', 'none']), offset: Type.Array(Type.Number()), scale: Type.Array(Type.Number()) }),
-  ),
+  normalization: Type.Optional(Type.Object({ kind: Type.Enum(['scale', 'standardize', 'none']), offset: Type.Array(Type.Number()), scale: Type.Array(Type.Number()) })),
   /** For image models: predict accepts {"b64": PNG/JPEG}, decoded to this size, values multiplied by valueScale. */
-  image: Type.Optional(
-    Type.Union([Type.Object({ width: Type.Integer(), height: Type.Integer(), channels: Type.Integer(), valueScale: Type.Number() }), Type.Null()]),
-  ),
+  image: Type.Optional(Type.Union([Type.Object({ width: Type.Integer(), height: Type.Integer(), channels: Type.Integer(), valueScale: Type.Number() }), Type.Null()])),
 });
 export type Preprocessing = Static<typeof PreprocessingSchema> & { normalization?: Normalization };
 

@@ -20,11 +20,7 @@ export async function storedModelBytes(db: Db, tenantId: string): Promise<number
   return (await db.trainedModel.aggregate({ where: { tenantId }, _sum: { sizeBytes: true } }))._sum.sizeBytes ?? 0;
 }
 
-export async function listModels(
-  db: Db,
-  tenantId: string,
-  { limit, cursor }: { limit: number; cursor?: string },
-): Promise<{ items: StoredModel[]; nextCursor: string | null }> {
+export async function listModels(db: Db, tenantId: string, { limit, cursor }: { limit: number; cursor?: string }): Promise<{ items: StoredModel[]; nextCursor: string | null }> {
   const rows = await db.trainedModel.findMany({
     where: { tenantId },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],

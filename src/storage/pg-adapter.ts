@@ -35,6 +35,7 @@ function relabel<T>(result: T): T {
 class RelabellingClient extends pg.Client {
   // pg's overloads make a typed override impractical. pg.Pool calls the
   // callback form, direct users the promise form: both are relabelled.
+  // biome-ignore lint/suspicious/noExplicitAny: the override must stay assignable to every pg overload
   override query(...args: unknown[]): any {
     const call = super.query as (...a: unknown[]) => unknown;
     const first = args[0] as { submit?: unknown } | undefined;

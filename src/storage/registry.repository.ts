@@ -113,15 +113,8 @@ async function nameExists(tx: Tx | Db, tenantId: string, name: string): Promise<
  * its own number. A model already registered under the name is not added twice:
  * its existing version comes back with `created: false`.
  */
-export async function addModelVersion(
-  tx: Tx,
-  tenantId: string,
-  name: string,
-  model: TrainedModel,
-  lineage: Lineage,
-): Promise<{ record: ModelVersionRecord; created: boolean }> {
-  const existing = () =>
-    tx.modelVersion.findFirst({ where: { modelId: model.id, registeredModel: { tenantId, name } }, include: versionInclude });
+export async function addModelVersion(tx: Tx, tenantId: string, name: string, model: TrainedModel, lineage: Lineage): Promise<{ record: ModelVersionRecord; created: boolean }> {
+  const existing = () => tx.modelVersion.findFirst({ where: { modelId: model.id, registeredModel: { tenantId, name } }, include: versionInclude });
   const before = await existing();
   if (before) return { record: toVersionRecord(before), created: false };
 
@@ -214,20 +207,13 @@ export async function getRegisteredModel(db: Db, tenantId: string, name: string)
 }
 
 export async function getModelVersion(db: Db, tenantId: string, name: string, version: number): Promise<ModelVersionRecord | Missing> {
-  const row = isVersionNumber(version)
-    ? await db.modelVersion.findFirst({ where: { version, registeredModel: { tenantId, name } }, include: versionInclude })
-    : null;
+  const row = isVersionNumber(version) ? await db.modelVersion.findFirst({ where: { version, registeredModel: { tenantId, name } }, include: versionInclude }) : null;
   if (row) return toVersionRecord(row);
   return { missing: (await nameExists(db, tenantId, name)) ? 'version' : 'name' };
 }
 
 /** selector: {version} or {alias} or {} = latest (highest) version. null when the name, version or alias does not exist for this tenant. */
-export async function resolveModelVersion(
-  db: Db,
-  tenantId: string,
-  name: string,
-  selector: { version?: number; alias?: string },
-): Promise<ResolvedVersion | null> {
+export async function resolveModelVersion(db: Db, tenantId: string, name: string, selector: { version?: number; alias?: string }): Promise<ResolvedVersion | null> {
   const { version, alias } = selector;
   if (version !== undefined && !isVersionNumber(version)) return null;
   const byAlias = alias !== undefined && alias !== LATEST_ALIAS;
@@ -294,16 +280,9 @@ export async function deleteModelAlias(db: Db, tenantId: string, name: string, a
  * Deletes a version unless an alias points at it (then the aliases come back,
  * and nothing changes). Its number is never given out again.
  */
-export function deleteModelVersion(
-  db: Db,
-  tenantId: string,
-  name: string,
-  version: number,
-): Promise<{ deleted: true } | { aliasedBy: string[] } | Missing> {
+export function deleteModelVersion(db: Db, tenantId: string, name: string, version: number): Promise<{ deleted: true } | { aliasedBy: string[] } | Missing> {
   return withRaceRetry(db, async (tx) => {
-    const row = isVersionNumber(version)
-      ? await tx.modelVersion.findFirst({ where: { version, registeredModel: { tenantId, name } }, include: versionInclude })
-      : null;
+    const row = isVersionNumber(version) ? await tx.modelVersion.findFirst({ where: { version, registeredModel: { tenantId, name } }, include: versionInclude }) : null;
     if (!row) return { missing: (await nameExists(tx, tenantId, name)) ? ('version' as const) : ('name' as const) };
     if (row.aliases.length > 0) return { aliasedBy: row.aliases.map((a) => a.alias) };
     // An alias set meanwhile makes this fail on its foreign key; the retry then reports it.

@@ -24,8 +24,7 @@ export const RegisteredModelNameSchema = Type.String({
 /** Always means the highest version of a name; no alias may take it. */
 export const LATEST_ALIAS = 'latest';
 
-export const MODEL_ALIAS_RULE =
-  "1 to 63 lowercase letters, digits, '_' or '-', starting with a letter, and not 'latest' (which always means the highest version)";
+export const MODEL_ALIAS_RULE = "1 to 63 lowercase letters, digits, '_' or '-', starting with a letter, and not 'latest' (which always means the highest version)";
 
 /** Starting with a letter keeps an alias from ever reading as a version number. */
 export const ModelAliasSchema = Type.String({
@@ -56,11 +55,12 @@ export const LineageSchema = Type.Object(
     datasetLimit: Nullable(Type.Integer({ description: 'The job used only the first N examples; null: all.' })),
     datasetContentHash: Nullable(
       Type.String({
-        description:
-          "The uploaded dataset's `contentHash`; for a built-in dataset the SHA-256 of its examples. Null when the dataset was deleted before registration.",
+        description: "The uploaded dataset's `contentHash`; for a built-in dataset the SHA-256 of its examples. Null when the dataset was deleted before registration.",
       }),
     ),
-    hyperparameters: Type.Record(Type.String(), Type.Unknown(), { description: "The job's training spec with every default filled in, as it trained (as submitted, for jobs stored by earlier versions)." }),
+    hyperparameters: Type.Record(Type.String(), Type.Unknown(), {
+      description: "The job's training spec with every default filled in, as it trained (as submitted, for jobs stored by earlier versions).",
+    }),
     metrics: Type.Record(Type.String(), Nullable(Type.Number()), { description: "The trained model's final metrics." }),
     engine: Type.Object({ name: Type.String(), version: Type.String() }, { additionalProperties: true, description: 'Engine that trained the model.' }),
     modelCreatedAt: Type.String({ format: 'date-time', description: 'When the trained model was stored.' }),

@@ -37,7 +37,11 @@ export async function saveCheckpoint(store: ArtifactStore, jobId: string, epoch:
   await store.put(`${epochKey(jobId, epoch)}/optimizer`, { [OPTIMIZER_JSON]: JSON.stringify(specs), [OPTIMIZER_BIN]: new Uint8Array(buffer) });
 }
 
-export async function loadCheckpoint(store: ArtifactStore, jobId: string, epoch: number): Promise<{ model: tf.LayersModel; optimizerWeights: { name: string; tensor: tf.Tensor }[] }> {
+export async function loadCheckpoint(
+  store: ArtifactStore,
+  jobId: string,
+  epoch: number,
+): Promise<{ model: tf.LayersModel; optimizerWeights: { name: string; tensor: tf.Tensor }[] }> {
   const model = await loadModelArtifact(store, `${epochKey(jobId, epoch)}/model`);
   const key = `${epochKey(jobId, epoch)}/optimizer`;
   const [specsJson, bin] = await Promise.all([store.get(key, OPTIMIZER_JSON), store.get(key, OPTIMIZER_BIN)]);

@@ -104,5 +104,11 @@ async function lostTheDatabase(db: Db, err: unknown): Promise<boolean> {
 }
 
 function firstLine(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n').find((l) => l.trim())?.trim().slice(0, 200) ?? 'unknown error';
+  return (
+    String((err as Error)?.message ?? err)
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim()
+      .slice(0, 200) ?? 'unknown error'
+  );
 }

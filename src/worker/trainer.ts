@@ -211,7 +211,10 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
       case 'shutdown':
         throw new HandBackError(`worker shutting down; the job resumes after epoch ${(await jobs.latestMetric(ctx.db, ctx.jobId))?.epoch ?? 0}`);
       case 'timeout':
-        throw new TrainingError('timeout', `training exceeded its wall-time limit of ${Math.round(control.cause.limitMs / 1000)} s; raise training.maxWallTimeSeconds or train less`);
+        throw new TrainingError(
+          'timeout',
+          `training exceeded its wall-time limit of ${Math.round(control.cause.limitMs / 1000)} s; raise training.maxWallTimeSeconds or train less`,
+        );
     }
     const stopReason = control.cause?.kind === 'early-stopping' ? control.cause.reason : null;
 
@@ -282,6 +285,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
       optimizer?.dispose();
     } catch (err) {
       // After a wasm abort nothing can be freed; the failure that got us here is the one to report.
+      // biome-ignore lint/correctness/noUnsafeFinally: a failed cleanup after a successful run is itself the error to report
       if (!failed) throw err;
     }
   }

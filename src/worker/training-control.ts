@@ -4,12 +4,7 @@ import type { NormalizedTrainingSpec } from '../model-spec/index.js';
 import { LOCK_LOST } from './lock-lost.error.js';
 
 /** Why training stopped before its last epoch. */
-export type StopCause =
-  | { kind: 'cancelled' }
-  | { kind: 'shutdown' }
-  | { kind: 'lock-lost' }
-  | { kind: 'timeout'; limitMs: number }
-  | { kind: 'early-stopping'; reason: string };
+export type StopCause = { kind: 'cancelled' } | { kind: 'shutdown' } | { kind: 'lock-lost' } | { kind: 'timeout'; limitMs: number } | { kind: 'early-stopping'; reason: string };
 
 const STATUS_CHECK_EVERY_MS = 100;
 

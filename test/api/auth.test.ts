@@ -85,13 +85,25 @@ describe('admin routes', () => {
     expect((await anonymous().get('/v1/jobs').set('authorization', `Bearer ${key.body.key}`)).status).toBe(401);
   });
 
-  it('set a tenant\'s quotas: listed as overrides and as effective quotas, applied to its next submission; bad limits are 400s naming the field', async () => {
+  it("set a tenant's quotas: listed as overrides and as effective quotas, applied to its next submission; bad limits are 400s naming the field", async () => {
     const tenant = `quota-${Date.now()}`;
-    const created = await anonymous().post('/v1/admin/tenants').set(admin()).send({ id: tenant, quotas: { queuedJobs: 3 } });
+    const created = await anonymous()
+      .post('/v1/admin/tenants')
+      .set(admin())
+      .send({ id: tenant, quotas: { queuedJobs: 3 } });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ id: tenant, name: tenant, quotas: { queuedJobs: 3 }, effectiveQuotas: { queuedJobs: 3, maxParams: t.config.QUOTA_MODEL_PARAMS }, activeKeys: 0 });
+    expect(created.body).toMatchObject({
+      id: tenant,
+      name: tenant,
+      quotas: { queuedJobs: 3 },
+      effectiveQuotas: { queuedJobs: 3, maxParams: t.config.QUOTA_MODEL_PARAMS },
+      activeKeys: 0,
+    });
 
-    const patched = await anonymous().patch(`/v1/admin/tenants/${tenant}`).set(admin()).send({ name: 'Quota Co', quotas: { maxParams: 1000 } });
+    const patched = await anonymous()
+      .patch(`/v1/admin/tenants/${tenant}`)
+      .set(admin())
+      .send({ name: 'Quota Co', quotas: { maxParams: 1000 } });
     expect(patched.status).toBe(200);
     // `quotas` replaces the overrides: queuedJobs is back to the server default.
     expect(patched.body).toMatchObject({ name: 'Quota Co', quotas: { maxParams: 1000 }, effectiveQuotas: { maxParams: 1000, queuedJobs: t.config.QUOTA_QUEUED_JOBS } });

@@ -37,7 +37,9 @@ const jsonValue = fc.letrec((tie) => ({
     fc.constantFrom(-1, 0, 1, 2, 3, 28, 1e9, 0.5, 'same', 'valid', 'relu', 'softmax', 'conv2d', 'dense', 'inception', 'flatten'),
     fc.string({ maxLength: 12 }),
     fc.array(tie('value'), { maxLength: 5 }),
-    fc.dictionary(fc.constantFrom('type', 'filters', 'kernelSize', 'strides', 'padding', 'units', 'rate', 'branches', 'layers', 'input', 'shape', 'poolSize', 'x'), tie('value'), { maxKeys: 4 }),
+    fc.dictionary(fc.constantFrom('type', 'filters', 'kernelSize', 'strides', 'padding', 'units', 'rate', 'branches', 'layers', 'input', 'shape', 'poolSize', 'x'), tie('value'), {
+      maxKeys: 4,
+    }),
   ),
 })).value;
 
@@ -84,7 +86,11 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const png = fc
   .record({ width: fc.integer({ min: 1, max: 40 }), height: fc.integer({ min: 1, max: 40 }), grey: fc.nat(255), colorType: fc.constantFrom(0 as const, 2 as const, 6 as const) })
   .map(({ width, height, grey, colorType }) => pngFile(width, height, solidRgba(width, height, [grey, grey, grey]), colorType));
-const validInstance = fc.oneof(digit, digit.map(nested), png.map((bytes) => ({ b64: b64(bytes) })));
+const validInstance = fc.oneof(
+  digit,
+  digit.map(nested),
+  png.map((bytes) => ({ b64: b64(bytes) })),
+);
 const brokenImage = fc.oneof(
   fc.tuple(png, fc.nat()).map(([bytes, cut]) => ({ b64: b64(bytes.subarray(0, cut % bytes.length)) })),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ b64: b64(bytes) })),
@@ -100,25 +106,38 @@ const instance = fc.oneof({ arbitrary: validInstance, weight: 3 }, { arbitrary: 
 const predictBody = fc.oneof(
   { arbitrary: fc.record({ instances: fc.array(validInstance, { minLength: 1, maxLength: 4 }) }), weight: 3 },
   { arbitrary: fc.record({ instances: fc.array(instance, { maxLength: 4 }) }), weight: 3 },
-  fc.tuple(fc.record({ instances: fc.array(validInstance, { minLength: 1, maxLength: 3 }) }), fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), jsonValue, fc.boolean()).map(([b, p, r, d]) => mutate(b, p, r, d)),
+  fc
+    .tuple(fc.record({ instances: fc.array(validInstance, { minLength: 1, maxLength: 3 }) }), fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), jsonValue, fc.boolean())
+    .map(([b, p, r, d]) => mutate(b, p, r, d)),
   jsonValue,
 );
 
 describe('fuzzing', () => {
   it('POST /v1/plan never answers 5xx to mutated specs', async () => {
-    await fc.assert(fc.asyncProperty(mutatedModel, async (model) => void (await expectHandled('POST', '/v1/plan', model))), { numRuns: 1500 });
+    await fc.assert(
+      fc.asyncProperty(mutatedModel, async (model) => void (await expectHandled('POST', '/v1/plan', model))),
+      { numRuns: 1500 },
+    );
   });
 
   it('POST /v1/plan never answers 5xx to arbitrary JSON', async () => {
-    await fc.assert(fc.asyncProperty(jsonValue, async (body) => void (await expectHandled('POST', '/v1/plan', body))), { numRuns: 800 });
+    await fc.assert(
+      fc.asyncProperty(jsonValue, async (body) => void (await expectHandled('POST', '/v1/plan', body))),
+      { numRuns: 800 },
+    );
   });
 
   it('POST /v1/jobs never answers 5xx to mutated submissions', async () => {
-    const submission = fc.tuple(mutatedModel, fc.constantFrom(jobBody() as unknown), fc.array(fc.nat(), { maxLength: 3 }), jsonValue, fc.boolean()).map(([model, body, p, r, d]) => {
-      const withModel = { ...(body as object), model };
-      return p.length ? mutate(withModel, p, r, d) : withModel;
-    });
-    await fc.assert(fc.asyncProperty(submission, async (body) => void (await expectHandled('POST', '/v1/jobs', body))), { numRuns: 700 });
+    const submission = fc
+      .tuple(mutatedModel, fc.constantFrom(jobBody() as unknown), fc.array(fc.nat(), { maxLength: 3 }), jsonValue, fc.boolean())
+      .map(([model, body, p, r, d]) => {
+        const withModel = { ...(body as object), model };
+        return p.length ? mutate(withModel, p, r, d) : withModel;
+      });
+    await fc.assert(
+      fc.asyncProperty(submission, async (body) => void (await expectHandled('POST', '/v1/jobs', body))),
+      { numRuns: 700 },
+    );
   });
 
   it('POST /v1/models/{id}/predict on a stored model never answers 5xx to valid, mutated and broken instances', async () => {

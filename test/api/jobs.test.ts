@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import request from 'supertest';
+import type request from 'supertest';
 import { createTestApp, jobBody, SMALL_CNN, type TestApp } from '../helpers/app.js';
 import { trainQueueJobId } from '../../src/queue/jobs.js';
 import { buildModel, importKerasModel, planModel, SEED_MNIST_MODEL, type ModelSpec } from '../../src/model-spec/index.js';
@@ -80,7 +80,15 @@ describe('POST /v1/jobs', () => {
 
   it('accepts a flat input for an MLP on 28x28 images', async () => {
     const res = await post(
-      jobBody({ model: { input: { shape: [784] }, layers: [{ type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: 10, activation: 'softmax' }] } }),
+      jobBody({
+        model: {
+          input: { shape: [784] },
+          layers: [
+            { type: 'dense', units: 16, activation: 'relu' },
+            { type: 'dense', units: 10, activation: 'softmax' },
+          ],
+        },
+      }),
     );
     expect(res.status).toBe(202);
   });
@@ -107,13 +115,7 @@ describe('POST /v1/jobs', () => {
       /layer 0 \(conv2d\): stride is not an allowed field; allowed fields: type, filters, kernelSize, strides, padding/,
       'model.layers[0].stride',
     ],
-    [
-      'a missing required field',
-      { model: { ...SMALL_CNN, layers: [{ type: 'dense' }] } },
-      'invalid-request',
-      /layer 0 \(dense\): units is required/,
-      'model.layers[0].units',
-    ],
+    ['a missing required field', { model: { ...SMALL_CNN, layers: [{ type: 'dense' }] } }, 'invalid-request', /layer 0 \(dense\): units is required/, 'model.layers[0].units'],
     [
       'an unknown optimizer',
       { training: { optimizer: 'adamw' } },
@@ -136,7 +138,12 @@ describe('POST /v1/jobs', () => {
   });
 
   it.each([
-    ['an unknown dataset', { dataset: { id: 'cifar10' } }, 'unknown-dataset', /dataset\.id 'cifar10' does not exist; use a built-in dataset \(mnist\) or the id of one of your uploads/],
+    [
+      'an unknown dataset',
+      { dataset: { id: 'cifar10' } },
+      'unknown-dataset',
+      /dataset\.id 'cifar10' does not exist; use a built-in dataset \(mnist\) or the id of one of your uploads/,
+    ],
     ['a limit above the dataset size', { dataset: { id: 'mnist', limit: 20000 } }, 'invalid-request', /dataset\.limit 20000 exceeds the 10000 examples/],
     [
       'an input shape the dataset does not have',
@@ -150,7 +157,12 @@ describe('POST /v1/jobs', () => {
       'dataset-mismatch',
       /the model outputs \[12\] per example but dataset 'mnist' has 10 classes/,
     ],
-    ['splits that leave too little to train on', { training: { validationSplit: 0.45, testSplit: 0.5 } }, 'invalid-spec', /validationSplit \+ testSplit must be below 0\.9, to leave at least 10% of the data for training; got 0\.45 \+ 0\.5/],
+    [
+      'splits that leave too little to train on',
+      { training: { validationSplit: 0.45, testSplit: 0.5 } },
+      'invalid-spec',
+      /validationSplit \+ testSplit must be below 0\.9, to leave at least 10% of the data for training; got 0\.45 \+ 0\.5/,
+    ],
     ['splits that leave nothing to train on', { training: { validationSplit: 0.5, testSplit: 0.5 } }, 'invalid-spec', /validationSplit.*testSplit/],
   ])('rejects %s with 400', async (_what, override, code, detail) => {
     expectProblem(await post(jobBody(override)), 400, code, detail);

@@ -24,7 +24,18 @@ describe('OpenAPI document', () => {
       Object.entries(ops).map(([method, op]) => ({ id: `${method.toUpperCase()} ${path}`, op })),
     );
     expect(operations.map((o) => o.id)).toEqual(
-      expect.arrayContaining(['POST /v1/jobs', 'GET /v1/jobs', 'GET /v1/jobs/{id}', 'GET /v1/jobs/{id}/metrics', 'GET /v1/models/{id}', 'POST /v1/models/{id}/predict', 'GET /v1/models/{id}/artifact', 'POST /v1/plan', 'GET /healthz', 'GET /readyz']),
+      expect.arrayContaining([
+        'POST /v1/jobs',
+        'GET /v1/jobs',
+        'GET /v1/jobs/{id}',
+        'GET /v1/jobs/{id}/metrics',
+        'GET /v1/models/{id}',
+        'POST /v1/models/{id}/predict',
+        'GET /v1/models/{id}/artifact',
+        'POST /v1/plan',
+        'GET /healthz',
+        'GET /readyz',
+      ]),
     );
     for (const { id, op } of operations) {
       expect(op.tags?.length, `${id} has a tag`).toBeGreaterThan(0);

@@ -24,7 +24,16 @@ describe('POST /v1/plan takes the model bare or as { model } like POST /v1/jobs'
   });
 
   it('takes the body of a job submission minus its training fields, Keras form included', async () => {
-    const keras = { class_name: 'Sequential', config: { name: 's', layers: [{ class_name: 'InputLayer', config: { name: 'in', batch_input_shape: [null, 4] } }, { class_name: 'Dense', config: { name: 'd', units: 3 } }] } };
+    const keras = {
+      class_name: 'Sequential',
+      config: {
+        name: 's',
+        layers: [
+          { class_name: 'InputLayer', config: { name: 'in', batch_input_shape: [null, 4] } },
+          { class_name: 'Dense', config: { name: 'd', units: 3 } },
+        ],
+      },
+    };
     const res = await t.http.post('/v1/plan').send({ model: { keras } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ inputShape: [4], outputShape: [3], totalParams: 15 });

@@ -15,9 +15,7 @@ describe('POST /v1/plan', () => {
     const res = await t.http.post('/v1/plan').send(SEED_MNIST_MODEL);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ inputShape: [28, 28, 1], outputShape: [10], totalParams: 3_274_634, trainableParams: 3_274_634, weightBytes: 3_274_634 * 4 });
-    expect(res.body.layers.map((l: { outputShape: number[] }) => l.outputShape)).toEqual([
-      [28, 28, 32], [14, 14, 32], [14, 14, 64], [7, 7, 64], [3136], [1024], [1024], [10],
-    ]);
+    expect(res.body.layers.map((l: { outputShape: number[] }) => l.outputShape)).toEqual([[28, 28, 32], [14, 14, 32], [14, 14, 64], [7, 7, 64], [3136], [1024], [1024], [10]]);
     expect(res.body.layers.map((l: { params: number }) => l.params)).toEqual([832, 0, 51_264, 0, 0, 3_212_288, 0, 10_250]);
     expect(res.body.layers[0].paramsWithoutSharing).toBe(26 * 28 * 28 * 32);
     expect(res.body.limits.exceeded).toEqual([]);
@@ -42,9 +40,7 @@ describe('POST /v1/plan', () => {
   });
 
   it('names the layer and the problem when a spec does not plan', async () => {
-    const res = await t.http
-      .post('/v1/plan')
-      .send({ input: { shape: [4, 4, 1] }, layers: [{ type: 'conv2d', filters: 2, kernelSize: 5, padding: 'valid' }] });
+    const res = await t.http.post('/v1/plan').send({ input: { shape: [4, 4, 1] }, layers: [{ type: 'conv2d', filters: 2, kernelSize: 5, padding: 'valid' }] });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'invalid-spec', detail: "layer 0 (conv2d): kernel 5x5 with padding 'valid' does not fit a 4x4 input" });
     expect(res.body.errors[0].field).toBe('layers[0].kernelSize');
@@ -70,9 +66,7 @@ describe('POST /v1/plan with a Keras / tfjs document', () => {
     const res = await t.http.post('/v1/plan').send({ keras });
     expect(res.status).toBe(200);
     expect(res.body.totalParams).toBe(3_274_634);
-    expect(res.body.layers.map((l: { outputShape: number[] }) => l.outputShape)).toEqual([
-      [28, 28, 32], [14, 14, 32], [14, 14, 64], [7, 7, 64], [3136], [1024], [1024], [10],
-    ]);
+    expect(res.body.layers.map((l: { outputShape: number[] }) => l.outputShape)).toEqual([[28, 28, 32], [14, 14, 32], [14, 14, 64], [7, 7, 64], [3136], [1024], [1024], [10]]);
   });
 
   it('names the Keras layer it cannot take', async () => {

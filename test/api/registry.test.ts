@@ -149,8 +149,18 @@ describe('lineage', () => {
     const m = await modelOf();
     const res = await register('digits', m.id);
     const sorted = (v: unknown): unknown =>
-      Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, sorted(x)])) : v;
-    const expectedHash = createHash('sha256').update(JSON.stringify(sorted(SMALL_CNN))).digest('hex');
+      Array.isArray(v)
+        ? v.map(sorted)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.entries(v)
+                .sort(([x], [y]) => (x < y ? -1 : 1))
+                .map(([k, x]) => [k, sorted(x)]),
+            )
+          : v;
+    const expectedHash = createHash('sha256')
+      .update(JSON.stringify(sorted(SMALL_CNN)))
+      .digest('hex');
     expect(res.body.lineage).toEqual({
       jobId: m.jobId,
       specHash: expectedHash,

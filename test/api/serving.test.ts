@@ -15,7 +15,6 @@ let mlp: Awaited<ReturnType<typeof storeModel>>;
 let other: Awaited<ReturnType<typeof storeModel>>;
 let digits: number[][];
 
-
 beforeAll(async () => {
   // A long batch timeout, so that concurrent requests surely meet in one batch.
   t = await createTestApp({ COMPUTE_THREADS: 2, PREDICT_MAX_BATCH_SIZE: 16, PREDICT_BATCH_TIMEOUT_MICROS: 300_000, RATE_LIMIT_PREDICT: 100_000 });
@@ -23,7 +22,11 @@ beforeAll(async () => {
   other = await storeModel(t, { spec: SMALL_CNN, seed: 4 });
   const mnist = await loadMnist(40);
   digits = Array.from({ length: 40 }, (_, i) => Array.from(mnist.x.subarray(i * 784, (i + 1) * 784)));
-  for (const [name, id] of [['digits', mlp.id], ['digits', other.id], ['cnn', other.id]] as const) {
+  for (const [name, id] of [
+    ['digits', mlp.id],
+    ['digits', other.id],
+    ['cnn', other.id],
+  ] as const) {
     const res = await t.http.post(`/v1/registered-models/${name}/versions`).send({ modelId: id });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
   }
@@ -67,7 +70,7 @@ describe('dynamic batching', () => {
     expectRowsClose(alone, localPredict(mlp.model, digits.slice(0, 20), [28, 28, 1]));
   });
 
-  it('never mixes models: concurrent requests for two models each get their own model\'s answer', async () => {
+  it("never mixes models: concurrent requests for two models each get their own model's answer", async () => {
     const sent = digits.slice(0, 12).map((d, i) => ({ id: i % 2 ? mlp.id : other.id, d }));
     const answers = await Promise.all(sent.map(({ id, d }) => t.http.post(`/v1/models/${id}/predict`).send({ instances: [d] })));
     for (const [i, res] of answers.entries()) {
@@ -91,7 +94,9 @@ describe('dynamic batching', () => {
   it('refuses pixel values outside the range an image model was trained on, naming the range', async () => {
     const res = await t.http.post(`/v1/models/${mlp.id}/predict`).send({ instances: [digits[0].map((v) => v * 255)] });
     expect(res.status).toBe(400);
-    expect(res.body.detail).toMatch(/instances\[0\] has the value [\d.]+ at position \d+, outside 0\.\.1: this image model was trained on pixel values in 0\.\.1.*divide 0\.\.255 pixel values by 255/);
+    expect(res.body.detail).toMatch(
+      /instances\[0\] has the value [\d.]+ at position \d+, outside 0\.\.1: this image model was trained on pixel values in 0\.\.1.*divide 0\.\.255 pixel values by 255/,
+    );
     expect(res.body.errors[0].field).toBe('instances[0]');
   });
 
@@ -167,7 +172,13 @@ describe('TF Serving REST API under /tfserving', () => {
   });
 
   it.each([
-    ['a wrong shape, naming the input and both shapes', `${base}:predict`, { instances: [[1, 2, 3]] }, 400, /instances\[0\] must have the input shape \[28, 28, 1\] or be a flat list of 784 numbers, got a list of 3/],
+    [
+      'a wrong shape, naming the input and both shapes',
+      `${base}:predict`,
+      { instances: [[1, 2, 3]] },
+      400,
+      /instances\[0\] must have the input shape \[28, 28, 1\] or be a flat list of 784 numbers, got a list of 3/,
+    ],
     ['both formats at once', `${base}:predict`, { instances: [digits?.[0]], inputs: [] }, 400, /exactly one of "instances" \(row format\) and "inputs" \(columnar format\)/],
     ['an unknown signature', `${base}:predict`, { signature_name: 'classify', instances: [[0]] }, 400, /Serving signature name: "classify" not found/],
     ['another input name', `${base}:predict`, { instances: [{ pixels: [0] }] }, 400, /instances\[0\] names the inputs 'pixels'; this model has one input, 'input'/],
@@ -184,7 +195,9 @@ describe('TF Serving REST API under /tfserving', () => {
   });
 
   it('needs an API key, and answers without one in its own error shape', async () => {
-    const res = await request(t.app.server).post(`${base}:predict`).send({ instances: [digits[0]] });
+    const res = await request(t.app.server)
+      .post(`${base}:predict`)
+      .send({ instances: [digits[0]] });
     expect(res.status).toBe(401);
     expect(res.body).toEqual({ error: expect.stringMatching(/missing API key/) });
   });
@@ -226,9 +239,14 @@ describe('KServe v2 / Open Inference Protocol under /v2', () => {
     const [out] = res.body.outputs;
     expect(out).toMatchObject({ name: 'probabilities', shape: [3, 10], datatype: 'FP32' });
     const expected = localPredict(mlp.model, batch, [28, 28, 1]);
-    expectRowsClose([0, 1, 2].map((i) => out.data.slice(i * 10, (i + 1) * 10)), expected);
+    expectRowsClose(
+      [0, 1, 2].map((i) => out.data.slice(i * 10, (i + 1) * 10)),
+      expected,
+    );
     const nested = batch.slice(0, 2).map((d) => Array.from({ length: 28 }, (_, r) => d.slice(r * 28, (r + 1) * 28).map((v) => [v])));
-    const again = await t.http.post('/v2/models/digits/infer').send({ inputs: [{ name: 'input', shape: [2, 28, 28, 1], datatype: 'FP32', data: nested }], outputs: [{ name: 'probabilities' }] });
+    const again = await t.http
+      .post('/v2/models/digits/infer')
+      .send({ inputs: [{ name: 'input', shape: [2, 28, 28, 1], datatype: 'FP32', data: nested }], outputs: [{ name: 'probabilities' }] });
     expect(again.status).toBe(200);
     expect(again.body.model_version).toBe('2');
     expect(again.body.outputs[0].shape).toEqual([2, 10]);

@@ -17,9 +17,19 @@ describe('text fields and numbers a request cannot hold', () => {
   it.each([
     ['a NUL in name', JSON.stringify(jobBody({ name: 'a\u0000b' })), 'name', /name contains a NUL character \(\\u0000\), which text fields cannot hold/],
     ['a lone high surrogate in name', JSON.stringify(jobBody({ name: 'PLACEHOLDER' })).replace('PLACEHOLDER', 'x\\ud800y'), 'name', /name contains an unpaired UTF-16 surrogate/],
-    ['a lone low surrogate in a layer name', JSON.stringify(jobBody()).replace('"type":"flatten"', '"type":"flatten","name":"\\udc00"'), 'model.layers[2].name', /unpaired UTF-16 surrogate/],
+    [
+      'a lone low surrogate in a layer name',
+      JSON.stringify(jobBody()).replace('"type":"flatten"', '"type":"flatten","name":"\\udc00"'),
+      'model.layers[2].name',
+      /unpaired UTF-16 surrogate/,
+    ],
     ['a NUL in a key', JSON.stringify({ ...jobBody(), 'k\u0000': 1 }), '(body) (a key)', /contains a NUL character/],
-    ['learningRate 1e400', JSON.stringify(jobBody()).replace('"learningRate":0.01', '"learningRate":1e400'), 'training.learningRate', /training\.learningRate is a number too large to represent \(it overflows to Infinity\)/],
+    [
+      'learningRate 1e400',
+      JSON.stringify(jobBody()).replace('"learningRate":0.01', '"learningRate":1e400'),
+      'training.learningRate',
+      /training\.learningRate is a number too large to represent \(it overflows to Infinity\)/,
+    ],
   ])('answers %s with a 400 naming %s', async (_what, body, field, message) => {
     const before = (await t.http.get('/v1/jobs')).body.items.length;
     const res = await raw(body);

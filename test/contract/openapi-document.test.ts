@@ -30,13 +30,19 @@ function* walk(node: unknown, at = ''): Generator<[string, Record<string, any>]>
 /** `node`, or what its local `$ref` points at. */
 function resolve(doc: Record<string, any>, node: Record<string, any>): Record<string, any> {
   if (typeof node.$ref !== 'string') return node;
-  return node.$ref.slice(2).split('/').reduce((at: Record<string, any>, key: string) => at[key.replaceAll('~1', '/').replaceAll('~0', '~')], doc);
+  return node.$ref
+    .slice(2)
+    .split('/')
+    .reduce((at: Record<string, any>, key: string) => at[key.replaceAll('~1', '/').replaceAll('~0', '~')], doc);
 }
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (!value || typeof value !== 'object') return JSON.stringify(value);
-  return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  return `{${Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+    .join(',')}}`;
 }
 
 describe('openapi.yaml as OpenAPI 3.1', () => {
@@ -47,7 +53,10 @@ describe('openapi.yaml as OpenAPI 3.1', () => {
       env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
       maxBuffer: 16 * 1024 * 1024,
     }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
-    const report = JSON.parse(run.stdout) as { totals: { errors: number; warnings: number }; problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[] };
+    const report = JSON.parse(run.stdout) as {
+      totals: { errors: number; warnings: number };
+      problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[];
+    };
     const found = report.problems.map((p) => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer}: ${p.message}`);
     expect(found).toEqual([]);
     expect(report.totals.errors).toBe(0);
@@ -111,7 +120,10 @@ describe('openapi.yaml as OpenAPI 3.1', () => {
     const { LayerSpec, BranchLayerSpec, ModelInput } = parse(await text()).components.schemas;
     expect(LayerSpec.oneOf.map((s: { $ref: string }) => s.$ref)).toEqual(Object.values(LayerSpec.discriminator.mapping));
     expect(Object.keys(LayerSpec.discriminator.mapping)).toEqual(LAYER_TYPES);
-    expect(LayerSpec.discriminator).toMatchObject({ propertyName: 'type', mapping: { conv2d: '#/components/schemas/Conv2dLayer', inception: '#/components/schemas/InceptionLayer' } });
+    expect(LayerSpec.discriminator).toMatchObject({
+      propertyName: 'type',
+      mapping: { conv2d: '#/components/schemas/Conv2dLayer', inception: '#/components/schemas/InceptionLayer' },
+    });
     expect(Object.keys(BranchLayerSpec.discriminator.mapping)).toEqual(['conv2d', 'maxPool2d', 'avgPool2d', 'batchNorm', 'activation', 'dropout']);
     expect(ModelInput.oneOf).toEqual([{ $ref: '#/components/schemas/KerasModelEnvelope' }, { $ref: '#/components/schemas/ModelSpec' }]);
   });
@@ -138,7 +150,7 @@ describe('openapi.yaml as OpenAPI 3.1', () => {
     const errors = new Set<string>();
     for (const { id, path: p, op } of operations(doc)) {
       for (const [status, response] of Object.entries(op.responses as Record<string, any>)) {
-        if (Number(status) < 400 || (p === '/readyz' || p === '/v2/health/ready')) continue;
+        if (Number(status) < 400 || p === '/readyz' || p === '/v2/health/ready') continue;
         expect(response.$ref, `${id} ${status}`).toMatch(/^#\/components\/responses\//);
         const name = response.$ref.split('/').pop();
         errors.add(name);
@@ -173,6 +185,10 @@ describe('openapi.yaml as OpenAPI 3.1', () => {
     const doc = parse(await text());
     const body = doc.paths['/v1/plan'].post.requestBody.content['application/json'];
     expect(body.schema.oneOf).toEqual([{ $ref: '#/components/schemas/PlanRequest' }, { $ref: '#/components/schemas/ModelInput' }]);
-    expect(doc.components.schemas.PlanRequest).toMatchObject({ required: ['model'], properties: { model: { $ref: '#/components/schemas/ModelInput' } }, additionalProperties: false });
+    expect(doc.components.schemas.PlanRequest).toMatchObject({
+      required: ['model'],
+      properties: { model: { $ref: '#/components/schemas/ModelInput' } },
+      additionalProperties: false,
+    });
   });
 });

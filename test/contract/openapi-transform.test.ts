@@ -43,7 +43,12 @@ describe('the OpenAPI document transform', () => {
     const window = Type.Union([Type.Integer({ minimum: 1 }), Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })])]);
     const described = (description: string, extra: object = {}) => ({ ...window, description, ...extra });
     const Named = Type.String({ minLength: 1, description: 'A name.' });
-    const schema = Type.Object({ kernel: described('Filter size.'), strides: described('Stride.', { default: 1 }), name: Named, label: Type.String({ minLength: 1, description: 'Another.' }) });
+    const schema = Type.Object({
+      kernel: described('Filter size.'),
+      strides: described('Stride.', { default: 1 }),
+      name: Named,
+      label: Type.String({ minLength: 1, description: 'Another.' }),
+    });
     const out: any = transformOpenApiDocument(docWith(schema), { components: { Window: window, Name: Named } });
     expect(body(out).properties).toEqual({
       kernel: { $ref: '#/components/schemas/Window', description: 'Filter size.' },
@@ -66,7 +71,10 @@ describe('the OpenAPI document transform', () => {
   });
 
   it('does not require a query parameter that has a default', () => {
-    const parameters = [{ in: 'query', name: 'limit', required: true, schema: { type: 'integer', default: 20 } }, { in: 'query', name: 'q', required: true, schema: { type: 'string' } }];
+    const parameters = [
+      { in: 'query', name: 'limit', required: true, schema: { type: 'integer', default: 20 } },
+      { in: 'query', name: 'q', required: true, schema: { type: 'string' } },
+    ];
     const out: any = transformOpenApiDocument(docWith(Type.String(), { parameters }), { components: {} });
     expect(out.paths['/things'].post.parameters.map((p: { required?: boolean }) => p.required)).toEqual([undefined, true]);
   });

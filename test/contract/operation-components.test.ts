@@ -49,8 +49,12 @@ describe('parameters, responses and request bodies that operations repeat', () =
   });
 
   it('refuses a parameter repeated without a name, a name whose parameter does not exist, and two names for one parameter', () => {
-    expect(() => useOperationComponents(document(), { parameters: { ThingId: ['getThing', 'id'] } })).toThrow(/same parameter is declared by GET \/things query limit, PATCH \/things query limit: name it in OPENAPI_PARAMETERS/);
-    expect(() => useOperationComponents(document(), { parameters: { ThingId: ['getThing', 'id'], Limit: ['listThings', 'offset'] } })).toThrow(/listThings has no parameter offset/);
+    expect(() => useOperationComponents(document(), { parameters: { ThingId: ['getThing', 'id'] } })).toThrow(
+      /same parameter is declared by GET \/things query limit, PATCH \/things query limit: name it in OPENAPI_PARAMETERS/,
+    );
+    expect(() => useOperationComponents(document(), { parameters: { ThingId: ['getThing', 'id'], Limit: ['listThings', 'offset'] } })).toThrow(
+      /listThings has no parameter offset/,
+    );
     expect(() => useOperationComponents(document(), { parameters: { ThingId: ['getThing', 'id'], Limit: ['listThings', 'limit'], Other: ['putThing', 'id'] } })).toThrow(
       /parameters ThingId and Other are the same parameter/,
     );

@@ -19,8 +19,7 @@ const IRIS_ROWS = [
   [6.3, 2.9, 5.6, 1.8, 'virginica'],
 ] as const;
 const IRIS_HEADER = 'sepal_length,sepal_width,petal_length,petal_width,species';
-const irisCsv = (rows: readonly (readonly (string | number)[])[] = IRIS_ROWS, eol = '\n') =>
-  [IRIS_HEADER, ...rows.map((r) => r.join(','))].join(eol) + eol;
+const irisCsv = (rows: readonly (readonly (string | number)[])[] = IRIS_ROWS, eol = '\n') => [IRIS_HEADER, ...rows.map((r) => r.join(','))].join(eol) + eol;
 
 /** Value of row `r`, feature `c` in {@link wideCsv}: small and exact in float32. */
 const wideValue = (r: number, c: number) => ((r * 31 + c) % 997) / 4;
@@ -28,7 +27,7 @@ const wideValue = (r: number, c: number) => ((r * 31 + c) % 997) / 4;
 const wideCsv = (features: number, rows: number) => {
   const header = [...Array.from({ length: features }, (_, c) => `f${c}`), 'label'].join(',');
   const lines = Array.from({ length: rows }, (_, r) => [...Array.from({ length: features }, (_, c) => wideValue(r, c)), r % 2 ? 'b' : 'a'].join(','));
-  return [header, ...lines].join('\n') + '\n';
+  return `${[header, ...lines].join('\n')}\n`;
 };
 
 let scratch: Awaited<ReturnType<typeof createScratch>>;
@@ -83,12 +82,7 @@ describe('parseCsv: tables', () => {
   });
 
   it('handles quotes, CRLF, a BOM, blank lines and a missing final newline', async () => {
-    const text =
-      '\uFEFF"a","b , c",label\r\n' +
-      '"1.5", 2 ,"Iris ""setosa"", wild"\r\n' +
-      '\r\n' +
-      '3,4,"two\r\nlines"\r\n' +
-      '5,6,"Iris ""setosa"", wild"';
+    const text = '\uFEFF"a","b , c",label\r\n' + '"1.5", 2 ,"Iris ""setosa"", wild"\r\n' + '\r\n' + '3,4,"two\r\nlines"\r\n' + '5,6,"Iris ""setosa"", wild"';
     const d = await parseCsv({ file: await write(text) });
     expect(Array.from(d.x)).toEqual([1.5, 2, 3, 4, 5, 6]);
     expect(d.classNames).toEqual(['Iris "setosa", wild', 'two\r\nlines']);
@@ -136,7 +130,12 @@ describe('parseCsv: wide tables', () => {
     expect(d.inputShape).toEqual([99_999]);
     expect(d.x.byteLength).toBe(20 * 99_999 * 4);
     expect(d.x.buffer.byteLength).toBe(20 * 99_999 * 4);
-    for (const [r, c] of [[0, 0], [7, 12_345], [19, 99_998]]) expect(d.x[r * 99_999 + c]).toBe(wideValue(r, c));
+    for (const [r, c] of [
+      [0, 0],
+      [7, 12_345],
+      [19, 99_998],
+    ])
+      expect(d.x[r * 99_999 + c]).toBe(wideValue(r, c));
     expect(d.stats.mean).toHaveLength(99_999);
   });
 
@@ -160,7 +159,11 @@ describe('parseCsv: wide tables', () => {
     await expectFormatError(parseCsv({ file: over, maxFeatures: 30 }), 'file', message);
     await expectFormatError(parseCsv({ file: over, maxFeatures: 30, labelColumn: 'f0' }), 'file', message);
     // The header is refused before any row is read: the rows here are broken.
-    await expectFormatError(parseCsv({ file: await write('a,b,c,label\nnot,numbers\n'), maxFeatures: 2 }), 'file', 'the header has 4 columns (3 features and a label); at most 2 feature columns are allowed');
+    await expectFormatError(
+      parseCsv({ file: await write('a,b,c,label\nnot,numbers\n'), maxFeatures: 2 }),
+      'file',
+      'the header has 4 columns (3 features and a label); at most 2 feature columns are allowed',
+    );
   });
 
   it('grows by rows, within maxValues, for a tall table', async () => {
@@ -201,10 +204,15 @@ describe('CsvRecordReader', () => {
   it('counts, without keeping, the fields of a record wider than maxFields', () => {
     const records: string[][] = [];
     const refused: [number, number, boolean][] = [];
-    const r = new CsvRecordReader(0x2c, 'file', (f) => records.push(f), (count, row, complete) => {
-      refused.push([count, row, complete]);
-      throw new Error('too wide');
-    });
+    const r = new CsvRecordReader(
+      0x2c,
+      'file',
+      (f) => records.push(f),
+      (count, row, complete) => {
+        refused.push([count, row, complete]);
+        throw new Error('too wide');
+      },
+    );
     r.maxFields = 3;
     r.push('a,b,c\n');
     expect(records).toEqual([['a', 'b', 'c']]);
@@ -264,11 +272,7 @@ describe('parseCsv: broken files', () => {
     const names = [`${'n'.repeat(50)}`, ...Array.from({ length: 99 }, (_, i) => `c${i + 1}`)];
     const text = `${names.join(',')}\n${names.map((_, i) => i % 2).join(',')}\n`;
     const shown = [`${'n'.repeat(40)}…`, ...names.slice(1, 20)].join(', ');
-    await expectFormatError(
-      parseCsv({ file: await write(text), labelColumn: 'species' }),
-      'labelColumn',
-      `labelColumn 'species' is not a column; columns: ${shown} and 80 more`,
-    );
+    await expectFormatError(parseCsv({ file: await write(text), labelColumn: 'species' }), 'labelColumn', `labelColumn 'species' is not a column; columns: ${shown} and 80 more`);
   });
 
   it('rejects a header without rows, and an empty file', async () => {
@@ -309,10 +313,6 @@ describe('parseCsv: broken files', () => {
     const file = await write(irisCsv());
     await expectFormatError(parseCsv({ file, maxExamples: 10 }), 'file', 'the file has more than 10 rows of data; at most 10 examples are allowed');
     await expectFormatError(parseCsv({ file, maxValues: 40 }), 'file', 'the dataset would hold 44 values (11 examples of 4); at most 40 are allowed');
-    await expectFormatError(
-      parseCsv({ file, maxClasses: 2 }),
-      'file',
-      "column 'species' has more than 2 distinct values; at most 2 classes are allowed",
-    );
+    await expectFormatError(parseCsv({ file, maxClasses: 2 }), 'file', "column 'species' has more than 2 distinct values; at most 2 classes are allowed");
   });
 });

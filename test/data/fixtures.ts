@@ -109,12 +109,7 @@ export async function expectFormatError(promise: Promise<unknown>, field: string
  * A .npy file as `np.save` writes it: magic, version, little-endian header
  * length, a Python dict literal padded with spaces to a multiple of 64 bytes.
  */
-export function npyFile(
-  descr: string,
-  shape: number[],
-  body: Uint8Array,
-  { version = 1, fortranOrder = false }: { version?: 1 | 2 | 3; fortranOrder?: boolean } = {},
-): Uint8Array {
+export function npyFile(descr: string, shape: number[], body: Uint8Array, { version = 1, fortranOrder = false }: { version?: 1 | 2 | 3; fortranOrder?: boolean } = {}): Uint8Array {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   return npyWithHeader(`{'descr': '${descr}', 'fortran_order': ${fortranOrder ? 'True' : 'False'}, 'shape': ${shapeText}, }`, body, version);
 }
@@ -123,7 +118,7 @@ export function npyFile(
 export function npyWithHeader(dict: string, body: Uint8Array, version: 1 | 2 | 3 = 1): Uint8Array {
   const lengthBytes = version === 1 ? 2 : 4;
   const unpadded = 6 + 2 + lengthBytes + dict.length + 1;
-  const header = dict + ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const header = `${dict + ' '.repeat((64 - (unpadded % 64)) % 64)}\n`;
   const pre = new Uint8Array(8 + lengthBytes);
   pre.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
   const view = new DataView(pre.buffer);

@@ -123,11 +123,7 @@ describe('parseIdx: broken files', () => {
   });
 
   it('rejects labels with more than one dimension', async () => {
-    await expectFormatError(
-      parseIdx(await pair('ldims', idx3(10), idxFile(0x08, [10, 1, 1], digits.y.subarray(0, 10)))),
-      'labels',
-      'labels file must have 1 dimension, got 3',
-    );
+    await expectFormatError(parseIdx(await pair('ldims', idx3(10), idxFile(0x08, [10, 1, 1], digits.y.subarray(0, 10)))), 'labels', 'labels file must have 1 dimension, got 3');
   });
 
   it('rejects images with 1 dimension', async () => {
@@ -220,18 +216,30 @@ describe('parseIdx: broken files', () => {
   it('rejects more examples or values than allowed, before reading the data', async () => {
     const files = { images, labels };
     await expectFormatError(parseIdx({ ...files, maxExamples: 500 }), 'images', 'images file has 1,000 examples; at most 500 are allowed');
-    await expectFormatError(
-      parseIdx({ ...files, maxValues: 100_000 }),
-      'images',
-      'the dataset would hold 784,000 values (1,000 examples of 28x28x1); at most 100,000 are allowed',
-    );
+    await expectFormatError(parseIdx({ ...files, maxValues: 100_000 }), 'images', 'the dataset would hold 784,000 values (1,000 examples of 28x28x1); at most 100,000 are allowed');
   });
 
   it('refuses wide feature vectors from the header, before reading the data', async () => {
     // [20, 100000] is 2,000,000 values, under maxValues; the header alone decides (no body follows).
-    const files = await pair('wide', idxFile(0x0d, [20, 100_000], new Uint8Array(0)), idxFile(0x08, [20], new Uint8Array(20).map((_, i) => i % 2)));
+    const files = await pair(
+      'wide',
+      idxFile(0x0d, [20, 100_000], new Uint8Array(0)),
+      idxFile(
+        0x08,
+        [20],
+        new Uint8Array(20).map((_, i) => i % 2),
+      ),
+    );
     await expectFormatError(parseIdx(files), 'images', 'images file has 100,000 features; at most 65,536 are allowed');
-    const vectors = await pair('six', idxFile(0x08, [4, 6], Uint8Array.from({ length: 24 }, (_, i) => i)), idxFile(0x08, [4], Uint8Array.of(0, 1, 0, 1)));
+    const vectors = await pair(
+      'six',
+      idxFile(
+        0x08,
+        [4, 6],
+        Uint8Array.from({ length: 24 }, (_, i) => i),
+      ),
+      idxFile(0x08, [4], Uint8Array.of(0, 1, 0, 1)),
+    );
     const d = await parseIdx({ ...vectors, maxFeatures: 6 });
     expect(d.inputShape).toEqual([6]);
     expect(Array.from(d.x)).toEqual(Array.from({ length: 24 }, (_, i) => i));

@@ -1,18 +1,7 @@
 import { zipSync, type Zippable } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseImageZip } from '../../src/data/parsers/image-zip.parser.js';
-import {
-  centralEntryOffset,
-  concatBytes,
-  createScratch,
-  expectFormatError,
-  greyToRgba,
-  jpegFile,
-  mnistBytes,
-  pngFile,
-  solidRgba,
-  toZip64,
-} from './fixtures.js';
+import { centralEntryOffset, concatBytes, createScratch, expectFormatError, greyToRgba, jpegFile, mnistBytes, pngFile, solidRgba, toZip64 } from './fixtures.js';
 
 let scratch: Awaited<ReturnType<typeof createScratch>>;
 let digits: { x: Uint8Array; y: Uint8Array };
@@ -25,7 +14,9 @@ const gray = { width: 28, height: 28, channels: 1 as const };
 const digit = (i: number) => digits.x.subarray(i * 784, (i + 1) * 784);
 const digitPng = (i: number) => pngFile(28, 28, greyToRgba(digit(i)), 0);
 const indicesOf = (label: number, count: number) =>
-  Array.from(digits.y.keys()).filter((i) => digits.y[i] === label).slice(0, count);
+  Array.from(digits.y.keys())
+    .filter((i) => digits.y[i] === label)
+    .slice(0, count);
 
 const RED = pngFile(2, 2, solidRgba(2, 2, [255, 0, 0]), 2);
 const BLUE = pngFile(2, 2, solidRgba(2, 2, [0, 0, 255]), 2);
@@ -50,7 +41,10 @@ describe('parseImageZip: archives of class folders', () => {
     expect(d.count).toBe(9);
     expect(d.stats.perClassCounts).toEqual([5, 4]);
     // Examples follow class, then path order: 3/<i>.png sorted as strings.
-    const expected = [...threes.map((i) => ({ i, key: `${i}.png` })).sort((a, b) => (a.key < b.key ? -1 : 1)), ...sevens.map((i) => ({ i, key: `img-${i}.PNG` })).sort((a, b) => (a.key < b.key ? -1 : 1))];
+    const expected = [
+      ...threes.map((i) => ({ i, key: `${i}.png` })).sort((a, b) => (a.key < b.key ? -1 : 1)),
+      ...sevens.map((i) => ({ i, key: `img-${i}.PNG` })).sort((a, b) => (a.key < b.key ? -1 : 1)),
+    ];
     expected.forEach(({ i }, row) => expect(Array.from(d.x.subarray(row * 784, (row + 1) * 784))).toEqual(Array.from(digit(i))));
     expect(Array.from(d.y)).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1]);
   });
@@ -180,7 +174,7 @@ describe('parseImageZip: broken archives', () => {
     );
   });
 
-  it('rejects images that cannot be decoded, with the decoder\'s reason', async () => {
+  it("rejects images that cannot be decoded, with the decoder's reason", async () => {
     const png = digitPng(0);
     await expectFormatError(
       parseImageZip({ file: await zip({ 'images/cat/a.png': RED, 'images/dog/broken.png': png.subarray(0, 200) }), ...two }),
@@ -224,11 +218,7 @@ describe('parseImageZip: broken archives', () => {
   });
 
   it('rejects a single class', async () => {
-    await expectFormatError(
-      parseImageZip({ file: await zip({ 'cat/a.png': RED, 'cat/b.png': BLUE }), ...two }),
-      'file',
-      "the archive has 1 class ('cat'); at least 2 are needed",
-    );
+    await expectFormatError(parseImageZip({ file: await zip({ 'cat/a.png': RED, 'cat/b.png': BLUE }), ...two }), 'file', "the archive has 1 class ('cat'); at least 2 are needed");
   });
 
   it('rejects bad size and channel options', async () => {
@@ -251,11 +241,7 @@ describe('parseImageZip: broken archives', () => {
     const encrypted = await patched(files, 'dog/b.png', (v, e) => v.setUint16(e + 8, v.getUint16(e + 8, true) | 1, true));
     await expectFormatError(parseImageZip({ file: encrypted, ...two }), 'file', 'dog/b.png is encrypted; upload an archive without a password');
     const lzma = await patched(files, 'cat/a.png', (v, e) => v.setUint16(e + 10, 14, true));
-    await expectFormatError(
-      parseImageZip({ file: lzma, ...two }),
-      'file',
-      'cat/a.png is compressed with method 14 (LZMA); only stored and deflate entries are supported',
-    );
+    await expectFormatError(parseImageZip({ file: lzma, ...two }), 'file', 'cat/a.png is compressed with method 14 (LZMA); only stored and deflate entries are supported');
   });
 
   it('rejects an entry whose data does not match its checksum', async () => {
@@ -287,8 +273,16 @@ describe('parseImageZip: broken archives', () => {
       mutate(new DataView(copy.buffer), copy);
       return parseImageZip({ file: await write(copy), ...two });
     };
-    await expectFormatError(damaged((v) => v.setUint32(eocd + 12, 0x20000000, true)), 'file', 'the archive is damaged: its directory is 536,870,912 bytes');
-    await expectFormatError(damaged((v) => v.setUint16(eocd + 10, 0xffff, true)), 'file', 'the archive is damaged: the ZIP64 locator is missing');
+    await expectFormatError(
+      damaged((v) => v.setUint32(eocd + 12, 0x20000000, true)),
+      'file',
+      'the archive is damaged: its directory is 536,870,912 bytes',
+    );
+    await expectFormatError(
+      damaged((v) => v.setUint16(eocd + 10, 0xffff, true)),
+      'file',
+      'the archive is damaged: the ZIP64 locator is missing',
+    );
     await expectFormatError(
       damaged((v) => v.setUint32(centralEntryOffset(bytes, 'cat/a.png') + 24, 0xffffffff, true)),
       'file',

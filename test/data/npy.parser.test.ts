@@ -1,17 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNpy } from '../../src/data/parsers/npy.parser.js';
-import {
-  concatBytes,
-  createScratch,
-  expectFormatError,
-  gzip,
-  mnistBytes,
-  npyFile,
-  npyWithHeader,
-  packValues,
-  sameBytes,
-  utf32Strings,
-} from './fixtures.js';
+import { concatBytes, createScratch, expectFormatError, gzip, mnistBytes, npyFile, npyWithHeader, packValues, sameBytes, utf32Strings } from './fixtures.js';
 
 let scratch: Awaited<ReturnType<typeof createScratch>>;
 let n = 0;
@@ -30,9 +19,7 @@ afterAll(() => scratch.remove());
 describe('parseNpy: arrays np.save writes', () => {
   it('reads real MNIST digits saved as uint8 (n, 28, 28) with int64 labels', async () => {
     const digits = await mnistBytes(200);
-    const d = await parseNpy(
-      await pair(npyFile('|u1', [200, 28, 28], digits.x), npyFile('<i8', [200], packValues(Array.from(digits.y), 'int', 8, true))),
-    );
+    const d = await parseNpy(await pair(npyFile('|u1', [200, 28, 28], digits.x), npyFile('<i8', [200], packValues(Array.from(digits.y), 'int', 8, true))));
     expect(d.dtype).toBe('uint8');
     expect(sameBytes(d.x, digits.x)).toBe(true);
     expect(d.y).toEqual(digits.y);
@@ -63,7 +50,12 @@ describe('parseNpy: arrays np.save writes', () => {
   });
 
   it('reads version 2.0 and 3.0 headers and 4-dimensional images', async () => {
-    const x = packValues(Array.from({ length: 24 }, (_, i) => i), 'float', 4, true);
+    const x = packValues(
+      Array.from({ length: 24 }, (_, i) => i),
+      'float',
+      4,
+      true,
+    );
     for (const version of [2, 3] as const) {
       const d = await parseNpy(await pair(npyFile('<f4', [2, 2, 2, 3], x, { version }), npyFile('<i4', [2], packValues([1, 0], 'int', 4, true), { version })));
       expect(d.inputShape).toEqual([2, 2, 3]);
@@ -174,11 +166,7 @@ describe('parseNpy: broken files', () => {
 
   it('rejects x shapes that are not examples x features or images', async () => {
     await expectFormatError(parseNpy(await pair(f32x(FEATURES, [12]), y3)), 'x', 'x.npy must have at least 2 dimensions (examples, features), got shape (12,)');
-    await expectFormatError(
-      parseNpy(await pair(f32x(FEATURES, [3, 1, 2, 2, 1]), y3)),
-      'x',
-      'x.npy has 5 dimensions; at most 4 (examples, height, width, channels) are supported',
-    );
+    await expectFormatError(parseNpy(await pair(f32x(FEATURES, [3, 1, 2, 2, 1]), y3)), 'x', 'x.npy has 5 dimensions; at most 4 (examples, height, width, channels) are supported');
     await expectFormatError(parseNpy(await pair(f32x([], [0, 4]), u8y([]))), 'x', 'x.npy holds no data (shape (0, 4))');
   });
 
@@ -248,7 +236,11 @@ describe('parseNpy: broken files', () => {
     const files = await pair(f32x(), y3);
     await expectFormatError(parseNpy({ ...files, maxExamples: 2 }), 'x', 'x.npy has 3 examples; at most 2 are allowed');
     await expectFormatError(parseNpy({ ...files, maxValues: 10 }), 'x', 'the dataset would hold 12 values (3 examples of 4); at most 10 are allowed');
-    await expectFormatError(parseNpy({ ...(await pair(f32x(), u8y([0, 12, 1]))), maxClasses: 10 }), 'y', 'y.npy has values up to 12 but at most 10 classes are allowed (labels 0 to 9)');
+    await expectFormatError(
+      parseNpy({ ...(await pair(f32x(), u8y([0, 12, 1]))), maxClasses: 10 }),
+      'y',
+      'y.npy has values up to 12 but at most 10 classes are allowed (labels 0 to 9)',
+    );
     const oneHot = npyFile('|u1', [3, 3], Uint8Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1));
     await expectFormatError(parseNpy({ ...(await pair(f32x(), oneHot)), maxClasses: 2 }), 'y', 'y.npy has 3 one-hot columns; at most 2 classes are allowed');
     const narrowX = f32x(FEATURES.slice(0, 6), [3, 2]);

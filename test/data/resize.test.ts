@@ -25,7 +25,12 @@ describe('resizeRgbaInto', () => {
 
   it('keeps a flat colour flat at any size', () => {
     const src = image(13, 9, () => [200, 100, 50, 255]);
-    for (const [w, h] of [[1, 1], [4, 3], [13, 9], [40, 31]]) {
+    for (const [w, h] of [
+      [1, 1],
+      [4, 3],
+      [13, 9],
+      [40, 31],
+    ]) {
       const out = resize(src, w, h, 3);
       expect(out).toEqual(Array.from({ length: w * h }, () => [200, 100, 50]).flat());
     }
@@ -42,13 +47,29 @@ describe('resizeRgbaInto', () => {
   });
 
   it('uses BT.601 luma for one channel', () => {
-    const src = image(3, 1, (x) => [[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255]][x]);
+    const src = image(
+      3,
+      1,
+      (x) =>
+        [
+          [255, 0, 0, 255],
+          [0, 255, 0, 255],
+          [0, 0, 255, 255],
+        ][x],
+    );
     expect(resize(src, 3, 1, 1)).toEqual([76, 150, 29]);
   });
 
   it('writes only its own slot of the output', () => {
     const out = new Uint8Array(3 * 4).fill(9);
-    resizeRgbaInto(image(1, 1, () => [1, 2, 3, 4]), 2, 2, 1, out, 4);
+    resizeRgbaInto(
+      image(1, 1, () => [1, 2, 3, 4]),
+      2,
+      2,
+      1,
+      out,
+      4,
+    );
     expect(Array.from(out)).toEqual([9, 9, 9, 9, 2, 2, 2, 2, 9, 9, 9, 9]);
   });
 });

@@ -116,10 +116,19 @@ describe('other formats', () => {
     const species = ['setosa', 'versicolor', 'virginica'];
     const lines = ['sepal_length,sepal_width,petal_length,petal_width,species'];
     for (let i = 0; i < 60; i++) lines.push(`${5 + (i % 7) / 10},${3 + (i % 5) / 10},${1 + (i % 3) * 2},${(i % 3) * 0.8 + 0.2},${species[i % 3]}`);
-    const res = await t.http.post('/v1/datasets').field('format', 'csv').attach('file', Buffer.from(lines.join('\n') + '\n'), 'iris.csv');
+    const res = await t.http
+      .post('/v1/datasets')
+      .field('format', 'csv')
+      .attach('file', Buffer.from(`${lines.join('\n')}\n`), 'iris.csv');
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body).toMatchObject({ inputShape: [4], numClasses: 3, classNames: species, examples: 60 });
-    const mlp = (units: number) => ({ input: { shape: [4] }, layers: [{ type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units, activation: 'softmax' }] });
+    const mlp = (units: number) => ({
+      input: { shape: [4] },
+      layers: [
+        { type: 'dense', units: 8, activation: 'relu' },
+        { type: 'dense', units, activation: 'softmax' },
+      ],
+    });
     const wrong = await t.http.post('/v1/jobs').send({ model: mlp(10), training: { normalization: 'standardize' }, dataset: { id: res.body.id } });
     expect(wrong.status).toBe(400);
     expect(wrong.body.detail).toMatch(/the model outputs \[10\] per example but dataset '.*' has 3 classes/);
@@ -128,8 +137,21 @@ describe('other formats', () => {
   });
 
   it('takes NPY arrays', async () => {
-    const x = npyFile('<f4', [40, 6], packValues(Array.from({ length: 240 }, (_, i) => (i % 13) / 13), 'float', 4, true));
-    const y = npyFile('|u1', [40], Uint8Array.from({ length: 40 }, (_, i) => i % 2));
+    const x = npyFile(
+      '<f4',
+      [40, 6],
+      packValues(
+        Array.from({ length: 240 }, (_, i) => (i % 13) / 13),
+        'float',
+        4,
+        true,
+      ),
+    );
+    const y = npyFile(
+      '|u1',
+      [40],
+      Uint8Array.from({ length: 40 }, (_, i) => i % 2),
+    );
     const res = await t.http.post('/v1/datasets').field('format', 'npy').attach('x', Buffer.from(x), 'x.npy').attach('y', Buffer.from(y), 'y.npy');
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body).toMatchObject({ inputShape: [6], numClasses: 2, dtype: 'float32', examples: 40 });
@@ -141,7 +163,13 @@ describe('other formats', () => {
       entries[`shapes/dark/${i}.png`] = pngFile(12, 10, solidRgba(12, 10, [10 * i, 10, 10]));
       entries[`shapes/light/${i}.png`] = pngFile(12, 10, solidRgba(12, 10, [250 - i, 240, 230]));
     }
-    const res = await t.http.post('/v1/datasets').field('format', 'images').field('width', '8').field('height', '8').field('channels', '3').attach('file', Buffer.from(zipSync(entries)), 'shapes.zip');
+    const res = await t.http
+      .post('/v1/datasets')
+      .field('format', 'images')
+      .field('width', '8')
+      .field('height', '8')
+      .field('channels', '3')
+      .attach('file', Buffer.from(zipSync(entries)), 'shapes.zip');
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body).toMatchObject({ inputShape: [8, 8, 3], numClasses: 2, classNames: ['dark', 'light'], examples: 12, image: { width: 8, height: 8, channels: 3 } });
   });
@@ -149,15 +177,53 @@ describe('other formats', () => {
 
 describe('broken uploads', () => {
   it.each([
-    ['a labels file one short', async () => {
-      const { x, y } = await mnistBytes(50);
-      return t.http.post('/v1/datasets').field('format', 'idx').attach('images', Buffer.from(idxFile(0x08, [50, 28, 28], x)), 'i').attach('labels', Buffer.from(idxFile(0x08, [49], y.subarray(0, 49))), 'l');
-    }, 'invalid-dataset', /labels file has 49 items, images file 50/],
-    ['a CSV cell that is not a number', async () => t.http.post('/v1/datasets').field('format', 'csv').attach('file', Buffer.from('a,b,label\n1,2,x\n3,abc,y\n'), 'f.csv'), 'invalid-dataset', /row 3: column 'b' is not a number/],
-    ['an unknown format', async () => t.http.post('/v1/datasets').field('format', 'parquet').attach('file', Buffer.from('x'), 'f'), 'invalid-request', /form field 'format' must be one of idx, csv, npy, images, got "parquet"/],
-    ['a missing part', async () => t.http.post('/v1/datasets').field('format', 'npy').attach('x', Buffer.from('x'), 'x.npy'), 'invalid-request', /format 'npy' needs the file part 'y'/],
-    ['a part of another format', async () => t.http.post('/v1/datasets').field('format', 'csv').attach('file', Buffer.from('a,b\n1,2\n'), 'f').attach('images', Buffer.from('x'), 'i'), 'invalid-request', /file part 'images' is not used by format 'csv'; it takes 'file'/],
-    ['missing image size', async () => t.http.post('/v1/datasets').field('format', 'images').attach('file', Buffer.from(zipSync({})), 'z.zip'), 'invalid-request', /form field 'width' is required for this format/],
+    [
+      'a labels file one short',
+      async () => {
+        const { x, y } = await mnistBytes(50);
+        return t.http
+          .post('/v1/datasets')
+          .field('format', 'idx')
+          .attach('images', Buffer.from(idxFile(0x08, [50, 28, 28], x)), 'i')
+          .attach('labels', Buffer.from(idxFile(0x08, [49], y.subarray(0, 49))), 'l');
+      },
+      'invalid-dataset',
+      /labels file has 49 items, images file 50/,
+    ],
+    [
+      'a CSV cell that is not a number',
+      async () => t.http.post('/v1/datasets').field('format', 'csv').attach('file', Buffer.from('a,b,label\n1,2,x\n3,abc,y\n'), 'f.csv'),
+      'invalid-dataset',
+      /row 3: column 'b' is not a number/,
+    ],
+    [
+      'an unknown format',
+      async () => t.http.post('/v1/datasets').field('format', 'parquet').attach('file', Buffer.from('x'), 'f'),
+      'invalid-request',
+      /form field 'format' must be one of idx, csv, npy, images, got "parquet"/,
+    ],
+    [
+      'a missing part',
+      async () => t.http.post('/v1/datasets').field('format', 'npy').attach('x', Buffer.from('x'), 'x.npy'),
+      'invalid-request',
+      /format 'npy' needs the file part 'y'/,
+    ],
+    [
+      'a part of another format',
+      async () => t.http.post('/v1/datasets').field('format', 'csv').attach('file', Buffer.from('a,b\n1,2\n'), 'f').attach('images', Buffer.from('x'), 'i'),
+      'invalid-request',
+      /file part 'images' is not used by format 'csv'; it takes 'file'/,
+    ],
+    [
+      'missing image size',
+      async () =>
+        t.http
+          .post('/v1/datasets')
+          .field('format', 'images')
+          .attach('file', Buffer.from(zipSync({})), 'z.zip'),
+      'invalid-request',
+      /form field 'width' is required for this format/,
+    ],
     ['JSON instead of a form', async () => t.http.post('/v1/datasets').send({ format: 'csv' }), 'unsupported-media-type', /upload datasets as multipart\/form-data/],
   ])('rejects %s and stores nothing', async (_what, send, code, detail) => {
     const before = await t.app.services.db.dataset.count({ where: { tenantId: t.tenant } });

@@ -185,7 +185,11 @@ describe('PostgreSQL unreachable for ~20 s mid-epoch', () => {
     const during = await stored(direct, job.id);
     await proxy.restore();
 
-    const done = await waitFor(() => stored(direct!, job.id), (s) => isTerminalStatus(s.job.status), { timeoutMs: 120_000, what: 'a final state' });
+    const done = await waitFor(
+      () => stored(direct!, job.id),
+      (s) => isTerminalStatus(s.job.status),
+      { timeoutMs: 120_000, what: 'a final state' },
+    );
     expect(done.job.status, logs.text()).toBe('succeeded');
     // Nothing was written while PostgreSQL was away, and the row never said failed.
     expect(during.job.status).toBe('running');
@@ -226,12 +230,20 @@ describe('Redis restarted empty mid-epoch', () => {
     }
     await redis.up();
     for (const seed of refused) {
-      const res = await waitFor(() => t!.http.post('/v1/jobs').send(smallJob(2, seed, 300)), (r) => r.status === 202, { timeoutMs: 30_000, what: 'the API taking jobs again' });
+      const res = await waitFor(
+        () => t!.http.post('/v1/jobs').send(smallJob(2, seed, 300)),
+        (r) => r.status === 202,
+        { timeoutMs: 30_000, what: 'the API taking jobs again' },
+      );
       during.push(res.body.id);
     }
 
     for (const id of [running.id, ...during]) {
-      const done = await waitFor(() => stored(db, id), (s) => isTerminalStatus(s.job.status), { timeoutMs: 150_000, what: `a final state of ${id}` });
+      const done = await waitFor(
+        () => stored(db, id),
+        (s) => isTerminalStatus(s.job.status),
+        { timeoutMs: 150_000, what: `a final state of ${id}` },
+      );
       expect(done.job.status, `${id}\n${logs.text()}`).toBe('succeeded');
     }
     const resumed = await stored(db, running.id);
@@ -247,7 +259,7 @@ describe('Redis restarted empty mid-epoch', () => {
 });
 
 describe('rows that say running or cancelling without an owner', () => {
-  it('are re-queued, failed with the queue entry\'s error, or cancelled once the grace has passed; owned or queued ones are left alone', async () => {
+  it("are re-queued, failed with the queue entry's error, or cancelled once the grace has passed; owned or queued ones are left alone", async () => {
     t = await createTestApp();
     const { db, queue } = t.app.services;
     const submit = async () => (await t!.http.post('/v1/jobs').send(jobBody()).expect(202)).body.id as string;
@@ -266,7 +278,14 @@ describe('rows that say running or cancelling without an owner', () => {
     // Redis lost these entries; a live worker still lists `owned`.
     for (const id of [lost, cancelling, owned]) await (await queue.getJob(trainQueueJobId(id)))!.remove();
     const heartbeatRedis = createRedis(t.config.REDIS_URL, 'worker');
-    const beat = await startHeartbeat(heartbeatRedis, { queueName: t.config.QUEUE_NAME, engine: { name: 'wasm', version: '4.22.0' } as never, concurrency: 1, activeJobIds: () => [owned], host: 'elsewhere', pid: 1 });
+    const beat = await startHeartbeat(heartbeatRedis, {
+      queueName: t.config.QUEUE_NAME,
+      engine: { name: 'wasm', version: '4.22.0' } as never,
+      concurrency: 1,
+      activeJobIds: () => [owned],
+      host: 'elsewhere',
+      pid: 1,
+    });
 
     try {
       const seen = new Map<string, number>();
@@ -282,8 +301,15 @@ describe('rows that say running or cancelling without an owner', () => {
       expect(requeued.history.at(-1)).toEqual({ status: 'queued', reason: 'its worker was lost (queue entry missing); the job resumes after epoch 2' });
       expect(await (await queue.getJob(trainQueueJobId(lost)))!.getState()).toBe('waiting');
       const failed = await row(failedEntry);
-      expect(failed.job).toMatchObject({ status: 'failed', errorCode: 'worker-failed', errorMessage: 'training failed after 1 attempt; last error: the sandbox ran out of memory' });
-      expect(await row(cancelling)).toMatchObject({ job: { status: 'cancelled' }, history: expect.arrayContaining([{ status: 'cancelled', reason: 'cancelled while its worker was lost' }]) });
+      expect(failed.job).toMatchObject({
+        status: 'failed',
+        errorCode: 'worker-failed',
+        errorMessage: 'training failed after 1 attempt; last error: the sandbox ran out of memory',
+      });
+      expect(await row(cancelling)).toMatchObject({
+        job: { status: 'cancelled' },
+        history: expect.arrayContaining([{ status: 'cancelled', reason: 'cancelled while its worker was lost' }]),
+      });
       expect((await row(owned)).job.status).toBe('running');
       expect((await row(waiting)).job.status).toBe('running');
       expect(seen.size).toBe(0);

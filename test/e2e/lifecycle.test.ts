@@ -25,7 +25,11 @@ const getJob = async (id: string) => (await t!.http.get(`/v1/jobs/${id}`)).body;
 const metricsOf = async (id: string) => (await t!.http.get(`/v1/jobs/${id}/metrics`)).body.items as { epoch: number }[];
 /** Once the job has finished its first epoch: then it is surely running, mid-training. */
 const firstEpoch = (id: string) =>
-  waitFor(() => metricsOf(id), (m) => m.length >= 1, { timeoutMs: 90_000, intervalMs: 100, what: `the first epoch of job ${id}` });
+  waitFor(
+    () => metricsOf(id),
+    (m) => m.length >= 1,
+    { timeoutMs: 90_000, intervalMs: 100, what: `the first epoch of job ${id}` },
+  );
 
 /** Reads an SSE response into events. */
 function parseEvents(text: string) {
@@ -33,7 +37,11 @@ function parseEvents(text: string) {
     .split('\n\n')
     .filter((b) => b.includes('event:'))
     .map((block) => {
-      const get = (k: string) => block.split('\n').find((l) => l.startsWith(`${k}: `))?.slice(k.length + 2);
+      const get = (k: string) =>
+        block
+          .split('\n')
+          .find((l) => l.startsWith(`${k}: `))
+          ?.slice(k.length + 2);
       return { id: get('id'), event: get('event')!, data: JSON.parse(get('data') ?? 'null') };
     });
 }
@@ -43,11 +51,14 @@ describe('live progress over Server-Sent Events', () => {
     t = await createTestApp();
     worker = await startTrainingWorker(t.config, silent);
     const { body: job } = await t.http.post('/v1/jobs').send(longJob(3));
-    const stream = await t.http.get(`/v1/jobs/${job.id}/events`).buffer(true).parse((res, cb) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => cb(null, text));
-    });
+    const stream = await t.http
+      .get(`/v1/jobs/${job.id}/events`)
+      .buffer(true)
+      .parse((res, cb) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => cb(null, text));
+      });
     expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
     const events = parseEvents(stream.body as string);
     const states = events.filter((e) => e.event === 'state').map((e) => e.data.status);
@@ -58,11 +69,15 @@ describe('live progress over Server-Sent Events', () => {
     for (const e of events.filter((x) => x.event !== 'progress' && x.event !== 'end')) expect(e.id).toMatch(/^\d+$/);
 
     const firstMetrics = events.find((e) => e.event === 'metrics')!;
-    const resumed = await t.http.get(`/v1/jobs/${job.id}/events`).set('last-event-id', firstMetrics.id!).buffer(true).parse((res, cb) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => cb(null, text));
-    });
+    const resumed = await t.http
+      .get(`/v1/jobs/${job.id}/events`)
+      .set('last-event-id', firstMetrics.id!)
+      .buffer(true)
+      .parse((res, cb) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => cb(null, text));
+      });
     const replay = parseEvents(resumed.body as string).filter((e) => e.event !== 'progress');
     expect(replay.map((e) => (e.event === 'metrics' ? `metrics ${e.data.epoch}` : `${e.event} ${e.data.status}`))).toEqual([
       'metrics 2',
@@ -135,7 +150,10 @@ describe('submission', () => {
     expect(b.body.id).toBe(a.body.id);
     expect(b.headers['idempotent-replayed']).toBe('true');
     expect(await t.app.services.db.job.count({ where: { tenantId: t.tenant } })).toBe(1);
-    const c = await t.http.post('/v1/jobs').set('idempotency-key', key).send(jobBody({ name: 'other' }));
+    const c = await t.http
+      .post('/v1/jobs')
+      .set('idempotency-key', key)
+      .send(jobBody({ name: 'other' }));
     expect(c.status).toBe(422);
     expect(c.body).toMatchObject({ code: 'idempotency-key-reused', jobId: a.body.id });
   });

@@ -72,11 +72,14 @@ describe('the core loop: submit, train in a worker, poll, predict', () => {
     expect(redirect.headers.location).toBe(`/v1/models/${job.modelId}/artifact/model.json`);
     const json = await t.http.get(redirect.headers.location);
     expect(json.body.format).toBe('layers-model');
-    const weights = await t.http.get(`/v1/models/${job.modelId}/artifact/weights.bin`).buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const weights = await t.http
+      .get(`/v1/models/${job.modelId}/artifact/weights.bin`)
+      .buffer(true)
+      .parse((res, cb) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => cb(null, Buffer.concat(chunks)));
+      });
     const params = json.body.weightsManifest[0].weights.reduce((n: number, w: { shape: number[] }) => n + w.shape.reduce((a, b) => a * b, 1), 0);
     expect(params).toBe(job.plan.totalParams);
     expect((weights.body as Buffer).byteLength).toBe(params * 4);
@@ -160,7 +163,13 @@ describe('a job that can never train', () => {
     const body = jobBody();
     const model = { ...body.model, layers: [{ type: 'conv2d', filters: 4, kernelSize: 40 }, ...body.model.layers.slice(1)] };
     const fields = storedJobFields(body.model, body.training, body.dataset);
-    const row = await createJob(t.app.services.db, { tenantId: t.tenant, name: 'broken', ...fields, spec: { ...fields.spec, model: model as ModelSpec }, queueName: t.config.QUEUE_NAME });
+    const row = await createJob(t.app.services.db, {
+      tenantId: t.tenant,
+      name: 'broken',
+      ...fields,
+      spec: { ...fields.spec, model: model as ModelSpec },
+      queueName: t.config.QUEUE_NAME,
+    });
     await enqueueTraining(t.app.services.queue, { jobId: row.id, tenantId: t.tenant });
     const submitted = { body: { id: row.id } };
 
@@ -219,7 +228,8 @@ describe('tenant isolation across the whole API', () => {
       bodies[`${method} ${path}`] ??
       (path.endsWith(':predict') ? { instances: [zeros] } : path.endsWith('/infer') ? { inputs: [{ name: 'input', shape: [1, 784], datatype: 'FP32', data: zeros }] } : undefined);
     // The serving protocols' model routes act for a tenant too; their health and server metadata are open.
-    const protectedPath = (path: string) => (path.startsWith('/v1/') && !path.startsWith('/v1/admin/') && !path.startsWith('/v1/datasets')) || path.startsWith('/tfserving/') || path.startsWith('/v2/models');
+    const protectedPath = (path: string) =>
+      (path.startsWith('/v1/') && !path.startsWith('/v1/admin/') && !path.startsWith('/v1/datasets')) || path.startsWith('/tfserving/') || path.startsWith('/v2/models');
     for (const [path, operations] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
       if (!protectedPath(path)) continue;
       for (const method of Object.keys(operations)) {

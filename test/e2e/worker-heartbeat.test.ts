@@ -30,7 +30,6 @@ afterEach(async () => {
 const queueName = () => `test-${randomBytes(6).toString('hex')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 describe('worker heartbeats in Redis', () => {
   it('writes the status under trainyard:<queue>:workers:<host>:<pid> with a TTL, and lists it', async () => {
     redis = createRedis('redis://127.0.0.1:6379', 'worker');
@@ -66,7 +65,12 @@ describe('worker heartbeats in Redis', () => {
     redis = createRedis('redis://127.0.0.1:6379', 'worker');
     const queue = queueName();
     const other = queueName();
-    for (const [q, host, pid] of [[queue, 'b', 7], [queue, 'a', 20], [queue, 'a', 3], [other, 'a', 1]] as const) {
+    for (const [q, host, pid] of [
+      [queue, 'b', 7],
+      [queue, 'a', 20],
+      [queue, 'a', 3],
+      [other, 'a', 1],
+    ] as const) {
       beats.push(await startHeartbeat(redis, { queueName: q, engine: ENGINE, concurrency: 1, activeJobIds: () => [], host, pid }));
     }
     await redis.set(`trainyard:${queue}:workers:broken:1`, 'not json', 'PX', 5000);
@@ -84,10 +88,23 @@ describe('worker heartbeats in Redis', () => {
     beats.push(live);
     const started = Date.now();
     // A worker that died: its status was written once and is never refreshed.
-    const dead: WorkerStatus = { host: 'dead', pid: 2, queue, engine: ENGINE, concurrency: 1, activeJobIds: [], startedAt: new Date().toISOString(), lastSeenAt: new Date().toISOString() };
+    const dead: WorkerStatus = {
+      host: 'dead',
+      pid: 2,
+      queue,
+      engine: ENGINE,
+      concurrency: 1,
+      activeJobIds: [],
+      startedAt: new Date().toISOString(),
+      lastSeenAt: new Date().toISOString(),
+    };
     await redis.set(workerStatusKey(queue, 'dead', 2), JSON.stringify(dead), 'PX', 300);
     expect((await listWorkers(redis, queue)).map((w) => w.host)).toEqual(['dead', 'live']);
-    await waitFor(() => listWorkers(redis!, queue), (ws) => !ws.some((w) => w.host === 'dead'), { timeoutMs: 5000, intervalMs: 50, what: 'the dead worker dropped' });
+    await waitFor(
+      () => listWorkers(redis!, queue),
+      (ws) => !ws.some((w) => w.host === 'dead'),
+      { timeoutMs: 5000, intervalMs: 50, what: 'the dead worker dropped' },
+    );
     // Twice the live worker's TTL: only its refreshes keep it listed.
     await sleep(Math.max(0, started + 1000 - Date.now()));
     expect((await listWorkers(redis, queue)).map((w) => w.host)).toEqual(['live']);
@@ -111,12 +128,20 @@ describe('worker heartbeats in Redis', () => {
     // Long enough to be seen running: many short epochs of the small net.
     const { body: job } = await t.http.post('/v1/jobs').send(jobBody({ training: { epochs: 20, batchSize: 16, seed: 2 }, dataset: { id: 'mnist', limit: 400 } }));
     // The worker's reconciler may also queue other tests' stale jobs (they share the database): look for ours.
-    const busy = await waitFor(() => listWorkers(redis!, t!.config.QUEUE_NAME), (ws) => ws[0]?.activeJobIds.includes(job.id), { timeoutMs: 60_000, intervalMs: 50, what: `job ${job.id} listed as active` });
+    const busy = await waitFor(
+      () => listWorkers(redis!, t!.config.QUEUE_NAME),
+      (ws) => ws[0]?.activeJobIds.includes(job.id),
+      { timeoutMs: 60_000, intervalMs: 50, what: `job ${job.id} listed as active` },
+    );
     expect(busy).toHaveLength(1);
     expect(Date.parse(busy[0].lastSeenAt)).toBeGreaterThanOrEqual(Date.parse(idle.lastSeenAt));
 
     await t.http.post(`/v1/jobs/${job.id}/cancel`).send({});
-    const idleAgain = await waitFor(() => listWorkers(redis!, t!.config.QUEUE_NAME), (ws) => ws.length === 1 && !ws[0].activeJobIds.includes(job.id), { timeoutMs: 30_000, intervalMs: 50, what: `job ${job.id} no longer active` });
+    const idleAgain = await waitFor(
+      () => listWorkers(redis!, t!.config.QUEUE_NAME),
+      (ws) => ws.length === 1 && !ws[0].activeJobIds.includes(job.id),
+      { timeoutMs: 30_000, intervalMs: 50, what: `job ${job.id} no longer active` },
+    );
     expect(idleAgain[0].startedAt).toBe(idle.startedAt);
 
     await worker.close();
@@ -134,7 +159,14 @@ describe('GET /v1/workers', () => {
       (r) => r.status === 200 && r.body.items.length === 1,
       { timeoutMs: 10_000, intervalMs: 50, what: 'the worker listed' },
     );
-    expect(res.body.items[0]).toMatchObject({ host: hostname(), pid: process.pid, queue: t.config.QUEUE_NAME, engine: { name: worker.engine.name }, activeJobs: 0, activeJobIds: [] });
+    expect(res.body.items[0]).toMatchObject({
+      host: hostname(),
+      pid: process.pid,
+      queue: t.config.QUEUE_NAME,
+      engine: { name: worker.engine.name },
+      activeJobs: 0,
+      activeJobIds: [],
+    });
     expect((await (await import('supertest')).default(t.app.server).get('/v1/workers')).status).toBe(401);
   });
 });

@@ -36,7 +36,11 @@ const finished = (id: string) => waitForJob(t.http, id, { timeoutMs: 60_000, int
 
 /** The job's BullMQ return value: the row turns succeeded just before the worker hears of completion. */
 async function resultOf(id: string): Promise<TrainResult> {
-  const result = await waitFor(async () => results.get(id), (r) => r !== undefined, { timeoutMs: 10_000, intervalMs: 20, what: `the worker's completion of job ${id}` });
+  const result = await waitFor(
+    async () => results.get(id),
+    (r) => r !== undefined,
+    { timeoutMs: 10_000, intervalMs: 20, what: `the worker's completion of job ${id}` },
+  );
   return result!;
 }
 
@@ -54,7 +58,7 @@ function mib(bytes: number | null): string {
 }
 
 describe('a worker training job after job', () => {
-  let stats: SandboxStats[] = [];
+  const stats: SandboxStats[] = [];
 
   it(`trains ${JOBS} small jobs in a row in one sandbox, leaving no tensors behind and its memory flat`, async () => {
     for (let i = 0; i < JOBS; i++) {
@@ -66,9 +70,10 @@ describe('a worker training job after job', () => {
     console.log(
       'job  pid     tensors before/after  tensor KiB  rss MiB  heapUsed MiB  wasm heap MiB\n' +
         stats
-          .map((s, i) =>
-            `${String(i + 1).padStart(3)}  ${s.pid}  ${String(s.numTensorsBefore).padStart(8)}/${String(s.numTensors).padEnd(11)}` +
-            `${(s.tensorBytes / 1024).toFixed(1).padStart(10)}  ${mib(s.rssBytes).padStart(7)}  ${mib(s.heapUsedBytes).padStart(12)}  ${mib(s.wasmHeapBytes).padStart(13)}`,
+          .map(
+            (s, i) =>
+              `${String(i + 1).padStart(3)}  ${s.pid}  ${String(s.numTensorsBefore).padStart(8)}/${String(s.numTensors).padEnd(11)}` +
+              `${(s.tensorBytes / 1024).toFixed(1).padStart(10)}  ${mib(s.rssBytes).padStart(7)}  ${mib(s.heapUsedBytes).padStart(12)}  ${mib(s.wasmHeapBytes).padStart(13)}`,
           )
           .join('\n'),
     );
@@ -114,7 +119,9 @@ describe('a worker training job after job', () => {
     expect(failed.attempts).toBe(1);
     expect(failed.error.code).toBe('out-of-memory');
     expect(failed.error.message).toMatch(/^training ran out of memory on the wasm engine \(its heap holds at most 4\.00 GiB\): a tensor of 5\.\d\d GiB did not fit\./);
-    expect(failed.error.message).toMatch(/about 12\.3 MiB per example with their gradients, about 10\.\d\d GiB for a batch of 88\d\. Lower training\.batchSize \(now 1024\), to 128 or less/);
+    expect(failed.error.message).toMatch(
+      /about 12\.3 MiB per example with their gradients, about 10\.\d\d GiB for a batch of 88\d\. Lower training\.batchSize \(now 1024\), to 128 or less/,
+    );
 
     // The worker lives on; the sandbox that ran out of memory has exited and a new one trains the next job.
     const next = await finished(await submit(tinyJob(99)));
@@ -124,6 +131,8 @@ describe('a worker training job after job', () => {
     const before = stats[0].pid;
     expect(after.pid).not.toBe(before);
     expect(() => process.kill(before, 0)).toThrow(/ESRCH/);
-    console.log(`out-of-memory job failed with: ${failed.error.message}\nnext job ran in a fresh sandbox: pid ${before} -> ${after.pid}, wasm heap ${mib(after.wasmHeapBytes)} MiB`);
+    console.log(
+      `out-of-memory job failed with: ${failed.error.message}\nnext job ran in a fresh sandbox: pid ${before} -> ${after.pid}, wasm heap ${mib(after.wasmHeapBytes)} MiB`,
+    );
   });
 });

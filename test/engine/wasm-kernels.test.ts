@@ -1,12 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectEngine } from '../../src/engine/select-engine.js';
-import {
-  registeredWasmTrainingKernels,
-  registerWasmTrainingKernels,
-  unregisterWasmTrainingKernels,
-  WASM_TRAINING_KERNELS,
-} from '../../src/engine/wasm-training-kernels.js';
+import { registeredWasmTrainingKernels, registerWasmTrainingKernels, unregisterWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/engine/wasm-training-kernels.js';
 import { computeOn, expectSame, onBothEngines, randomFloats, relativeError, TOLERANCE } from './engine-test-helpers.js';
 
 type Shape4 = [number, number, number, number];
@@ -31,20 +26,75 @@ const convCases: ConvCase[] = [
   { name: 'batch 3, 3 channels, 3x3 valid', x: [3, 9, 9, 3], filter: [3, 3, 3, 8], strides: 1, pad: 'valid' },
   { name: 'stride 2 same, odd size', x: [3, 9, 9, 3], filter: [3, 3, 3, 8], strides: 2, pad: 'same' },
   { name: 'stride 2 valid, last row in no window', x: [1, 10, 10, 8], filter: [3, 3, 8, 3], strides: 2, pad: 'valid' },
-  { name: 'non-square 3x5, strides [2,1], explicit pads', x: [3, 11, 8, 3], filter: [3, 5, 3, 8], strides: [2, 1], pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  {
+    name: 'non-square 3x5, strides [2,1], explicit pads',
+    x: [3, 11, 8, 3],
+    filter: [3, 5, 3, 8],
+    strides: [2, 1],
+    pad: [
+      [0, 0],
+      [1, 2],
+      [2, 0],
+      [0, 0],
+    ],
+  },
   { name: 'non-square 5x3, one output channel, stride 2 same', x: [1, 12, 9, 3], filter: [5, 3, 3, 1], strides: 2, pad: 'same' },
   { name: '1x1 stride 1', x: [1, 6, 6, 8], filter: [1, 1, 8, 3], strides: 1, pad: 'valid' },
   { name: '1x1 stride 2 same', x: [3, 7, 7, 8], filter: [1, 1, 8, 8], strides: 2, pad: 'same' },
   { name: 'even 4x4 kernel, stride 2 same (asymmetric pads)', x: [2, 8, 8, 3], filter: [4, 4, 3, 8], strides: 2, pad: 'same' },
-  { name: 'explicit pad wider than the kernel', x: [3, 6, 5, 1], filter: [2, 2, 1, 3], strides: 1, pad: [[0, 0], [3, 0], [0, 3], [0, 0]] },
-  { name: 'stride 2, explicit pads wider than the kernel', x: [2, 7, 7, 3], filter: [2, 2, 3, 4], strides: 2, pad: [[0, 0], [3, 1], [2, 3], [0, 0]] },
+  {
+    name: 'explicit pad wider than the kernel',
+    x: [3, 6, 5, 1],
+    filter: [2, 2, 1, 3],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [3, 0],
+      [0, 3],
+      [0, 0],
+    ],
+  },
+  {
+    name: 'stride 2, explicit pads wider than the kernel',
+    x: [2, 7, 7, 3],
+    filter: [2, 2, 3, 4],
+    strides: 2,
+    pad: [
+      [0, 0],
+      [3, 1],
+      [2, 3],
+      [0, 0],
+    ],
+  },
   { name: 'numeric pad 1, ceil rounding: last window overhangs', x: [2, 8, 7, 3], filter: [3, 3, 3, 8], strides: 2, pad: 1, dimRoundingMode: 'ceil' },
   { name: 'seed-net-like 5x5 same, batch 3', x: [3, 13, 9, 8], filter: [5, 5, 8, 8], strides: 1, pad: 'same' },
   // kh·kw·ci ≤ co: Conv2DBackpropFilter takes its im2col route for these.
   { name: 'im2col: 1 channel, 5x5 same (seed net layer 1)', x: [3, 12, 12, 1], filter: [5, 5, 1, 32], strides: 1, pad: 'same' },
-  { name: 'im2col: non-square 3x5, strides [2,1], explicit pads', x: [2, 11, 8, 1], filter: [3, 5, 1, 16], strides: [2, 1], pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+  {
+    name: 'im2col: non-square 3x5, strides [2,1], explicit pads',
+    x: [2, 11, 8, 1],
+    filter: [3, 5, 1, 16],
+    strides: [2, 1],
+    pad: [
+      [0, 0],
+      [1, 2],
+      [2, 0],
+      [0, 0],
+    ],
+  },
   { name: 'im2col: stride 2 valid, last row and column in no window', x: [3, 9, 11, 2], filter: [2, 2, 2, 8], strides: 2, pad: 'valid' },
-  { name: 'im2col: explicit pad wider than the kernel', x: [3, 6, 5, 1], filter: [2, 2, 1, 8], strides: 1, pad: [[0, 0], [3, 0], [0, 3], [0, 0]] },
+  {
+    name: 'im2col: explicit pad wider than the kernel',
+    x: [3, 6, 5, 1],
+    filter: [2, 2, 1, 8],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [3, 0],
+      [0, 3],
+      [0, 0],
+    ],
+  },
   { name: 'im2col: 1x1 stride 2 same, odd size', x: [1, 7, 7, 3], filter: [1, 1, 3, 3], strides: 2, pad: 'same' },
 ];
 
@@ -63,19 +113,33 @@ describe.each(convCases)('convolution gradients: $name', (c) => {
   const dy = randomFloats(tf.util.sizeFromShape(dyShape), 3);
 
   it('Conv2DBackpropFilter matches cpu', async () => {
-    expectSame(await onBothEngines(() => tf.engine().runKernel(
-      'Conv2DBackpropFilter',
-      { x: tf.tensor(x, c.x), dy: tf.tensor(dy, dyShape) },
-      { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter, ...rounding(c) },
-    ) as tf.Tensor));
+    expectSame(
+      await onBothEngines(
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropFilter',
+              { x: tf.tensor(x, c.x), dy: tf.tensor(dy, dyShape) },
+              { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter, ...rounding(c) },
+            ) as tf.Tensor,
+      ),
+    );
   });
 
   it('Conv2DBackpropInput matches cpu', async () => {
-    expectSame(await onBothEngines(() => tf.engine().runKernel(
-      'Conv2DBackpropInput',
-      { dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, c.filter) },
-      { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x, ...rounding(c) },
-    ) as tf.Tensor));
+    expectSame(
+      await onBothEngines(
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropInput',
+              { dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, c.filter) },
+              { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x, ...rounding(c) },
+            ) as tf.Tensor,
+      ),
+    );
   });
 });
 
@@ -92,12 +156,16 @@ const matMulCases: MatMulCase[] = [
   [1, 9, 4],
   [6, 9, 1],
   [8, 1, 5],
-].flatMap(([m, k, n]) => [false, true].flatMap((transposeA) => [false, true].map((transposeB) => ({
-  a: transposeA ? [k, m] : [m, k],
-  b: transposeB ? [n, k] : [k, n],
-  transposeA,
-  transposeB,
-}))));
+].flatMap(([m, k, n]) =>
+  [false, true].flatMap((transposeA) =>
+    [false, true].map((transposeB) => ({
+      a: transposeA ? [k, m] : [m, k],
+      b: transposeB ? [n, k] : [k, n],
+      transposeA,
+      transposeB,
+    })),
+  ),
+);
 // Batch 1 with a leading axis, and a true batch (left to the stock kernel).
 matMulCases.push(
   { a: [1, 12, 5], b: [1, 7, 5], transposeA: false, transposeB: true },
@@ -109,11 +177,11 @@ describe('BatchMatMul', () => {
   it.each(matMulCases)('a $a (transposed: $transposeA) · b $b (transposed: $transposeB) matches cpu', async (c) => {
     const a = randomFloats(tf.util.sizeFromShape(c.a), 4);
     const b = randomFloats(tf.util.sizeFromShape(c.b), 5);
-    expectSame(await onBothEngines(() => tf.engine().runKernel(
-      'BatchMatMul',
-      { a: tf.tensor(a, c.a), b: tf.tensor(b, c.b) },
-      { transposeA: c.transposeA, transposeB: c.transposeB },
-    ) as tf.Tensor));
+    expectSame(
+      await onBothEngines(
+        () => tf.engine().runKernel('BatchMatMul', { a: tf.tensor(a, c.a), b: tf.tensor(b, c.b) }, { transposeA: c.transposeA, transposeB: c.transposeB }) as tf.Tensor,
+      ),
+    );
   });
 });
 
@@ -139,23 +207,22 @@ describe.each(poolCases)('pooling gradients: x $x, window $size, strides $stride
   const dy = randomFloats(tf.util.sizeFromShape(outShape), 7);
 
   it('MaxPoolGrad matches cpu', async () => {
-    expectSame(await onBothEngines(() => {
-      const input = tf.tensor4d(x, c.x);
-      const output = tf.maxPool(input, c.size, c.strides, c.pad);
-      return tf.engine().runKernel(
-        'MaxPoolGrad',
-        { dy: tf.tensor(dy, outShape), input, output },
-        { filterSize: c.size, strides: c.strides, pad: c.pad },
-      ) as tf.Tensor;
-    }));
+    expectSame(
+      await onBothEngines(() => {
+        const input = tf.tensor4d(x, c.x);
+        const output = tf.maxPool(input, c.size, c.strides, c.pad);
+        return tf.engine().runKernel('MaxPoolGrad', { dy: tf.tensor(dy, outShape), input, output }, { filterSize: c.size, strides: c.strides, pad: c.pad }) as tf.Tensor;
+      }),
+    );
   });
 
   it('AvgPoolGrad matches cpu', async () => {
-    expectSame(await onBothEngines(() => tf.engine().runKernel(
-      'AvgPoolGrad',
-      { dy: tf.tensor(dy, outShape), input: tf.tensor4d(x, c.x) },
-      { filterSize: c.size, strides: c.strides, pad: c.pad },
-    ) as tf.Tensor));
+    expectSame(
+      await onBothEngines(
+        () =>
+          tf.engine().runKernel('AvgPoolGrad', { dy: tf.tensor(dy, outShape), input: tf.tensor4d(x, c.x) }, { filterSize: c.size, strides: c.strides, pad: c.pad }) as tf.Tensor,
+      ),
+    );
   });
 });
 
@@ -180,8 +247,13 @@ const sumCases: SumCase[] = [
 describe('MaxPoolGrad semantics', () => {
   // Windows (2x2, valid): all ≤ 0 with a tie at 0, all negative, a tie at 5, mixed.
   const x = [-1, -2, 0, 0, -3, -4, 0, 0, 5, 5, -1, -1, 5, 5, -1, -2];
-  const grad = (): tf.Tensor => tf.grad((input: tf.Tensor) =>
-    tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid').mul(tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1])).sum())(tf.tensor4d(x, [1, 4, 4, 1]));
+  const grad = (): tf.Tensor =>
+    tf.grad((input: tf.Tensor) =>
+      tf
+        .maxPool(input as tf.Tensor4D, 2, 2, 'valid')
+        .mul(tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]))
+        .sum(),
+    )(tf.tensor4d(x, [1, 4, 4, 1]));
   // The first maximum of each window in row-major order gets its gradient.
   const expected = [1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0];
 
@@ -269,7 +341,7 @@ describe('one training step of a small conv net', () => {
     const xs = tf.tensor4d(randomFloats(batch * inputShape[0] * inputShape[1] * inputShape[2], 8), [batch, ...inputShape]);
     const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 2], 'int32'), classes);
     const losses: number[] = [];
-    for (let step = 0; step < 2; step++) losses.push(await model.trainOnBatch(xs, ys) as number);
+    for (let step = 0; step < 2; step++) losses.push((await model.trainOnBatch(xs, ys)) as number);
     const weights = await Promise.all(model.getWeights().map(async (w) => Float32Array.from(await w.data())));
     tf.dispose([xs, ys]);
     model.dispose();

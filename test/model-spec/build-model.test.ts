@@ -47,9 +47,19 @@ const KITCHEN_SINK: ModelSpec = {
       type: 'inception',
       branches: [
         [{ type: 'conv2d', filters: 3, kernelSize: 1 }, { type: 'batchNorm' }, { type: 'activation', activation: 'swish' }],
-        [{ type: 'conv2d', filters: 4, kernelSize: 3, padding: 1 }, { type: 'dropout', rate: 0.5 }],
-        [{ type: 'avgPool2d', poolSize: 3, strides: 1, padding: 'same' }, { type: 'conv2d', filters: 2, kernelSize: [1, 3], padding: 'same' }],
-        [{ type: 'conv2d', filters: 5, kernelSize: [2, 3], padding: [0, 1, 1, 1] }, { type: 'conv2d', filters: 5, kernelSize: 1 }, { type: 'activation', activation: 'tanh' }],
+        [
+          { type: 'conv2d', filters: 4, kernelSize: 3, padding: 1 },
+          { type: 'dropout', rate: 0.5 },
+        ],
+        [
+          { type: 'avgPool2d', poolSize: 3, strides: 1, padding: 'same' },
+          { type: 'conv2d', filters: 2, kernelSize: [1, 3], padding: 'same' },
+        ],
+        [
+          { type: 'conv2d', filters: 5, kernelSize: [2, 3], padding: [0, 1, 1, 1] },
+          { type: 'conv2d', filters: 5, kernelSize: 1 },
+          { type: 'activation', activation: 'tanh' },
+        ],
       ],
     },
     { type: 'conv2d', filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'mish' },
@@ -64,16 +74,19 @@ const CASES: [string, ModelSpec][] = [
   ['the tiny CNN', TINY_CNN_MODEL],
   ['every layer type, odd sizes and explicit padding', KITCHEN_SINK],
   ['the lesson conv with P = 1', { input: { shape: [32, 32, 3] }, layers: [{ type: 'conv2d', filters: 20, kernelSize: 8, strides: 2, padding: 1 }] }],
-  ['a flat input', {
-    input: { shape: [20] },
-    layers: [
-      { type: 'dense', units: 12, activation: 'selu', useBias: false },
-      { type: 'batchNorm' },
-      { type: 'dropout', rate: 0.1 },
-      { type: 'activation', activation: 'sigmoid' },
-      { type: 'dense', units: 3 },
-    ],
-  }],
+  [
+    'a flat input',
+    {
+      input: { shape: [20] },
+      layers: [
+        { type: 'dense', units: 12, activation: 'selu', useBias: false },
+        { type: 'batchNorm' },
+        { type: 'dropout', rate: 0.1 },
+        { type: 'activation', activation: 'sigmoid' },
+        { type: 'dense', units: 3 },
+      ],
+    },
+  ],
 ];
 
 describe('buildModel agrees with planModel', () => {

@@ -30,7 +30,6 @@ function exported(spec: ModelSpec): object {
   }
 }
 
-
 const BN_MODEL: ModelSpec = {
   input: { shape: [17, 13, 3] },
   layers: [
@@ -42,8 +41,14 @@ const BN_MODEL: ModelSpec = {
       type: 'inception',
       branches: [
         [{ type: 'conv2d', filters: 3, kernelSize: 1 }, { type: 'batchNorm' }, { type: 'activation', activation: 'swish' }],
-        [{ type: 'conv2d', filters: 4, kernelSize: 3, padding: 1 }, { type: 'dropout', rate: 0.5 }],
-        [{ type: 'avgPool2d', poolSize: 3, strides: 1, padding: 'same' }, { type: 'conv2d', filters: 2, kernelSize: [1, 3], padding: 'same' }],
+        [
+          { type: 'conv2d', filters: 4, kernelSize: 3, padding: 1 },
+          { type: 'dropout', rate: 0.5 },
+        ],
+        [
+          { type: 'avgPool2d', poolSize: 3, strides: 1, padding: 'same' },
+          { type: 'conv2d', filters: 2, kernelSize: [1, 3], padding: 'same' },
+        ],
       ],
     },
     { type: 'globalAvgPool2d' },
@@ -117,15 +122,20 @@ describe('tfjs model.toJSON round trip', () => {
       ],
     };
     const layers = importKerasModel(exported(spec)).layers;
-    expect(layers.map((l) => (l.type === 'activation' ? l.activation : l.type === 'dense' ? l.kernelInitializer : l.type)))
-      .toEqual([...ACTIVATIONS, ...INITIALIZERS]);
+    expect(layers.map((l) => (l.type === 'activation' ? l.activation : l.type === 'dense' ? l.kernelInitializer : l.type))).toEqual([...ACTIVATIONS, ...INITIALIZERS]);
     expect(layers.slice(ACTIVATIONS.length).map((l) => l.type === 'dense' && l.biasInitializer)).toEqual([...INITIALIZERS]);
   });
 
   it('reads a tf.sequential model: batch_input_shape, ReLU, Softmax and ZeroPadding2D layers', () => {
     const model = tf.sequential({
       layers: [
-        tf.layers.zeroPadding2d({ inputShape: [28, 28, 1], padding: [[1, 2], [3, 4]] }),
+        tf.layers.zeroPadding2d({
+          inputShape: [28, 28, 1],
+          padding: [
+            [1, 2],
+            [3, 4],
+          ],
+        }),
         tf.layers.conv2d({ filters: 4, kernelSize: 3, name: 'c1', kernelInitializer: 'heUniform' }),
         tf.layers.reLU({ name: 'r1' }),
         tf.layers.reLU({ maxValue: 6, name: 'r6' }),
@@ -144,8 +154,16 @@ describe('tfjs model.toJSON round trip', () => {
       input: { shape: [28, 28, 1] },
       layers: [
         {
-          type: 'conv2d', name: 'c1', filters: 4, kernelSize: [3, 3], strides: [1, 1], padding: [1, 2, 3, 4],
-          activation: 'linear', useBias: true, kernelInitializer: 'heUniform', biasInitializer: 'zeros',
+          type: 'conv2d',
+          name: 'c1',
+          filters: 4,
+          kernelSize: [3, 3],
+          strides: [1, 1],
+          padding: [1, 2, 3, 4],
+          activation: 'linear',
+          useBias: true,
+          kernelInitializer: 'heUniform',
+          biasInitializer: 'zeros',
         },
         { type: 'activation', name: 'r1', activation: 'relu' },
         { type: 'activation', name: 'r6', activation: 'relu6' },
@@ -153,8 +171,13 @@ describe('tfjs model.toJSON round trip', () => {
         { type: 'flatten', name: 'f' },
         // tfjs's Dense, unlike Keras's, defaults to glorotNormal.
         {
-          type: 'dense', name: 'd', units: 10, activation: 'linear', useBias: true,
-          kernelInitializer: 'glorotNormal', biasInitializer: 'zeros',
+          type: 'dense',
+          name: 'd',
+          units: 10,
+          activation: 'linear',
+          useBias: true,
+          kernelInitializer: 'glorotNormal',
+          biasInitializer: 'zeros',
         },
         { type: 'activation', name: 's', activation: 'softmax' },
       ],
@@ -167,10 +190,12 @@ describe('tfjs model.json artifact', () => {
   it('reads modelTopology from what model.save() writes', async () => {
     const model = buildModel(INCEPTION_EXAMPLE_MODEL);
     let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await model.save(
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     model.dispose();
     const modelJson = JSON.stringify({
       format: artifacts!.format,
@@ -226,8 +251,7 @@ const KERAS2_MNIST = `{"class_name": "Sequential", "config": {"name": "sequentia
 // Keras 3 (3.x, model.to_json()): InputLayer in the list, batch_shape, DTypePolicy objects and
 // initializers with module / registered_name.
 const DTYPE = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null };
-const k3init = (className: string, config: object = {}) =>
-  ({ module: 'keras.initializers', class_name: className, config, registered_name: null });
+const k3init = (className: string, config: object = {}) => ({ module: 'keras.initializers', class_name: className, config, registered_name: null });
 const KERAS3_SEQUENTIAL = {
   module: 'keras',
   class_name: 'Sequential',
@@ -238,32 +262,91 @@ const KERAS3_SEQUENTIAL = {
     layers: [
       { module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: [null, 32, 32, 3], dtype: 'float32', sparse: false, name: 'input_layer' }, registered_name: null },
       {
-        module: 'keras.layers', class_name: 'Conv2D', registered_name: null, build_config: { input_shape: [null, 32, 32, 3] },
+        module: 'keras.layers',
+        class_name: 'Conv2D',
+        registered_name: null,
+        build_config: { input_shape: [null, 32, 32, 3] },
         config: {
-          name: 'conv2d', trainable: true, dtype: DTYPE, filters: 16, kernel_size: [3, 3], strides: [2, 2], padding: 'valid',
-          data_format: 'channels_last', dilation_rate: [1, 1], groups: 1, activation: 'linear', use_bias: false,
-          kernel_initializer: k3init('HeUniform', { seed: null }), bias_initializer: k3init('Zeros'),
-          kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null,
+          name: 'conv2d',
+          trainable: true,
+          dtype: DTYPE,
+          filters: 16,
+          kernel_size: [3, 3],
+          strides: [2, 2],
+          padding: 'valid',
+          data_format: 'channels_last',
+          dilation_rate: [1, 1],
+          groups: 1,
+          activation: 'linear',
+          use_bias: false,
+          kernel_initializer: k3init('HeUniform', { seed: null }),
+          bias_initializer: k3init('Zeros'),
+          kernel_regularizer: null,
+          bias_regularizer: null,
+          activity_regularizer: null,
+          kernel_constraint: null,
+          bias_constraint: null,
         },
       },
       {
-        module: 'keras.layers', class_name: 'BatchNormalization', registered_name: null,
+        module: 'keras.layers',
+        class_name: 'BatchNormalization',
+        registered_name: null,
         config: {
-          name: 'batch_normalization', trainable: true, dtype: DTYPE, axis: -1, momentum: 0.9, epsilon: 0.001, center: true, scale: true,
-          beta_initializer: k3init('Zeros'), gamma_initializer: k3init('Ones'), moving_mean_initializer: k3init('Zeros'),
-          moving_variance_initializer: k3init('Ones'), beta_regularizer: null, gamma_regularizer: null, beta_constraint: null,
-          gamma_constraint: null, synchronized: false,
+          name: 'batch_normalization',
+          trainable: true,
+          dtype: DTYPE,
+          axis: -1,
+          momentum: 0.9,
+          epsilon: 0.001,
+          center: true,
+          scale: true,
+          beta_initializer: k3init('Zeros'),
+          gamma_initializer: k3init('Ones'),
+          moving_mean_initializer: k3init('Zeros'),
+          moving_variance_initializer: k3init('Ones'),
+          beta_regularizer: null,
+          gamma_regularizer: null,
+          beta_constraint: null,
+          gamma_constraint: null,
+          synchronized: false,
         },
       },
-      { module: 'keras.layers', class_name: 'ReLU', registered_name: null, config: { name: 're_lu', trainable: true, dtype: DTYPE, max_value: null, negative_slope: 0.0, threshold: 0.0 } },
-      { module: 'keras.layers', class_name: 'AveragePooling2D', registered_name: null, config: { name: 'average_pooling2d', trainable: true, dtype: DTYPE, pool_size: [2, 2], padding: 'valid', strides: null, data_format: 'channels_last' } },
-      { module: 'keras.layers', class_name: 'GlobalAveragePooling2D', registered_name: null, config: { name: 'global_average_pooling2d', trainable: true, dtype: DTYPE, data_format: 'channels_last', keepdims: false } },
       {
-        module: 'keras.layers', class_name: 'Dense', registered_name: null,
+        module: 'keras.layers',
+        class_name: 'ReLU',
+        registered_name: null,
+        config: { name: 're_lu', trainable: true, dtype: DTYPE, max_value: null, negative_slope: 0.0, threshold: 0.0 },
+      },
+      {
+        module: 'keras.layers',
+        class_name: 'AveragePooling2D',
+        registered_name: null,
+        config: { name: 'average_pooling2d', trainable: true, dtype: DTYPE, pool_size: [2, 2], padding: 'valid', strides: null, data_format: 'channels_last' },
+      },
+      {
+        module: 'keras.layers',
+        class_name: 'GlobalAveragePooling2D',
+        registered_name: null,
+        config: { name: 'global_average_pooling2d', trainable: true, dtype: DTYPE, data_format: 'channels_last', keepdims: false },
+      },
+      {
+        module: 'keras.layers',
+        class_name: 'Dense',
+        registered_name: null,
         config: {
-          name: 'dense', trainable: true, dtype: DTYPE, units: 5, activation: 'silu', use_bias: true,
+          name: 'dense',
+          trainable: true,
+          dtype: DTYPE,
+          units: 5,
+          activation: 'silu',
+          use_bias: true,
           kernel_initializer: k3init('VarianceScaling', { scale: 1.0, mode: 'fan_in', distribution: 'truncated_normal', seed: null }),
-          bias_initializer: k3init('Zeros'), kernel_regularizer: null, bias_regularizer: null, kernel_constraint: null, bias_constraint: null,
+          bias_initializer: k3init('Zeros'),
+          kernel_regularizer: null,
+          bias_regularizer: null,
+          kernel_constraint: null,
+          bias_constraint: null,
         },
       },
       { module: 'keras.layers', class_name: 'Activation', registered_name: null, config: { name: 'activation', trainable: true, dtype: DTYPE, activation: 'hard_sigmoid' } },
@@ -284,11 +367,30 @@ const k3layer = (className: string, name: string, config: object, inputs: string
   name,
   inbound_nodes: [{ args: [Array.isArray(inputs) ? inputs.map(k3tensor) : k3tensor(inputs)], kwargs: {} }],
 });
-const k3conv = (name: string, filters: number, kernel: number, from: string) => k3layer('Conv2D', name, {
-  filters, kernel_size: [kernel, kernel], strides: [1, 1], padding: 'same', data_format: 'channels_last', dilation_rate: [1, 1],
-  groups: 1, activation: 'relu', use_bias: true, kernel_initializer: k3init('GlorotUniform', { seed: null }), bias_initializer: k3init('Zeros'),
-  kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null,
-}, from);
+const k3conv = (name: string, filters: number, kernel: number, from: string) =>
+  k3layer(
+    'Conv2D',
+    name,
+    {
+      filters,
+      kernel_size: [kernel, kernel],
+      strides: [1, 1],
+      padding: 'same',
+      data_format: 'channels_last',
+      dilation_rate: [1, 1],
+      groups: 1,
+      activation: 'relu',
+      use_bias: true,
+      kernel_initializer: k3init('GlorotUniform', { seed: null }),
+      bias_initializer: k3init('Zeros'),
+      kernel_regularizer: null,
+      bias_regularizer: null,
+      activity_regularizer: null,
+      kernel_constraint: null,
+      bias_constraint: null,
+    },
+    from,
+  );
 const KERAS3_FUNCTIONAL = {
   module: 'keras.src.models.functional',
   class_name: 'Functional',
@@ -296,7 +398,14 @@ const KERAS3_FUNCTIONAL = {
     name: 'functional',
     trainable: true,
     layers: [
-      { module: 'keras.layers', class_name: 'InputLayer', config: { batch_shape: [null, 28, 28, 1], dtype: 'float32', sparse: false, name: 'input_layer' }, registered_name: null, name: 'input_layer', inbound_nodes: [] },
+      {
+        module: 'keras.layers',
+        class_name: 'InputLayer',
+        config: { batch_shape: [null, 28, 28, 1], dtype: 'float32', sparse: false, name: 'input_layer' },
+        registered_name: null,
+        name: 'input_layer',
+        inbound_nodes: [],
+      },
       k3conv('stem', 8, 3, 'input_layer'),
       k3layer('MaxPooling2D', 'pool', { pool_size: [2, 2], padding: 'valid', strides: [2, 2], data_format: 'channels_last' }, 'stem'),
       k3conv('b0', 4, 1, 'pool'),
@@ -320,8 +429,7 @@ describe('Python Keras documents', () => {
   it('reads a Keras 2 to_json() Sequential (batch_input_shape on the first layer)', () => {
     const spec = importKerasModel(KERAS2_MNIST);
     expect(spec.input.shape).toEqual([28, 28, 1]);
-    expect(spec.layers.map((l) => l.name)).toEqual(
-      ['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'flatten', 'dense', 'dropout', 'dense_1']);
+    expect(spec.layers.map((l) => l.name)).toEqual(['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'flatten', 'dense', 'dropout', 'dense_1']);
     expect(spec.layers[0]).toMatchObject({ kernelInitializer: 'glorotUniform', biasInitializer: 'zeros' });
     expect(spec.layers[2]).toMatchObject({ kernelInitializer: 'heNormal' });
     // Orthogonal has no equivalent: the field is left out and the default applies.
@@ -337,8 +445,16 @@ describe('Python Keras documents', () => {
       input: { shape: [32, 32, 3] },
       layers: [
         {
-          type: 'conv2d', name: 'conv2d', filters: 16, kernelSize: [3, 3], strides: [2, 2], padding: 'valid',
-          activation: 'linear', useBias: false, kernelInitializer: 'heUniform', biasInitializer: 'zeros',
+          type: 'conv2d',
+          name: 'conv2d',
+          filters: 16,
+          kernelSize: [3, 3],
+          strides: [2, 2],
+          padding: 'valid',
+          activation: 'linear',
+          useBias: false,
+          kernelInitializer: 'heUniform',
+          biasInitializer: 'zeros',
         },
         { type: 'batchNorm', name: 'batch_normalization', momentum: 0.9, epsilon: 0.001 },
         { type: 'activation', name: 're_lu', activation: 'relu' },
@@ -451,110 +567,220 @@ describe('errors', () => {
     ['invalid JSON text', '{"class_name": ', 'keras model: not valid JSON (', ''],
     ['not an object', 42, 'keras model: expected a Keras model JSON object ({ class_name, config }) or a tfjs model.json ({ modelTopology })', ''],
     ['no class_name', { config: {} }, 'keras model: expected "class_name" (Sequential, Functional or Model) and "config"; got fields config', ''],
-    ['a layer instead of a model', plain('Dense', { units: 3 }),
-      "keras model: class_name 'Dense' is not a model; expected Sequential, Functional or Model", '/class_name'],
-    ['no layers', { class_name: 'Sequential', config: { layers: [] } },
-      'keras model: config.layers must be a non-empty list of layers', '/config/layers'],
+    ['a layer instead of a model', plain('Dense', { units: 3 }), "keras model: class_name 'Dense' is not a model; expected Sequential, Functional or Model", '/class_name'],
+    ['no layers', { class_name: 'Sequential', config: { layers: [] } }, 'keras model: config.layers must be a non-empty list of layers', '/config/layers'],
     ['a layer that is not an object', seq('Conv2D'), 'keras layer 1: must be an object with "class_name" and "config"', '/config/layers/1'],
-    ['no input shape', { class_name: 'Sequential', config: { layers: [conv()] } },
+    [
+      'no input shape',
+      { class_name: 'Sequential', config: { layers: [conv()] } },
       'keras model: no input shape; start with an InputLayer or give the first layer batch_input_shape (Keras 2) or batch_shape (Keras 3)',
-      '/config/layers'],
-    ['no channel axis', seqWithShape([null, 28, 28]),
+      '/config/layers',
+    ],
+    [
+      'no channel axis',
+      seqWithShape([null, 28, 28]),
       'keras layer 0 (InputLayer "in"): input shape [null, 28, 28] has no channel axis; give images a channel axis, e.g. [null, 28, 28, 1]',
-      '/config/layers/0/config/batch_input_shape'],
-    ['unknown sizes', seqWithShape([null, null, null, 3]),
-      'keras layer 0 (InputLayer "in"): input shape [null, null, null, 3] has unknown (null) sizes; every size but the batch must be fixed'],
-    ['a 3-D volume', seqWithShape([null, 8, 8, 8, 1]),
-      'keras layer 0 (InputLayer "in"): input shape [null, 8, 8, 8, 1] is not supported; use [null, height, width, channels] or [null, features]'],
-    ['a zero-sized input', seqWithShape([null, 0, 28, 1]),
+      '/config/layers/0/config/batch_input_shape',
+    ],
+    [
+      'unknown sizes',
+      seqWithShape([null, null, null, 3]),
+      'keras layer 0 (InputLayer "in"): input shape [null, null, null, 3] has unknown (null) sizes; every size but the batch must be fixed',
+    ],
+    [
+      'a 3-D volume',
+      seqWithShape([null, 8, 8, 8, 1]),
+      'keras layer 0 (InputLayer "in"): input shape [null, 8, 8, 8, 1] is not supported; use [null, height, width, channels] or [null, features]',
+    ],
+    [
+      'a zero-sized input',
+      seqWithShape([null, 0, 28, 1]),
       'keras model: input.shape must be [height, width, channels] or [features] of positive integers, got [0, 28, 1]',
-      '/config/layers/0/config/batch_input_shape'],
-    ['an unsupported class', seq({ class_name: 'Conv3D', config: { name: 'conv3d_1' } }),
+      '/config/layers/0/config/batch_input_shape',
+    ],
+    [
+      'an unsupported class',
+      seq({ class_name: 'Conv3D', config: { name: 'conv3d_1' } }),
       'keras layer 1 (Conv3D "conv3d_1"): class Conv3D is not supported; supported: Conv2D, MaxPooling2D, AveragePooling2D, ' +
-      'GlobalAveragePooling2D, Flatten, Dense, Dropout, Activation, BatchNormalization, ZeroPadding2D, ReLU, Softmax, InputLayer, Concatenate',
-      '/config/layers/1'],
-    ['a nested model', seq({ class_name: 'Sequential', config: { name: 'inner', layers: [] } }),
-      'keras layer 1 (Sequential "inner"): nested models are not supported; put the inner model\'s layers in the outer model'],
-    ['channels_first', seq(conv({ data_format: 'channels_first' })),
-      "keras layer 1 (Conv2D \"c\"): data_format 'channels_first' is not supported; use channels_last", '/config/layers/1/config/data_format'],
+        'GlobalAveragePooling2D, Flatten, Dense, Dropout, Activation, BatchNormalization, ZeroPadding2D, ReLU, Softmax, InputLayer, Concatenate',
+      '/config/layers/1',
+    ],
+    [
+      'a nested model',
+      seq({ class_name: 'Sequential', config: { name: 'inner', layers: [] } }),
+      'keras layer 1 (Sequential "inner"): nested models are not supported; put the inner model\'s layers in the outer model',
+    ],
+    [
+      'channels_first',
+      seq(conv({ data_format: 'channels_first' })),
+      'keras layer 1 (Conv2D "c"): data_format \'channels_first\' is not supported; use channels_last',
+      '/config/layers/1/config/data_format',
+    ],
     ['dilation', seq(conv({ dilation_rate: [2, 2] })), 'keras layer 1 (Conv2D "c"): dilation_rate [2, 2] is not supported; it must be 1'],
     ['grouped convolution', seq(conv({ groups: 2 })), 'keras layer 1 (Conv2D "c"): groups 2 is not supported; it must be 1'],
     ['causal padding', seq(conv({ padding: 'causal' })), "keras layer 1 (Conv2D \"c\"): padding 'causal' is not supported; use 'same' or 'valid'"],
-    ['an unknown activation', seq(conv({ activation: 'leaky_relu' })),
-      "keras layer 1 (Conv2D \"c\"): activation 'leaky_relu' is not supported; supported: linear, relu, relu6, elu, selu, sigmoid, " +
-      'hard_sigmoid, tanh, softmax, softplus, softsign, swish (silu), mish, gelu', '/config/layers/1/config/activation'],
-    ['a regularizer', seq(conv({ kernel_regularizer: { class_name: 'L2', config: { l2: 0.01 } } })),
-      'keras layer 1 (Conv2D "c"): kernel_regularizer is not supported; remove it (Trainyard trains without regularizers or constraints)'],
-    ['a frozen layer', seq(conv({ trainable: false })),
-      'keras layer 1 (Conv2D "c"): trainable: false is not supported; every layer is trained from fresh weights'],
+    [
+      'an unknown activation',
+      seq(conv({ activation: 'leaky_relu' })),
+      'keras layer 1 (Conv2D "c"): activation \'leaky_relu\' is not supported; supported: linear, relu, relu6, elu, selu, sigmoid, ' +
+        'hard_sigmoid, tanh, softmax, softplus, softsign, swish (silu), mish, gelu',
+      '/config/layers/1/config/activation',
+    ],
+    [
+      'a regularizer',
+      seq(conv({ kernel_regularizer: { class_name: 'L2', config: { l2: 0.01 } } })),
+      'keras layer 1 (Conv2D "c"): kernel_regularizer is not supported; remove it (Trainyard trains without regularizers or constraints)',
+    ],
+    ['a frozen layer', seq(conv({ trainable: false })), 'keras layer 1 (Conv2D "c"): trainable: false is not supported; every layer is trained from fresh weights'],
     ['LoRA', seq(plain('Flatten'), plain('Dense', { name: 'd', units: 2, lora_rank: 4 })), 'keras layer 2 (Dense "d"): lora_rank is not supported; remove it'],
-    ['batch norm over another axis', seq(plain('BatchNormalization', { name: 'bn', axis: [1] })),
-      'keras layer 1 (BatchNormalization "bn"): axis [1] is not supported; only the last axis (-1 or 3) is normalized'],
-    ['batch norm without scale', seq(plain('BatchNormalization', { name: 'bn', scale: false })),
-      'keras layer 1 (BatchNormalization "bn"): scale: false is not supported; gamma and beta are always learned'],
+    [
+      'batch norm over another axis',
+      seq(plain('BatchNormalization', { name: 'bn', axis: [1] })),
+      'keras layer 1 (BatchNormalization "bn"): axis [1] is not supported; only the last axis (-1 or 3) is normalized',
+    ],
+    [
+      'batch norm without scale',
+      seq(plain('BatchNormalization', { name: 'bn', scale: false })),
+      'keras layer 1 (BatchNormalization "bn"): scale: false is not supported; gamma and beta are always learned',
+    ],
     ['leaky ReLU layer', seq(plain('ReLU', { name: 'r', negative_slope: 0.1 })), 'keras layer 1 (ReLU "r"): negative_slope 0.1 is not supported; it must be 0'],
-    ['capped ReLU other than 6', seq(plain('ReLU', { name: 'r', max_value: 3 })),
-      'keras layer 1 (ReLU "r"): max_value 3 is not supported; use none (relu) or 6 (relu6)'],
-    ["tfjs Softmax's default axis 1 on an image", seq(plain('Softmax', { name: 'sm', axis: 1 })),
-      'keras layer 1 (Softmax "sm"): axis 1 is not supported; softmax runs over the last axis (-1 or 3)'],
-    ['ZeroPadding2D before a pool', seq(plain('ZeroPadding2D', { name: 'zp', padding: 1 }), plain('MaxPooling2D', { name: 'p' })),
-      "keras layer 1 (ZeroPadding2D \"zp\"): ZeroPadding2D is only supported directly before a Conv2D with padding 'valid'"],
-    ['ZeroPadding2D before a same conv', seq(plain('ZeroPadding2D', { name: 'zp' }), conv({ padding: 'same' })),
-      "keras layer 1 (ZeroPadding2D \"zp\"): ZeroPadding2D is only supported directly before a Conv2D with padding 'valid'"],
-    ['ZeroPadding2D last', seq(plain('ZeroPadding2D', { name: 'zp' })),
-      "keras layer 1 (ZeroPadding2D \"zp\"): ZeroPadding2D is only supported directly before a Conv2D with padding 'valid'"],
-    ['a malformed ZeroPadding2D', seq(plain('ZeroPadding2D', { name: 'zp', padding: [1, 2, 3] }), conv()),
-      'keras layer 1 (ZeroPadding2D "zp"): padding [1, 2, 3] must be n, [rows, cols] or [[top, bottom], [left, right]]'],
-    ['spatial dropout by noise_shape', seq(plain('Dropout', { name: 'dr', rate: 0.5, noise_shape: [null, 1, 1, 4] })),
-      'keras layer 1 (Dropout "dr"): noise_shape is not supported'],
-    ['a second InputLayer', seq(conv(), { class_name: 'InputLayer', config: { name: 'in2', batch_input_shape: [null, 4] } }),
-      'keras layer 2 (InputLayer "in2"): an InputLayer may only be the first layer'],
-    ['a kernel that does not fit (found by the planner)', seq(conv({ kernel_size: [29, 29] })),
-      "keras layer 1 (Conv2D \"c\"): kernel 29x29 with padding 'valid' does not fit a 28x28 input", '/config/layers/1/config/kernel_size'],
-    ['a bad filter count (found by the spec schema)', seq(conv({ filters: 0 })),
-      'keras layer 1 (Conv2D "c"): filters must be an integer from 1 to 4096, got 0', '/config/layers/1/config/filters'],
-    ['a missing kernel size', seq({ class_name: 'Conv2D', config: { name: 'c', filters: 2 } }),
-      'keras layer 1 (Conv2D "c"): kernel_size is required (an integer from 1 to 4096 or [height, width])', '/config/layers/1/config/kernel_size'],
-    ['Dense on an image', seq(plain('Dense', { name: 'd', units: 3 })),
-      'keras layer 1 (Dense "d"): expects a flat input, got [28, 28, 1]; add a flatten layer before it'],
-    ['two inputs', fn([node('InputLayer', 'x2', [], { batch_input_shape: [null, 8, 8, 3] }), node('Concatenate', 'cat', ['x', 'x2'])], ['cat'], ['x', 'x2']),
-      'keras model: 2 inputs ("x", "x2"); only models with one input are supported', '/config/input_layers'],
-    ['two outputs', fn([fconv('a', 'x'), fconv('b', 'x')], ['a', 'b']),
-      'keras model: 2 outputs ("a", "b"); only models with one output are supported', '/config/output_layers'],
-    ['a residual Add', fn([fconv('a', 'x', { filters: 3 }), node('Add', 'add', ['x', 'a'])]),
-      'keras layer 2 (Add "add"): Add merges (e.g. residual connections) are not supported; only a Concatenate on the channel axis can merge ' +
-      'branches, as an inception block', '/config/layers/2'],
-    ['a Concatenate over the batch axis', fn([fconv('a', 'x'), fconv('b', 'x'), node('Concatenate', 'cat', ['a', 'b'], { axis: 1 })]),
-      'keras layer 3 (Concatenate "cat"): axis 1 is not supported; branches are concatenated on the channel axis (-1 or 3)'],
-    ['an identity branch', fn([fconv('a', 'x'), node('Concatenate', 'cat', ['x', 'a'])]),
-      'keras layer 2 (Concatenate "cat"): takes "x" directly; every branch of an inception block needs at least one layer'],
-    ['a fork inside a branch', fn([fconv('a', 'x'), fconv('b', 'x'), fconv('b1', 'b'), fconv('b2', 'b'), node('Concatenate', 'cat', ['a', 'b1', 'b2'])]),
-      'keras layer 2 (Conv2D "b"): forks again inside a branch; nested branches are not supported'],
-    ['a branch that is never merged', fn([fconv('a', 'x'), fconv('b', 'x'), fconv('c', 'a')]),
-      'keras layer 2 (Conv2D "b"): its output is used by no layer and it is not the model output "c"; models must have exactly one output'],
-    ['a Concatenate fed by a layer and its successor', fn([fconv('a', 'x'), fconv('b', 'a'), node('Concatenate', 'cat', ['a', 'b'])]),
-      'keras layer 3 (Concatenate "cat"): takes "a" directly; every branch of an inception block needs at least one layer'],
-    ['branches merged by two Concatenates', fn([
-      fconv('a', 'x'), fconv('b', 'x'), fconv('c', 'x'), node('Concatenate', 'cat1', ['a', 'b']), node('Concatenate', 'cat2', ['cat1', 'c']),
-    ]), 'keras layer 5 (Concatenate "cat2"): a Concatenate must merge two or more branches that all start from the same tensor (an inception block)'],
-    ['a Flatten inside a branch', fn([fconv('a', 'x'), node('Flatten', 'fl', ['x']), node('Concatenate', 'cat', ['a', 'fl'])]),
+    ['capped ReLU other than 6', seq(plain('ReLU', { name: 'r', max_value: 3 })), 'keras layer 1 (ReLU "r"): max_value 3 is not supported; use none (relu) or 6 (relu6)'],
+    [
+      "tfjs Softmax's default axis 1 on an image",
+      seq(plain('Softmax', { name: 'sm', axis: 1 })),
+      'keras layer 1 (Softmax "sm"): axis 1 is not supported; softmax runs over the last axis (-1 or 3)',
+    ],
+    [
+      'ZeroPadding2D before a pool',
+      seq(plain('ZeroPadding2D', { name: 'zp', padding: 1 }), plain('MaxPooling2D', { name: 'p' })),
+      'keras layer 1 (ZeroPadding2D "zp"): ZeroPadding2D is only supported directly before a Conv2D with padding \'valid\'',
+    ],
+    [
+      'ZeroPadding2D before a same conv',
+      seq(plain('ZeroPadding2D', { name: 'zp' }), conv({ padding: 'same' })),
+      'keras layer 1 (ZeroPadding2D "zp"): ZeroPadding2D is only supported directly before a Conv2D with padding \'valid\'',
+    ],
+    [
+      'ZeroPadding2D last',
+      seq(plain('ZeroPadding2D', { name: 'zp' })),
+      'keras layer 1 (ZeroPadding2D "zp"): ZeroPadding2D is only supported directly before a Conv2D with padding \'valid\'',
+    ],
+    [
+      'a malformed ZeroPadding2D',
+      seq(plain('ZeroPadding2D', { name: 'zp', padding: [1, 2, 3] }), conv()),
+      'keras layer 1 (ZeroPadding2D "zp"): padding [1, 2, 3] must be n, [rows, cols] or [[top, bottom], [left, right]]',
+    ],
+    [
+      'spatial dropout by noise_shape',
+      seq(plain('Dropout', { name: 'dr', rate: 0.5, noise_shape: [null, 1, 1, 4] })),
+      'keras layer 1 (Dropout "dr"): noise_shape is not supported',
+    ],
+    [
+      'a second InputLayer',
+      seq(conv(), { class_name: 'InputLayer', config: { name: 'in2', batch_input_shape: [null, 4] } }),
+      'keras layer 2 (InputLayer "in2"): an InputLayer may only be the first layer',
+    ],
+    [
+      'a kernel that does not fit (found by the planner)',
+      seq(conv({ kernel_size: [29, 29] })),
+      'keras layer 1 (Conv2D "c"): kernel 29x29 with padding \'valid\' does not fit a 28x28 input',
+      '/config/layers/1/config/kernel_size',
+    ],
+    [
+      'a bad filter count (found by the spec schema)',
+      seq(conv({ filters: 0 })),
+      'keras layer 1 (Conv2D "c"): filters must be an integer from 1 to 4096, got 0',
+      '/config/layers/1/config/filters',
+    ],
+    [
+      'a missing kernel size',
+      seq({ class_name: 'Conv2D', config: { name: 'c', filters: 2 } }),
+      'keras layer 1 (Conv2D "c"): kernel_size is required (an integer from 1 to 4096 or [height, width])',
+      '/config/layers/1/config/kernel_size',
+    ],
+    ['Dense on an image', seq(plain('Dense', { name: 'd', units: 3 })), 'keras layer 1 (Dense "d"): expects a flat input, got [28, 28, 1]; add a flatten layer before it'],
+    [
+      'two inputs',
+      fn([node('InputLayer', 'x2', [], { batch_input_shape: [null, 8, 8, 3] }), node('Concatenate', 'cat', ['x', 'x2'])], ['cat'], ['x', 'x2']),
+      'keras model: 2 inputs ("x", "x2"); only models with one input are supported',
+      '/config/input_layers',
+    ],
+    ['two outputs', fn([fconv('a', 'x'), fconv('b', 'x')], ['a', 'b']), 'keras model: 2 outputs ("a", "b"); only models with one output are supported', '/config/output_layers'],
+    [
+      'a residual Add',
+      fn([fconv('a', 'x', { filters: 3 }), node('Add', 'add', ['x', 'a'])]),
+      'keras layer 2 (Add "add"): Add merges (e.g. residual connections) are not supported; only a Concatenate on the channel axis can merge ' + 'branches, as an inception block',
+      '/config/layers/2',
+    ],
+    [
+      'a Concatenate over the batch axis',
+      fn([fconv('a', 'x'), fconv('b', 'x'), node('Concatenate', 'cat', ['a', 'b'], { axis: 1 })]),
+      'keras layer 3 (Concatenate "cat"): axis 1 is not supported; branches are concatenated on the channel axis (-1 or 3)',
+    ],
+    [
+      'an identity branch',
+      fn([fconv('a', 'x'), node('Concatenate', 'cat', ['x', 'a'])]),
+      'keras layer 2 (Concatenate "cat"): takes "x" directly; every branch of an inception block needs at least one layer',
+    ],
+    [
+      'a fork inside a branch',
+      fn([fconv('a', 'x'), fconv('b', 'x'), fconv('b1', 'b'), fconv('b2', 'b'), node('Concatenate', 'cat', ['a', 'b1', 'b2'])]),
+      'keras layer 2 (Conv2D "b"): forks again inside a branch; nested branches are not supported',
+    ],
+    [
+      'a branch that is never merged',
+      fn([fconv('a', 'x'), fconv('b', 'x'), fconv('c', 'a')]),
+      'keras layer 2 (Conv2D "b"): its output is used by no layer and it is not the model output "c"; models must have exactly one output',
+    ],
+    [
+      'a Concatenate fed by a layer and its successor',
+      fn([fconv('a', 'x'), fconv('b', 'a'), node('Concatenate', 'cat', ['a', 'b'])]),
+      'keras layer 3 (Concatenate "cat"): takes "a" directly; every branch of an inception block needs at least one layer',
+    ],
+    [
+      'branches merged by two Concatenates',
+      fn([fconv('a', 'x'), fconv('b', 'x'), fconv('c', 'x'), node('Concatenate', 'cat1', ['a', 'b']), node('Concatenate', 'cat2', ['cat1', 'c'])]),
+      'keras layer 5 (Concatenate "cat2"): a Concatenate must merge two or more branches that all start from the same tensor (an inception block)',
+    ],
+    [
+      'a Flatten inside a branch',
+      fn([fconv('a', 'x'), node('Flatten', 'fl', ['x']), node('Concatenate', 'cat', ['a', 'fl'])]),
       'keras layer 2 (Flatten "fl"): Flatten is not allowed inside an inception branch; branches may contain Conv2D (after an optional ' +
-      'ZeroPadding2D), MaxPooling2D, ' +
-      'AveragePooling2D, BatchNormalization, Activation, ReLU, Softmax, Dropout'],
-    ['a shared layer', fn([{ ...fconv('a', 'x'), inbound_nodes: [[['x', 0, 0, {}]], [['x', 0, 0, {}]]] }]),
-      'keras layer 1 (Conv2D "a"): is called 2 times; shared layers are not supported, each layer must be used once'],
-    ['an input from an unknown layer', fn([fconv('a', 'nowhere')]),
-      'keras layer 1 (Conv2D "a"): takes input from "nowhere", which is not a layer of this model'],
-    ['a layer off the path to the output', fn([fconv('a', 'x'), node('Dense', 'loose', [])], ['a']),
-      'keras layer 2 (Dense "loose"): is not on the path from the input to the output "a"; only single-input, single-output models are supported'],
-    ['the output fed on to another layer', fn([fconv('a', 'x'), fconv('b', 'a')], ['a']),
-      'keras layer 2 (Conv2D "b"): its output is used by no layer and it is not the model output "a"; models must have exactly one output'],
-    ['a functional layer without a name', fn([{ class_name: 'Flatten', config: {}, inbound_nodes: [[['x', 0, 0, {}]]] }]),
-      'keras layer 1 (Flatten): a functional model\'s layers need a "name"'],
-    ['a branch layer error found by the planner', fn([fconv('a', 'x'), fconv('b', 'x', { kernel_size: 9 }), node('Concatenate', 'cat', ['a', 'b'])]),
-      "keras layer 2 (Conv2D \"b\"): kernel 9x9 with padding 'valid' does not fit a 8x8 input", '/config/layers/2/config/kernel_size'],
-    ['branches of different sizes (found by the planner)', fn([fconv('a', 'x'), fconv('b', 'x', { kernel_size: 3 }), node('Concatenate', 'cat', ['a', 'b'])]),
-      'keras layer 3 (Concatenate "cat"): branch 0 outputs 8x8 but branch 1 outputs 6x6; branches must agree in height and width'],
+        'ZeroPadding2D), MaxPooling2D, ' +
+        'AveragePooling2D, BatchNormalization, Activation, ReLU, Softmax, Dropout',
+    ],
+    [
+      'a shared layer',
+      fn([{ ...fconv('a', 'x'), inbound_nodes: [[['x', 0, 0, {}]], [['x', 0, 0, {}]]] }]),
+      'keras layer 1 (Conv2D "a"): is called 2 times; shared layers are not supported, each layer must be used once',
+    ],
+    ['an input from an unknown layer', fn([fconv('a', 'nowhere')]), 'keras layer 1 (Conv2D "a"): takes input from "nowhere", which is not a layer of this model'],
+    [
+      'a layer off the path to the output',
+      fn([fconv('a', 'x'), node('Dense', 'loose', [])], ['a']),
+      'keras layer 2 (Dense "loose"): is not on the path from the input to the output "a"; only single-input, single-output models are supported',
+    ],
+    [
+      'the output fed on to another layer',
+      fn([fconv('a', 'x'), fconv('b', 'a')], ['a']),
+      'keras layer 2 (Conv2D "b"): its output is used by no layer and it is not the model output "a"; models must have exactly one output',
+    ],
+    [
+      'a functional layer without a name',
+      fn([{ class_name: 'Flatten', config: {}, inbound_nodes: [[['x', 0, 0, {}]]] }]),
+      'keras layer 1 (Flatten): a functional model\'s layers need a "name"',
+    ],
+    [
+      'a branch layer error found by the planner',
+      fn([fconv('a', 'x'), fconv('b', 'x', { kernel_size: 9 }), node('Concatenate', 'cat', ['a', 'b'])]),
+      'keras layer 2 (Conv2D "b"): kernel 9x9 with padding \'valid\' does not fit a 8x8 input',
+      '/config/layers/2/config/kernel_size',
+    ],
+    [
+      'branches of different sizes (found by the planner)',
+      fn([fconv('a', 'x'), fconv('b', 'x', { kernel_size: 3 }), node('Concatenate', 'cat', ['a', 'b'])]),
+      'keras layer 3 (Concatenate "cat"): branch 0 outputs 8x8 but branch 1 outputs 6x6; branches must agree in height and width',
+    ],
   ])('%s', (_what, doc, message, path) => {
     const err = failure(() => importKerasModel(doc));
     if (message.endsWith('(')) expect(err.message.startsWith(message)).toBe(true);

@@ -31,10 +31,9 @@ describe('windowOutputLength (TensorFlow rules)', () => {
   });
 });
 
-describe('planModel: the lesson\'s worked examples', () => {
+describe("planModel: the lesson's worked examples", () => {
   // 32x32x3 input, 20 filters of 8x8, stride 2.
-  const conv = (padding: 'same' | 'valid' | number): LayerSpec =>
-    ({ type: 'conv2d', filters: 20, kernelSize: 8, strides: 2, padding });
+  const conv = (padding: 'same' | 'valid' | number): LayerSpec => ({ type: 'conv2d', filters: 20, kernelSize: 8, strides: 2, padding });
 
   it.each([
     ['same', [16, 16, 20]],
@@ -53,7 +52,7 @@ describe('planModel: the lesson\'s worked examples', () => {
   });
 });
 
-describe('planModel: the lesson\'s MNIST network', () => {
+describe("planModel: the lesson's MNIST network", () => {
   const plan = planModel(SEED_MNIST_MODEL);
 
   it('has 3,274,634 parameters', () => {
@@ -97,12 +96,7 @@ describe('planModel: other layers', () => {
     expect(inception.name).toBe('mixed');
     expect(inception.inputShape).toEqual([14, 14, 16]);
     expect(inception.outputShape).toEqual([14, 14, 8 + 12 + 6 + 6]);
-    expect(inception.branches?.map((b) => b.map((l) => l.name))).toEqual([
-      ['conv2d_1'],
-      ['conv2d_2', 'conv2d_3'],
-      ['conv2d_4', 'conv2d_5'],
-      ['max_pool2d_2', 'conv2d_6'],
-    ]);
+    expect(inception.branches?.map((b) => b.map((l) => l.name))).toEqual([['conv2d_1'], ['conv2d_2', 'conv2d_3'], ['conv2d_4', 'conv2d_5'], ['max_pool2d_2', 'conv2d_6']]);
     const branchParams = [16 * 8 + 8, 16 * 8 + 8 + 9 * 8 * 12 + 12, 16 * 4 + 4 + 25 * 4 * 6 + 6, 16 * 6 + 6];
     expect(inception.params).toBe(branchParams.reduce((a, b) => a + b));
     expect(plan.outputShape).toEqual([10]);
@@ -116,9 +110,16 @@ describe('planModel: other layers', () => {
   });
 
   it('handles non-square kernels, strides and uneven explicit padding', () => {
-    const plan = planModel(model([10, 20, 3], {
-      type: 'conv2d', filters: 4, kernelSize: [3, 5], strides: [1, 2], padding: [0, 2, 1, 1], useBias: false,
-    }));
+    const plan = planModel(
+      model([10, 20, 3], {
+        type: 'conv2d',
+        filters: 4,
+        kernelSize: [3, 5],
+        strides: [1, 2],
+        padding: [0, 2, 1, 1],
+        useBias: false,
+      }),
+    );
     // rows: floor((10 + 0 + 2 - 3) / 1) + 1 = 10; cols: floor((20 + 1 + 1 - 5) / 2) + 1 = 9
     expect(plan.outputShape).toEqual([10, 9, 4]);
     expect(plan.totalParams).toBe(3 * 5 * 3 * 4);
@@ -138,14 +139,17 @@ describe('planModel: other layers', () => {
 
 describe('planModel: names', () => {
   it('counts generated names per type and skips names the user took', () => {
-    const plan = planModel(model([8, 8, 1],
-      { type: 'conv2d', filters: 1, kernelSize: 1, name: 'conv2d_1' },
-      { type: 'conv2d', filters: 1, kernelSize: 1 },
-      { type: 'batchNorm' },
-      { type: 'conv2d', filters: 1, kernelSize: 1, name: 'head' },
-      { type: 'globalAvgPool2d' },
-      { type: 'dense', units: 2 },
-    ));
+    const plan = planModel(
+      model(
+        [8, 8, 1],
+        { type: 'conv2d', filters: 1, kernelSize: 1, name: 'conv2d_1' },
+        { type: 'conv2d', filters: 1, kernelSize: 1 },
+        { type: 'batchNorm' },
+        { type: 'conv2d', filters: 1, kernelSize: 1, name: 'head' },
+        { type: 'globalAvgPool2d' },
+        { type: 'dense', units: 2 },
+      ),
+    );
     expect(plan.layers.map((l) => l.name)).toEqual(['conv2d_1', 'conv2d_2', 'batch_norm_1', 'head', 'global_avg_pool2d_1', 'dense_1']);
   });
 
@@ -177,9 +181,7 @@ describe('planModel: limits', () => {
   it('still plans a model over the limits and says why', () => {
     const plan = planModel(huge);
     expect(plan.totalParams).toBe(1024 * 1024 * 3 * 746 + 746);
-    expect(plan.limits.exceeded).toEqual([
-      '2,346,713,834 parameters exceed the limit of 50,000,000',
-    ]);
+    expect(plan.limits.exceeded).toEqual(['2,346,713,834 parameters exceed the limit of 50,000,000']);
   });
 
   it('uses the limits it is given', () => {

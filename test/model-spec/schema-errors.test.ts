@@ -23,16 +23,17 @@ const Tuple = Type.Object({ size: Type.Tuple([Type.Integer(), Type.Integer()]) }
 
 describe('one wording whichever library found the problem', () => {
   it.each<[string, TSchema, unknown, string]>([
-    ['a union, in the words the schema carries', Conv2dLayerSchema, conv({ kernelSize: [3] }),
-      'kernelSize must be an integer from 1 to 4096 or [height, width], got [3]'],
+    ['a union, in the words the schema carries', Conv2dLayerSchema, conv({ kernelSize: [3] }), 'kernelSize must be an integer from 1 to 4096 or [height, width], got [3]'],
     ['a bound, with the whole range', Conv2dLayerSchema, conv({ filters: 0 }), 'filters must be an integer from 1 to 4096, got 0'],
-    ['a missing field, with what it takes', Conv2dLayerSchema, { type: 'conv2d', filters: 4 },
-      'kernelSize is required (an integer from 1 to 4096 or [height, width])'],
-    ['an unknown field, with the allowed ones', TrainingSpecSchema, { lr: 1 },
-      'lr is not an allowed field; allowed fields: optimizer, learningRate, momentum, epochs, batchSize, validationSplit, testSplit, seed, earlyStopping, normalization, maxWallTimeSeconds, loss'],
+    ['a missing field, with what it takes', Conv2dLayerSchema, { type: 'conv2d', filters: 4 }, 'kernelSize is required (an integer from 1 to 4096 or [height, width])'],
+    [
+      'an unknown field, with the allowed ones',
+      TrainingSpecSchema,
+      { lr: 1 },
+      'lr is not an allowed field; allowed fields: optimizer, learningRate, momentum, epochs, batchSize, validationSplit, testSplit, seed, earlyStopping, normalization, maxWallTimeSeconds, loss',
+    ],
     ['an enum', TrainingSpecSchema, { optimizer: 'adamw' }, 'optimizer must be one of "sgd", "momentum", "adam", "rmsprop", got "adamw"'],
-    ['a pattern, in words', Conv2dLayerSchema, conv({ name: 'a b' }),
-      "name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, got \"a b\""],
+    ['a pattern, in words', Conv2dLayerSchema, conv({ name: 'a b' }), "name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, got \"a b\""],
     ['too few items', ModelSpecSchema, { input: { shape: [4] }, layers: [] }, 'layers must have at least 1 item, got []'],
     ['an item past the end of a tuple', Tuple, { size: [1, 2, 3] }, 'size must be a list of 2 integers, got [1, 2, 3]'],
   ])('%s', (_what, schema, value, message) => {

@@ -50,12 +50,9 @@ describe('ModelSpecSchema under ajv', () => {
   });
 
   it('reports a bad conv2d field at /layers/i/kernelSize, only for the conv2d variant', () => {
-    const errors = errorsFor(withLayers(
-      { type: 'flatten' },
-      { type: 'dense', units: 10 },
-      { type: 'activation', activation: 'relu' },
-      { type: 'conv2d', filters: 8, kernelSize: [3] },
-    ));
+    const errors = errorsFor(
+      withLayers({ type: 'flatten' }, { type: 'dense', units: 10 }, { type: 'activation', activation: 'relu' }, { type: 'conv2d', filters: 8, kernelSize: [3] }),
+    );
     expect(errors.length).toBeGreaterThan(0);
     for (const e of errors) expect(e.instancePath).toBe('/layers/3/kernelSize');
     expect(errors.map((e) => e.schemaPath).every((p) => p.includes('/oneOf/0/'))).toBe(true);
@@ -88,15 +85,19 @@ describe('ModelSpecSchema under ajv', () => {
 
   it('rejects unknown top-level and input fields', () => {
     expect(errorsFor({ ...withLayers({ type: 'flatten' }), extra: 1 })[0].keyword).toBe('additionalProperties');
-    expect(errorsFor({ input: { shape: [4], dtype: 'float32' }, layers: [{ type: 'dense', units: 1 }] })[0])
-      .toMatchObject({ keyword: 'additionalProperties', instancePath: '/input' });
+    expect(errorsFor({ input: { shape: [4], dtype: 'float32' }, layers: [{ type: 'dense', units: 1 }] })[0]).toMatchObject({
+      keyword: 'additionalProperties',
+      instancePath: '/input',
+    });
   });
 
   it('checks layers inside inception branches with the branch discriminator', () => {
-    const errors = errorsFor(withLayers({
-      type: 'inception',
-      branches: [[{ type: 'conv2d', filters: 2, kernelSize: 1 }], [{ type: 'dense', units: 3 }]],
-    }));
+    const errors = errorsFor(
+      withLayers({
+        type: 'inception',
+        branches: [[{ type: 'conv2d', filters: 2, kernelSize: 1 }], [{ type: 'dense', units: 3 }]],
+      }),
+    );
     expect(errors[0]).toMatchObject({
       keyword: 'discriminator',
       instancePath: '/layers/0/branches/1/0',
@@ -116,13 +117,9 @@ describe('ModelSpecSchema under ajv', () => {
   });
 
   it('advertises the same defaults the normalizer applies', () => {
-    const filled = structuredClone(withLayers(
-      { type: 'conv2d', filters: 4, kernelSize: 3 },
-      { type: 'maxPool2d' },
-      { type: 'batchNorm' },
-      { type: 'flatten' },
-      { type: 'dense', units: 2 },
-    )) as ModelSpec;
+    const filled = structuredClone(
+      withLayers({ type: 'conv2d', filters: 4, kernelSize: 3 }, { type: 'maxPool2d' }, { type: 'batchNorm' }, { type: 'flatten' }, { type: 'dense', units: 2 }),
+    ) as ModelSpec;
     expect(validateModel(filled)).toBe(true);
     const normalized: NormalizedModelSpec = normalizeModelSpec(filled);
     const [conv, pool, bn, , dense] = filled.layers as Record<string, unknown>[];

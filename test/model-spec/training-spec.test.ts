@@ -22,7 +22,18 @@ describe('normalizeTrainingSpec', () => {
   });
 
   it('keeps what the user set', () => {
-    const raw = { optimizer: 'momentum', learningRate: 0.5, momentum: 0.5, epochs: 1, batchSize: 8, validationSplit: 0, testSplit: 0.5, seed: 0, normalization: 'standardize', loss: 'meanSquaredError' } as const;
+    const raw = {
+      optimizer: 'momentum',
+      learningRate: 0.5,
+      momentum: 0.5,
+      epochs: 1,
+      batchSize: 8,
+      validationSplit: 0,
+      testSplit: 0.5,
+      seed: 0,
+      normalization: 'standardize',
+      loss: 'meanSquaredError',
+    } as const;
     expect(normalizeTrainingSpec(raw, SEED_MNIST_MODEL)).toEqual(raw);
   });
 

@@ -76,10 +76,18 @@ describe('the BullMQ internals the worker uses', () => {
       void worker.run();
       const job = await queue.add('train', { value: 21, releaseFile } as never);
       // While the sandbox waits for the file, the lock manager tracks the job.
-      await waitFor(async () => worker.processingQueueJobIds(), (ids) => ids.includes(job.id!), { timeoutMs: 30_000, what: 'the job tracked by the lock manager' });
+      await waitFor(
+        async () => worker.processingQueueJobIds(),
+        (ids) => ids.includes(job.id!),
+        { timeoutMs: 30_000, what: 'the job tracked by the lock manager' },
+      );
       writeFileSync(releaseFile, '');
       expect(await job.waitUntilFinished(events)).toBe(42);
-      await waitFor(async () => worker.processingQueueJobIds(), (ids) => ids.length === 0, { timeoutMs: 30_000, what: 'the lock manager to let go of the job' });
+      await waitFor(
+        async () => worker.processingQueueJobIds(),
+        (ids) => ids.length === 0,
+        { timeoutMs: 30_000, what: 'the lock manager to let go of the job' },
+      );
       // The guard saw Start and Completed: the finished sandbox went back to the pool alive, nothing was killed.
       expect(kills).toEqual([]);
       expect(progressErrors).toEqual([]);

@@ -7,7 +7,8 @@ import { SseParser } from '../../src/console/lib/sse.js';
 describe('SseParser', () => {
   it('reads events split across chunks anywhere, with ids, multi-line data, comments and retry', () => {
     const p = new SseParser();
-    const stream = 'retry: 2000\n\nid: 7\nevent: state\ndata: {"status":"running"}\n\n: keep-alive\n\nevent: progress\ndata: {"a":1,\ndata: "b":2}\n\nid: 8\r\nevent: end\r\ndata: {}\r\n\r\n';
+    const stream =
+      'retry: 2000\n\nid: 7\nevent: state\ndata: {"status":"running"}\n\n: keep-alive\n\nevent: progress\ndata: {"a":1,\ndata: "b":2}\n\nid: 8\r\nevent: end\r\ndata: {}\r\n\r\n';
     const events = [];
     for (let i = 0; i < stream.length; i += 5) events.push(...p.push(stream.slice(i, i + 5)));
     expect(events).toEqual([

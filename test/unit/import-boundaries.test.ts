@@ -86,7 +86,10 @@ describe('import boundaries', () => {
       }
       const valueImport = text.match(/import\s+\{([^}]*)\}\s+from\s+['"][./]+storage\/prisma\.js['"]/);
       if (valueImport) {
-        const names = valueImport[1].split(',').map((n) => n.trim()).filter((n) => n && !n.startsWith('type '));
+        const names = valueImport[1]
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n && !n.startsWith('type '));
         const allowed = ['createDb', 'isUniqueViolation'];
         for (const name of names) if (!allowed.includes(name)) offenders.push(`${path.relative(SRC, file)}: imports ${name} from storage/prisma`);
       }

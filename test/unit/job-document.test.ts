@@ -24,7 +24,10 @@ describe('readJobDocument', () => {
   });
 
   it('reads a document written before training was stored normalised (no version, training as submitted or absent)', () => {
-    for (const legacy of [{ model: SEED_MNIST_MODEL, training: { epochs: 1 }, dataset }, { model: SEED_MNIST_MODEL, dataset }]) {
+    for (const legacy of [
+      { model: SEED_MNIST_MODEL, training: { epochs: 1 }, dataset },
+      { model: SEED_MNIST_MODEL, dataset },
+    ]) {
       const doc = readJobDocument(JSON.parse(JSON.stringify(legacy)), 'j1');
       expect(isCurrentJobDocument(doc)).toBe(false);
       expect(doc).toEqual(legacy);
@@ -34,9 +37,17 @@ describe('readJobDocument', () => {
   it.each<[string, unknown, RegExp]>([
     ['training without a default filled in', { ...current, training: { epochs: 2 } }, /^stored spec of job j1 does not match its schema: training\.\w+ is required/],
     ['an unknown document version', { ...current, version: 3 }, /^stored spec of job j1 does not match its schema: version must be 2, got 3$/],
-    ['an unknown training field', { ...current, training: { ...current.training, lr: 0.1 } }, /^stored spec of job j1 does not match its schema: training\.lr is not an allowed field/],
+    [
+      'an unknown training field',
+      { ...current, training: { ...current.training, lr: 0.1 } },
+      /^stored spec of job j1 does not match its schema: training\.lr is not an allowed field/,
+    ],
     ['early stopping without its defaults', { ...current, training: { ...current.training, earlyStopping: { monitor: 'loss' } } }, /training\.earlyStopping\.\w+ is required/],
-    ['a legacy document with a mistyped training field', { model: SEED_MNIST_MODEL, training: { epochs: 'two' }, dataset }, /training\.epochs must be an integer from 1 to 1000, got \"two\"/],
+    [
+      'a legacy document with a mistyped training field',
+      { model: SEED_MNIST_MODEL, training: { epochs: 'two' }, dataset },
+      /training\.epochs must be an integer from 1 to 1000, got "two"/,
+    ],
     ['a model that is not a spec', { ...current, model: { layers: [] } }, /: model\.input is required/],
     ['not an object', 'spec', /^stored spec of job j1 does not match its schema/],
   ])('refuses %s, naming the field', (_what, value, message) => {

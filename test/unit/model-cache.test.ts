@@ -12,7 +12,10 @@ class Fake {
 describe('ModelCache', () => {
   it('loads once, shares concurrent loads and evicts the least recently used', async () => {
     const loads: string[] = [];
-    const cache = new ModelCache<Fake>(2, async (key) => (loads.push(key), new Fake(key)));
+    const cache = new ModelCache<Fake>(2, async (key) => {
+      loads.push(key);
+      return new Fake(key);
+    });
     const [a1, a2] = await Promise.all([cache.get('a'), cache.get('a')]);
     expect(a1).toBe(a2);
     await cache.get('b');

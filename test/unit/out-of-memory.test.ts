@@ -8,11 +8,7 @@ import { TrainingError } from '../../src/worker/training-error.js';
 
 const WIDE_CONV: ModelSpec = {
   input: { shape: [28, 28, 1] },
-  layers: [
-    { type: 'conv2d', filters: 2048, kernelSize: 3, padding: 'same', activation: 'relu' },
-    { type: 'globalAvgPool2d' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
+  layers: [{ type: 'conv2d', filters: 2048, kernelSize: 3, padding: 'same', activation: 'relu' }, { type: 'globalAvgPool2d' }, { type: 'dense', units: 10, activation: 'softmax' }],
 };
 
 function runtimeError(message: string): Error {
@@ -62,7 +58,7 @@ describe('the out-of-memory failure a user sees', () => {
     expect(err.name).toBe('UnrecoverableError');
     expect(err.message).toBe(
       'training ran out of memory on the wasm engine (its heap holds at most 4.00 GiB): a tensor of 5.26 GiB did not fit. ' +
-        'The model has 40,970 parameters (160.0 KiB of weights, about 640.2 KiB with gradients and adam\'s state) and its layer ' +
+        "The model has 40,970 parameters (160.0 KiB of weights, about 640.2 KiB with gradients and adam's state) and its layer " +
         'outputs take about 12.3 MiB per example with their gradients, about 10.54 GiB for a batch of 880. ' +
         'Lower training.batchSize (now 1024), to 128 or less, or use fewer filters or a smaller input.',
     );
@@ -70,22 +66,34 @@ describe('the out-of-memory failure a user sees', () => {
 
   it('says when the weights, not the batch, are the problem', () => {
     const big: ModelSpec = { input: { shape: [28, 28, 1] }, layers: [{ type: 'flatten' }, { type: 'dense', units: 60_000 }, { type: 'dense', units: 10, activation: 'softmax' }] };
-    const err = outOfMemoryError(new RangeError('Array buffer allocation failed'), { plan: planModel(big, { maxParams: Infinity }), batchSize: 32, engine: 'cpu', optimizer: 'sgd' });
-    expect(err.message).toMatch(/^training ran out of memory on the cpu engine\. The model has 47,700,010 parameters \(182\.0 MiB of weights, about 363\.9 MiB with gradients\) and its layer outputs/);
+    const err = outOfMemoryError(new RangeError('Array buffer allocation failed'), {
+      plan: planModel(big, { maxParams: Infinity }),
+      batchSize: 32,
+      engine: 'cpu',
+      optimizer: 'sgd',
+    });
+    expect(err.message).toMatch(
+      /^training ran out of memory on the cpu engine\. The model has 47,700,010 parameters \(182\.0 MiB of weights, about 363\.9 MiB with gradients\) and its layer outputs/,
+    );
     expect(err.message).toMatch(/The weights dominate: use fewer units or filters/);
   });
 
   it('counts every layer output, inception branches included', () => {
-    expect(activationValuesPerExample(planModel(SEED_MNIST_MODEL).layers)).toBe(
-      28 * 28 * 32 + 14 * 14 * 32 + 14 * 14 * 64 + 7 * 7 * 64 + 3136 + 1024 + 1024 + 10,
-    );
+    expect(activationValuesPerExample(planModel(SEED_MNIST_MODEL).layers)).toBe(28 * 28 * 32 + 14 * 14 * 32 + 14 * 14 * 64 + 7 * 7 * 64 + 3136 + 1024 + 1024 + 10);
   });
 });
 
 describe('the wasm allocation guard', () => {
   function fakeModule(result: number, heap = 2 ** 30): WasmModuleLike & { calls: number[] } {
     const calls: number[] = [];
-    return { calls, HEAPU8: { length: heap }, _malloc: (size: number) => (calls.push(size), result) };
+    return {
+      calls,
+      HEAPU8: { length: heap },
+      _malloc: (size: number) => {
+        calls.push(size);
+        return result;
+      },
+    };
   }
 
   it('throws instead of letting tfjs place a tensor at address 0 when the heap cannot grow', () => {

@@ -23,9 +23,7 @@ export const ProblemSchema = Type.Object(
     detail: Type.String({ description: 'What went wrong, naming the field and what is allowed.' }),
     code: Type.String({ description: 'Stable machine-readable code, e.g. invalid-request, invalid-spec, not-found.' }),
     instance: Type.String({ description: 'The request path.' }),
-    errors: Type.Optional(
-      Type.Array(Type.Object({ field: Type.String(), message: Type.String() }), { description: 'One entry per problem, when known.' }),
-    ),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }), { description: 'One entry per problem, when known.' })),
   },
   {
     title: 'Problem',

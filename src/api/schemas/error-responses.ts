@@ -24,7 +24,13 @@ export const PROBLEM_RESPONSES: Record<number, { name: string; description: stri
   401: {
     name: 'Unauthorized',
     description: 'No API key, or one that is not valid (admin routes: not the ADMIN_TOKEN).',
-    example: problem(401, 'unauthorized', 'Unauthorized', 'missing API key: send Authorization: Bearer <API key> (operators create keys with `npm run keys -- create`)', '/v1/jobs'),
+    example: problem(
+      401,
+      'unauthorized',
+      'Unauthorized',
+      'missing API key: send Authorization: Bearer <API key> (operators create keys with `npm run keys -- create`)',
+      '/v1/jobs',
+    ),
   },
   403: {
     name: 'Forbidden',
@@ -63,7 +69,10 @@ export const PROBLEM_RESPONSES: Record<number, { name: string; description: stri
   429: {
     name: 'TooManyRequests',
     description: 'Rate limit or queued-jobs quota reached: retry after `retryAfter` seconds (also the Retry-After header).',
-    example: problem(429, 'rate-limited', 'Too Many Requests', 'rate limit of 60 requests per 1 minute for this API key exceeded; retry in 42 s', '/v1/jobs', { limit: 60, retryAfter: 42 }),
+    example: problem(429, 'rate-limited', 'Too Many Requests', 'rate limit of 60 requests per 1 minute for this API key exceeded; retry in 42 s', '/v1/jobs', {
+      limit: 60,
+      retryAfter: 42,
+    }),
   },
 };
 
@@ -107,7 +116,9 @@ export function useSharedErrorResponses<T extends Record<string, unknown>>(doc: 
       used.set(shared.name, { description: shared.description, content: { [shape.mediaType]: { schema: { $ref: shape.ref }, example: shared.example } } });
     }
   }
-  const components = ((doc as { components?: Record<string, unknown> }).components ??= {});
+  const withComponents = doc as { components?: Record<string, unknown> };
+  withComponents.components ??= {};
+  const components = withComponents.components;
   components.responses = Object.fromEntries([...used].sort(([a], [b]) => a.localeCompare(b)));
   return doc;
 }

@@ -119,7 +119,10 @@ function coreIdentity(schema: Schema): string {
 function canonical(value: Json): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (!isObject(value)) return JSON.stringify(value);
-  return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  return `{${Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+    .join(',')}}`;
 }
 
 const REF_PREFIX = '#/components/schemas/';
@@ -253,10 +256,15 @@ export function transformOpenApiDocument(input: object, options: DocumentTransfo
   const missing = Object.keys(named).filter((name) => !(name in hoister.components));
   if (missing.length) throw new Error(`openapi: named schemas not found in the document: ${missing.join(', ')}`);
 
-  const components = (doc.components ??= {}) as JsonObject;
+  doc.components ??= {};
+  const components = doc.components as JsonObject;
   const existing = (components.schemas ?? {}) as Record<string, Schema>;
   const all: Record<string, Schema> = { ...existing, ...hoister.components };
-  components.schemas = Object.fromEntries(Object.keys(all).sort().map((name) => [name, addDiscriminatorMappings(all[name], all)]));
+  components.schemas = Object.fromEntries(
+    Object.keys(all)
+      .sort()
+      .map((name) => [name, addDiscriminatorMappings(all[name], all)]),
+  );
   eachSchema(doc, (s) => addDiscriminatorMappings(s, all));
 
   const ids = new Map<string, string>();

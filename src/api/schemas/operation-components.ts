@@ -25,7 +25,10 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 function canonical(value: Json): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (!isObject(value)) return JSON.stringify(value);
-  return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  return `{${Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+    .join(',')}}`;
 }
 
 /** Where a shared parameter is declared: an operation that takes it, and its name there. */
@@ -42,7 +45,12 @@ const SCHEMA_REF = '#/components/schemas/';
 function reasonName(status: string): string {
   const reason = STATUS_CODES[status];
   if (!reason) throw new Error(`openapi: no reason phrase for status ${status}`);
-  return reason.replace(/[^A-Za-z0-9]+/g, ' ').split(' ').filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1).toLowerCase()).join('');
+  return reason
+    .replace(/[^A-Za-z0-9]+/g, ' ')
+    .split(' ')
+    .filter(Boolean)
+    .map((w) => w[0].toUpperCase() + w.slice(1).toLowerCase())
+    .join('');
 }
 
 /** The component schema a response or request body carries, when it carries exactly one by `$ref`. */
@@ -72,11 +80,16 @@ function groupByIdentity(places: Place[]): Map<string, Place[]> {
 
 function addComponents(doc: JsonObject, kind: string, added: Record<string, JsonObject>): void {
   if (Object.keys(added).length === 0) return;
-  const components = (doc.components ??= {}) as JsonObject;
+  doc.components ??= {};
+  const components = doc.components as JsonObject;
   const existing = (components[kind] ?? {}) as Record<string, Json>;
   for (const name of Object.keys(added)) if (name in existing) throw new Error(`openapi: components.${kind} already has ${name}`);
   const all: Record<string, Json> = { ...existing, ...added };
-  components[kind] = Object.fromEntries(Object.keys(all).sort().map((name) => [name, all[name]]));
+  components[kind] = Object.fromEntries(
+    Object.keys(all)
+      .sort()
+      .map((name) => [name, all[name]]),
+  );
 }
 
 function shareParameters(doc: JsonObject, named: Record<string, ParameterSource>): void {
@@ -142,7 +155,11 @@ export function useOperationComponents<T extends object>(input: T, options: Oper
 
   const bodies: Place[] = operations
     .filter(({ operation }) => isObject(operation.requestBody))
-    .map(({ method, path, operation }) => ({ where: `${method.toUpperCase()} ${path}`, value: operation.requestBody as JsonObject, replace: (ref: JsonObject) => (operation.requestBody = ref) }));
+    .map(({ method, path, operation }) => ({
+      where: `${method.toUpperCase()} ${path}`,
+      value: operation.requestBody as JsonObject,
+      replace: (ref: JsonObject) => (operation.requestBody = ref),
+    }));
   shareByName(doc, 'requestBodies', bodies, ({ where, value }) => {
     const schema = schemaName(value);
     if (!schema) throw new Error(`openapi: ${where} repeats another operation's request body: give its schema a title so that it can be named`);

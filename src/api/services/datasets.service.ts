@@ -33,7 +33,9 @@ function intOption(fields: Record<string, string>, name: string, min: number, ma
   }
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new InvalidRequestError(`form field '${name}' must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`, [{ field: name, message: `an integer from ${min} to ${max}` }]);
+    throw new InvalidRequestError(`form field '${name}' must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`, [
+      { field: name, message: `an integer from ${min} to ${max}` },
+    ]);
   }
   return n;
 }
@@ -49,19 +51,23 @@ function readForm(upload: DatasetUpload): { format: DatasetFormat; name: string 
   const spec = DATASET_FORMATS[format as DatasetFormat];
   for (const field of Object.keys(upload.fields)) {
     if (!COMMON_FIELDS.includes(field) && !(spec.options as readonly string[]).includes(field)) {
-      throw new InvalidRequestError(`form field '${field}' is not used by format '${format}'; allowed: ${[...COMMON_FIELDS, ...spec.options].join(', ')}`, [{ field, message: 'not allowed' }]);
+      throw new InvalidRequestError(`form field '${field}' is not used by format '${format}'; allowed: ${[...COMMON_FIELDS, ...spec.options].join(', ')}`, [
+        { field, message: 'not allowed' },
+      ]);
     }
   }
   for (const part of Object.keys(upload.files)) {
     if (!(spec.files as readonly string[]).includes(part)) {
-      throw new InvalidRequestError(`file part '${part}' is not used by format '${format}'; it takes ${spec.files.map((f) => `'${f}'`).join(' and ')}`, [{ field: part, message: 'not allowed' }]);
+      throw new InvalidRequestError(`file part '${part}' is not used by format '${format}'; it takes ${spec.files.map((f) => `'${f}'`).join(' and ')}`, [
+        { field: part, message: 'not allowed' },
+      ]);
     }
   }
   for (const part of spec.files) {
     if (!upload.files[part]) throw new InvalidRequestError(`format '${format}' needs the file part '${part}'`, [{ field: part, message: 'is required' }]);
   }
   const name = upload.fields.name?.trim() || null;
-  if (name && name.length > 200) throw new InvalidRequestError('form field \'name\' must be at most 200 characters', [{ field: 'name', message: 'too long' }]);
+  if (name && name.length > 200) throw new InvalidRequestError("form field 'name' must be at most 200 characters", [{ field: 'name', message: 'too long' }]);
   const options: Record<string, string | number> = {};
   if (format === 'csv' && upload.fields.labelColumn) options.labelColumn = upload.fields.labelColumn;
   if (format === 'images') {
@@ -105,7 +111,12 @@ export async function uploadDataset(deps: DatasetsDeps, tenantId: string, upload
     const quota = (await tenantQuotas(deps.db, deps.config, tenantId)).datasetBytes;
     const stored = await repo.storedDatasetBytes(deps.db, tenantId);
     if (stored + parsed.sizeBytes > quota) {
-      throw new QuotaExceededError('datasetBytes', quota, stored + parsed.sizeBytes, `tenant '${tenantId}' would store ${formatCount(stored + parsed.sizeBytes)} bytes of datasets, over its limit of ${formatCount(quota)}; delete datasets first`);
+      throw new QuotaExceededError(
+        'datasetBytes',
+        quota,
+        stored + parsed.sizeBytes,
+        `tenant '${tenantId}' would store ${formatCount(stored + parsed.sizeBytes)} bytes of datasets, over its limit of ${formatCount(quota)}; delete datasets first`,
+      );
     }
     const row = await repo.createDataset(deps.db, {
       id,

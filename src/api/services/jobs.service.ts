@@ -60,18 +60,16 @@ export function checkModelAgainstDataset(
   }
   const examples = Math.min(body.dataset.limit ?? dataset.examples, dataset.examples);
   if (body.dataset.limit !== undefined && body.dataset.limit > dataset.examples) {
-    throw new InvalidRequestError(
-      `dataset.limit ${body.dataset.limit} exceeds the ${dataset.examples} examples of dataset '${dataset.id}'`,
-      [{ field: 'dataset.limit', message: `must be at most ${dataset.examples}` }],
-    );
+    throw new InvalidRequestError(`dataset.limit ${body.dataset.limit} exceeds the ${dataset.examples} examples of dataset '${dataset.id}'`, [
+      { field: 'dataset.limit', message: `must be at most ${dataset.examples}` },
+    ]);
   }
   // validationSplit + testSplit below MAX_HELD_OUT_FRACTION is checked with the training spec.
   const trainExamples = Math.floor(examples * (1 - training.validationSplit - training.testSplit));
   if (trainExamples < dataset.numClasses) {
-    throw new InvalidRequestError(
-      `only about ${trainExamples} of ${examples} examples are left for training; use a larger dataset.limit`,
-      [{ field: 'dataset.limit', message: `too small for ${dataset.numClasses} classes` }],
-    );
+    throw new InvalidRequestError(`only about ${trainExamples} of ${examples} examples are left for training; use a larger dataset.limit`, [
+      { field: 'dataset.limit', message: `too small for ${dataset.numClasses} classes` },
+    ]);
   }
   return trainExamples;
 }
@@ -80,22 +78,48 @@ export function checkModelAgainstDataset(
 async function enforceQuotas(deps: JobsDeps, tenantId: string, plan: ModelPlan, epochs: number, trainExamples: number): Promise<void> {
   const q = await tenantQuotas(deps.db, deps.config, tenantId);
   if (plan.totalParams > q.maxParams) {
-    throw new QuotaExceededError('maxParams', q.maxParams, plan.totalParams, `the model has ${formatCount(plan.totalParams)} parameters; tenant '${tenantId}' may train at most ${formatCount(q.maxParams)}`);
+    throw new QuotaExceededError(
+      'maxParams',
+      q.maxParams,
+      plan.totalParams,
+      `the model has ${formatCount(plan.totalParams)} parameters; tenant '${tenantId}' may train at most ${formatCount(q.maxParams)}`,
+    );
   }
   if (plan.macs > q.maxMacs) {
-    throw new QuotaExceededError('maxMacs', q.maxMacs, plan.macs, `the model needs ${formatCount(plan.macs)} multiply-accumulates per example; tenant '${tenantId}' may train at most ${formatCount(q.maxMacs)}`);
+    throw new QuotaExceededError(
+      'maxMacs',
+      q.maxMacs,
+      plan.macs,
+      `the model needs ${formatCount(plan.macs)} multiply-accumulates per example; tenant '${tenantId}' may train at most ${formatCount(q.maxMacs)}`,
+    );
   }
   const work = epochs * trainExamples;
   if (work > q.epochSamples) {
-    throw new QuotaExceededError('epochSamples', q.epochSamples, work, `the job would train ${formatCount(epochs)} epochs × ${formatCount(trainExamples)} examples = ${formatCount(work)}; tenant '${tenantId}' may train at most ${formatCount(q.epochSamples)} per job`);
+    throw new QuotaExceededError(
+      'epochSamples',
+      q.epochSamples,
+      work,
+      `the job would train ${formatCount(epochs)} epochs × ${formatCount(trainExamples)} examples = ${formatCount(work)}; tenant '${tenantId}' may train at most ${formatCount(q.epochSamples)} per job`,
+    );
   }
   const queued = await jobsRepo.countQueuedJobs(deps.db, tenantId);
   if (queued >= q.queuedJobs) {
-    throw new QuotaExceededError('queuedJobs', q.queuedJobs, queued, `tenant '${tenantId}' already has ${formatCount(queued)} queued jobs, its limit; wait for some to start or cancel them`, 429);
+    throw new QuotaExceededError(
+      'queuedJobs',
+      q.queuedJobs,
+      queued,
+      `tenant '${tenantId}' already has ${formatCount(queued)} queued jobs, its limit; wait for some to start or cancel them`,
+      429,
+    );
   }
   const stored = await storedModelBytes(deps.db, tenantId);
   if (stored >= q.artifactBytes) {
-    throw new QuotaExceededError('artifactBytes', q.artifactBytes, stored, `tenant '${tenantId}' stores ${formatCount(stored)} bytes of trained models, its limit of ${formatCount(q.artifactBytes)}; delete models to train more`);
+    throw new QuotaExceededError(
+      'artifactBytes',
+      q.artifactBytes,
+      stored,
+      `tenant '${tenantId}' stores ${formatCount(stored)} bytes of trained models, its limit of ${formatCount(q.artifactBytes)}; delete models to train more`,
+    );
   }
 }
 
@@ -112,8 +136,18 @@ function checked<T>(part: 'model' | 'training', check: () => T): T {
 /** Stable hash of a request body: same JSON, same hash, whatever the key order. */
 function hashBody(body: unknown): string {
   const canonical = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
-  return createHash('sha256').update(JSON.stringify(canonical(body))).digest('hex');
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(body)))
+    .digest('hex');
 }
 
 export interface Submission {

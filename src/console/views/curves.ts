@@ -93,7 +93,7 @@ export class JobCurves {
     this.el.dataset.batchPoints = String(this.batches.length);
     const lastEpoch = [...this.epochs.values()].at(-1);
     if (lastEpoch)
-      this.summary.textContent = `Epoch ${lastEpoch.epoch}: loss ${lastEpoch.loss?.toFixed(4) ?? '—'}, validation accuracy ${lastEpoch.valAccuracy !== null ? (lastEpoch.valAccuracy * 100).toFixed(1) + '%' : '—'}`;
+      this.summary.textContent = `Epoch ${lastEpoch.epoch}: loss ${lastEpoch.loss?.toFixed(4) ?? '—'}, validation accuracy ${lastEpoch.valAccuracy !== null ? `${(lastEpoch.valAccuracy * 100).toFixed(1)}%` : '—'}`;
   }
 
   destroy(): void {

@@ -142,7 +142,12 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
               job.dataset.limit ? ` (first ${fmt.count(job.dataset.limit)} examples)` : '',
             ],
           ],
-          ['Split', job.split ? `${fmt.count(job.split.train)} train · ${fmt.count(job.split.validation)} validation · ${fmt.count(job.split.test)} test (seed ${job.split.seed})` : 'not split yet'],
+          [
+            'Split',
+            job.split
+              ? `${fmt.count(job.split.train)} train · ${fmt.count(job.split.validation)} validation · ${fmt.count(job.split.test)} test (seed ${job.split.seed})`
+              : 'not split yet',
+          ],
           ['Engine', job.engine ? `${job.engine.name} ${job.engine.version}` : 'not started'],
           ['Model size', `${fmt.count(plan.totalParams)} parameters · ${fmt.compact(plan.macs)} MACs per example · output ${fmt.shape(plan.outputShape)}`],
           ['Attempts', String(job.attempts)],

@@ -137,23 +137,31 @@ type Getter = (view: DataView, offset: number) => number;
 
 function getterFor({ kind, size, littleEndian: le }: ElementType): Getter {
   switch (`${kind}${size}`) {
-    case 'uint1': return (v, o) => v.getUint8(o);
-    case 'int1': return (v, o) => v.getInt8(o);
-    case 'uint2': return (v, o) => v.getUint16(o, le);
-    case 'int2': return (v, o) => v.getInt16(o, le);
-    case 'uint4': return (v, o) => v.getUint32(o, le);
-    case 'int4': return (v, o) => v.getInt32(o, le);
+    case 'uint1':
+      return (v, o) => v.getUint8(o);
+    case 'int1':
+      return (v, o) => v.getInt8(o);
+    case 'uint2':
+      return (v, o) => v.getUint16(o, le);
+    case 'int2':
+      return (v, o) => v.getInt16(o, le);
+    case 'uint4':
+      return (v, o) => v.getUint32(o, le);
+    case 'int4':
+      return (v, o) => v.getInt32(o, le);
     // Two 32-bit halves instead of BigInt: exact up to 2^53, and far faster.
-    case 'uint8': return le
-      ? (v, o) => v.getUint32(o, true) + v.getUint32(o + 4, true) * 2 ** 32
-      : (v, o) => v.getUint32(o + 4, false) + v.getUint32(o, false) * 2 ** 32;
-    case 'int8': return le
-      ? (v, o) => v.getUint32(o, true) + v.getInt32(o + 4, true) * 2 ** 32
-      : (v, o) => v.getUint32(o + 4, false) + v.getInt32(o, false) * 2 ** 32;
-    case 'float2': return (v, o) => halfToNumber(v.getUint16(o, le));
-    case 'float4': return (v, o) => v.getFloat32(o, le);
-    case 'float8': return (v, o) => v.getFloat64(o, le);
-    default: throw new Error(`no reader for ${kind}${size * 8}`);
+    case 'uint8':
+      return le ? (v, o) => v.getUint32(o, true) + v.getUint32(o + 4, true) * 2 ** 32 : (v, o) => v.getUint32(o + 4, false) + v.getUint32(o, false) * 2 ** 32;
+    case 'int8':
+      return le ? (v, o) => v.getUint32(o, true) + v.getInt32(o + 4, true) * 2 ** 32 : (v, o) => v.getUint32(o + 4, false) + v.getInt32(o, false) * 2 ** 32;
+    case 'float2':
+      return (v, o) => halfToNumber(v.getUint16(o, le));
+    case 'float4':
+      return (v, o) => v.getFloat32(o, le);
+    case 'float8':
+      return (v, o) => v.getFloat64(o, le);
+    default:
+      throw new Error(`no reader for ${kind}${size * 8}`);
   }
 }
 
@@ -174,12 +182,7 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * file from an over-long one. Stops counting once `stopAfter` bytes are seen
  * (bounds the work a gzip bomb can cause). Returns the bytes seen.
  */
-export async function readElements(
-  chunks: AsyncIterable<Uint8Array>,
-  type: ElementType,
-  out: Uint8Array | Float32Array | Float64Array,
-  stopAfter = Infinity,
-): Promise<number> {
+export async function readElements(chunks: AsyncIterable<Uint8Array>, type: ElementType, out: Uint8Array | Float32Array | Float64Array, stopAfter = Infinity): Promise<number> {
   const needBytes = out.length * type.size;
   // Same layout in file and memory: copy bytes, no per-element work.
   const sameLayout =

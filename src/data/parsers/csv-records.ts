@@ -17,7 +17,7 @@ export const MAX_COUNTED_FIELDS = 1 << 24;
  */
 export type TooManyFields = (count: number, row: number, complete: boolean) => never;
 
-const enum State {
+enum State {
   FieldStart,
   Unquoted,
   Quoted,
@@ -108,10 +108,7 @@ export class CsvRecordReader {
             this.endField('');
             this.endRecord(c);
           } else {
-            throw new DatasetFormatError(
-              this.field,
-              `row ${fmt(this.row)}: column ${this.fields.length + 1} has text after its closing quote`,
-            );
+            throw new DatasetFormatError(this.field, `row ${fmt(this.row)}: column ${this.fields.length + 1} has text after its closing quote`);
           }
           break;
       }
@@ -141,10 +138,7 @@ export class CsvRecordReader {
   private append(text: string): void {
     this.partial += text;
     if (this.partial.length > MAX_FIELD_CHARS) {
-      throw new DatasetFormatError(
-        this.field,
-        `row ${fmt(this.row)}: a field is longer than ${fmt(MAX_FIELD_CHARS)} characters; is this a CSV file?`,
-      );
+      throw new DatasetFormatError(this.field, `row ${fmt(this.row)}: a field is longer than ${fmt(MAX_FIELD_CHARS)} characters; is this a CSV file?`);
     }
   }
 
@@ -178,9 +172,6 @@ export class CsvRecordReader {
 
   private refuse(count: number, complete: boolean): never {
     this.tooManyFields?.(count, this.row, complete);
-    throw new DatasetFormatError(
-      this.field,
-      `row ${fmt(this.row)} has ${complete ? '' : 'more than '}${fmt(count)} fields; at most ${fmt(this.maxFields)} are allowed`,
-    );
+    throw new DatasetFormatError(this.field, `row ${fmt(this.row)} has ${complete ? '' : 'more than '}${fmt(count)} fields; at most ${fmt(this.maxFields)} are allowed`);
   }
 }

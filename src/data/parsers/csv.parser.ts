@@ -1,16 +1,7 @@
 import { openByteSource } from './byte-source.js';
 import { CsvRecordReader } from './csv-records.js';
 import { DatasetFormatError } from './dataset-format.error.js';
-import {
-  assembleDataset,
-  assertTwoClasses,
-  assertValueLimit,
-  classesFromLabels,
-  NUMBER,
-  resolveLimits,
-  type ParsedDataset,
-  type ParseLimits,
-} from './dataset.js';
+import { assembleDataset, assertTwoClasses, assertValueLimit, classesFromLabels, NUMBER, resolveLimits, type ParsedDataset, type ParseLimits } from './dataset.js';
 import { fmt } from './format.js';
 
 export interface CsvInput extends ParseLimits {
@@ -138,10 +129,7 @@ export async function parseCsv(input: CsvInput): Promise<ParsedDataset> {
   };
 
   const rowWidthMismatch = (columns: number, row: number, complete = true): never => {
-    throw new DatasetFormatError(
-      FIELD,
-      `row ${fmt(row)} has ${complete ? '' : 'more than '}${fmt(columns)} columns, the header has ${fmt(header!.length)}`,
-    );
+    throw new DatasetFormatError(FIELD, `row ${fmt(row)} has ${complete ? '' : 'more than '}${fmt(columns)} columns, the header has ${fmt(header!.length)}`);
   };
 
   const startReader = (line: string): CsvRecordReader => {

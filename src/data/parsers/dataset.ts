@@ -150,10 +150,7 @@ export const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
  * strings in {@link compareClassNames} order. Either way the result does not
  * depend on which example comes first.
  */
-export function classesFromLabels(
-  labels: readonly string[],
-  ids: ArrayLike<number>,
-): { y: ClassIndices; numClasses: number; classNames: string[] } {
+export function classesFromLabels(labels: readonly string[], ids: ArrayLike<number>): { y: ClassIndices; numClasses: number; classNames: string[] } {
   const numeric = labels.every((l) => NUMBER.test(l));
   const keyOf = numeric ? (l: string) => String(Number(l)) : (l: string) => l;
   const classNames = [...new Set(labels.map(keyOf))];
@@ -180,10 +177,7 @@ export function assertTwoClasses(field: string, subject: string, y: ClassIndices
 export function assertFinite(field: string, subject: string, x: Float32Array, valuesPerExample: number): void {
   for (let i = 0; i < x.length; i++) {
     if (!Number.isFinite(x[i])) {
-      throw new DatasetFormatError(
-        field,
-        `${subject} has a non-finite value (${x[i]}) in example ${fmt(Math.floor(i / valuesPerExample))}`,
-      );
+      throw new DatasetFormatError(field, `${subject} has a non-finite value (${x[i]}) in example ${fmt(Math.floor(i / valuesPerExample))}`);
     }
   }
 }
@@ -206,12 +200,7 @@ export function compareClassNames(a: string, b: string): number {
 }
 
 /** Stats over all examples; the channel of a value is its index modulo the last axis of `inputShape`. */
-export function computeStats(
-  x: Float32Array | Uint8Array,
-  y: ArrayLike<number>,
-  inputShape: readonly number[],
-  numClasses: number,
-): DatasetStats {
+export function computeStats(x: Float32Array | Uint8Array, y: ArrayLike<number>, inputShape: readonly number[], numClasses: number): DatasetStats {
   const perClassCounts = new Array<number>(numClasses).fill(0);
   for (let i = 0; i < y.length; i++) perClassCounts[y[i]]++;
 
@@ -248,11 +237,7 @@ export function computeStats(
   return { perClassCounts, min, max, mean, std };
 }
 
-export function assembleDataset(
-  values: DatasetValues,
-  classes: { y: ClassIndices; numClasses: number; classNames: string[] },
-  inputShape: number[],
-): ParsedDataset {
+export function assembleDataset(values: DatasetValues, classes: { y: ClassIndices; numClasses: number; classNames: string[] }, inputShape: number[]): ParsedDataset {
   const { y, numClasses, classNames } = classes;
   return {
     ...values,

@@ -23,12 +23,12 @@ export interface IdxInput extends ParseLimits {
 
 /** IDX stores every element type big-endian. */
 const IDX_TYPES: Record<number, ElementType & { name: string }> = {
-  0x08: { name: 'uint8', kind: 'uint', size: 1, littleEndian: false },
-  0x09: { name: 'int8', kind: 'int', size: 1, littleEndian: false },
-  0x0b: { name: 'int16', kind: 'int', size: 2, littleEndian: false },
-  0x0c: { name: 'int32', kind: 'int', size: 4, littleEndian: false },
-  0x0d: { name: 'float32', kind: 'float', size: 4, littleEndian: false },
-  0x0e: { name: 'float64', kind: 'float', size: 8, littleEndian: false },
+  8: { name: 'uint8', kind: 'uint', size: 1, littleEndian: false },
+  9: { name: 'int8', kind: 'int', size: 1, littleEndian: false },
+  11: { name: 'int16', kind: 'int', size: 2, littleEndian: false },
+  12: { name: 'int32', kind: 'int', size: 4, littleEndian: false },
+  13: { name: 'float32', kind: 'float', size: 4, littleEndian: false },
+  14: { name: 'float64', kind: 'float', size: 8, littleEndian: false },
 };
 
 interface IdxFile {
@@ -49,10 +49,7 @@ export async function parseIdx(input: IdxInput): Promise<ParsedDataset> {
     try {
       const [n, ...exampleDims] = images.dims;
       if (images.dims.length < 2 || images.dims.length > 4) {
-        throw new DatasetFormatError(
-          'images',
-          `images file must have 2 to 4 dimensions (images, height, width, channels), got ${images.dims.length}`,
-        );
+        throw new DatasetFormatError('images', `images file must have 2 to 4 dimensions (images, height, width, channels), got ${images.dims.length}`);
       }
       if (labels.dims.length !== 1) {
         throw new DatasetFormatError('labels', `labels file must have 1 dimension, got ${labels.dims.length}`);
@@ -142,10 +139,7 @@ function sizeMismatch(file: IdxFile, actualText: string, truncated: boolean): Da
   const expected = file.headerBytes + bodyBytes(file);
   const what = truncated ? 'is truncated:' : 'is longer than its header says:';
   const note = file.source.gzipped ? ' (decompressed)' : '';
-  return new DatasetFormatError(
-    file.field,
-    `${file.subject} ${what} header says ${contents(file)} (${fmt(expected)} bytes) but the file has ${actualText}${note}`,
-  );
+  return new DatasetFormatError(file.field, `${file.subject} ${what} header says ${contents(file)} (${fmt(expected)} bytes) but the file has ${actualText}${note}`);
 }
 
 /** An uncompressed file's size is known up front: fail before reading megabytes. */

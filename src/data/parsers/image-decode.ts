@@ -33,7 +33,7 @@ export function decodeImage(bytes: Uint8Array, kind: ImageKind): RgbaImage {
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       assertPixels(view.getUint32(16), view.getUint32(20));
     }
-    let png;
+    let png: ReturnType<typeof pngjs.PNG.sync.read>;
     try {
       png = pngjs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     } catch (err) {

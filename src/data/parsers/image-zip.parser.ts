@@ -1,14 +1,5 @@
 import { DatasetFormatError } from './dataset-format.error.js';
-import {
-  assembleDataset,
-  assertExampleLimit,
-  assertValueLimit,
-  classIndexArray,
-  compareClassNames,
-  resolveLimits,
-  type ParsedDataset,
-  type ParseLimits,
-} from './dataset.js';
+import { assembleDataset, assertExampleLimit, assertValueLimit, classIndexArray, compareClassNames, resolveLimits, type ParsedDataset, type ParseLimits } from './dataset.js';
 import { fmt } from './format.js';
 import { decodeImage, sniffImage } from './image-decode.js';
 import { resizeRgbaInto } from './resize.js';
@@ -70,7 +61,7 @@ export async function parseImageZip(input: ImageZipInput): Promise<ParsedDataset
       const bytes = await zip.read(entry, maxFileBytes);
       const kind = sniffImage(bytes);
       if (kind === null) throw new DatasetFormatError(FIELD, `${entry.name} is not a PNG or JPEG image`);
-      let image;
+      let image: ReturnType<typeof decodeImage>;
       try {
         image = decodeImage(bytes, kind);
       } catch (err) {
@@ -93,11 +84,7 @@ function assertSide(field: 'width' | 'height', value: number): void {
 
 /** OS litter that never belongs to a dataset: macOS resource forks, dotfiles, Windows thumbnail caches. */
 function isLitter(segments: string[]): boolean {
-  return (
-    segments[0] === '__MACOSX' ||
-    segments.some((s) => s.startsWith('.')) ||
-    /^(thumbs\.db|desktop\.ini)$/i.test(segments[segments.length - 1])
-  );
+  return segments[0] === '__MACOSX' || segments.some((s) => s.startsWith('.')) || /^(thumbs\.db|desktop\.ini)$/i.test(segments[segments.length - 1]);
 }
 
 /**
@@ -143,10 +130,7 @@ function layout(entries: ZipEntry[]): { classNames: string[]; images: ImageFile[
 
   const classSet = new Set(folders.filter((f) => f.length > 0).map((f) => f[0]));
   if (classSet.size === 0) {
-    throw new DatasetFormatError(
-      FIELD,
-      'the archive has no class folders; put the images of each class in a folder named after the class',
-    );
+    throw new DatasetFormatError(FIELD, 'the archive has no class folders; put the images of each class in a folder named after the class');
   }
   const loose = files.find((f) => f.path.length < 2);
   if (loose) {

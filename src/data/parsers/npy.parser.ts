@@ -64,16 +64,10 @@ export async function parseNpy(input: NpyInput): Promise<ParsedDataset> {
       if (shape.includes(0)) throw new DatasetFormatError('x', `x.npy holds no data (shape ${pyShape(shape)})`);
       const yShape = yFile.header.shape;
       if (!yFile.dtype.element && !yFile.dtype.text) {
-        throw new DatasetFormatError(
-          'y',
-          `y.npy dtype ${yFile.dtype.name} is not supported; use integer class indices, strings, or one-hot rows`,
-        );
+        throw new DatasetFormatError('y', `y.npy dtype ${yFile.dtype.name} is not supported; use integer class indices, strings, or one-hot rows`);
       }
       if (yShape.length < 1 || yShape.length > 2 || (yFile.dtype.text && yShape.length !== 1)) {
-        throw new DatasetFormatError(
-          'y',
-          `y.npy must have shape (n,) of class labels or (n, classes) of one-hot rows, got ${pyShape(yShape)}`,
-        );
+        throw new DatasetFormatError('y', `y.npy must have shape (n,) of class labels or (n, classes) of one-hot rows, got ${pyShape(yShape)}`);
       }
       const n = shape[0];
       if (yShape[0] !== n) throw new DatasetFormatError('y', `x.npy has ${fmt(n)} examples, y.npy ${fmt(yShape[0])}`);
@@ -110,10 +104,7 @@ async function openNpy(path: string, field: 'x' | 'y'): Promise<NpyFile> {
     const header = await readNpyHeader(source.reader, field, subject);
     // Column-major data is only laid out differently when two axes are longer than 1.
     if (header.fortranOrder && header.shape.filter((d) => d > 1).length > 1) {
-      throw new DatasetFormatError(
-        field,
-        `${subject} is stored in Fortran (column-major) order; save it with np.save(path, np.ascontiguousarray(${field}))`,
-      );
+      throw new DatasetFormatError(field, `${subject} is stored in Fortran (column-major) order; save it with np.save(path, np.ascontiguousarray(${field}))`);
     }
     return { field, subject, source, header, dtype: parseDescr(header.descr), dataOffset: source.reader.consumed };
   } catch (err) {
@@ -192,12 +183,7 @@ function oneHotIndex(values: Float32Array, start: number, k: number): number {
   return found;
 }
 
-async function readStringLabels(
-  file: NpyFile,
-  text: NonNullable<NpyDtype['text']>,
-  n: number,
-  limits: Required<ParseLimits>,
-): Promise<Classes> {
+async function readStringLabels(file: NpyFile, text: NonNullable<NpyDtype['text']>, n: number, limits: Required<ParseLimits>): Promise<Classes> {
   if (text.itemSize > MAX_LABEL_CHARS * 4) {
     throw new DatasetFormatError('y', `y.npy holds strings of up to ${fmt(text.itemSize)} bytes; labels must be shorter than ${MAX_LABEL_CHARS} characters`);
   }

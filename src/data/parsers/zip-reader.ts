@@ -169,7 +169,9 @@ async function readDirectory(handle: FileHandle, field: string): Promise<ZipEntr
     if ([size, compressedSize, localHeaderOffset].some((v) => v === 0xffffffff || Number.isNaN(v))) {
       throw damaged(`directory entry ${i + 1} has a missing or short ZIP64 field`);
     }
-    const name = decodeName(nameBytes, (flags & 0x800) !== 0).replace(/\\/g, '/').normalize('NFC');
+    const name = decodeName(nameBytes, (flags & 0x800) !== 0)
+      .replace(/\\/g, '/')
+      .normalize('NFC');
     entries.push({
       name,
       isDirectory: name.endsWith('/'),

@@ -59,7 +59,10 @@ export default fp(
       const entry = { key, expires: now + config.API_KEY_CACHE_MS };
       known.set(token, entry);
       // Unknown keys and failed lookups are not remembered.
-      key.then((k) => k === null && known.get(token) === entry && known.delete(token), () => known.get(token) === entry && known.delete(token));
+      key.then(
+        (k) => k === null && known.get(token) === entry && known.delete(token),
+        () => known.get(token) === entry && known.delete(token),
+      );
       return key;
     };
     app.decorate('forgetApiKeys', () => known.clear());
@@ -69,7 +72,9 @@ export default fp(
     // Every protected route documents its auth failures, without each route repeating them.
     app.addHook('onRoute', (route) => {
       if (!route.url.startsWith('/v1/') || !route.schema) return;
-      const response = ((route.schema as { response?: Record<string, unknown> }).response ??= {});
+      const schema = route.schema as { response?: Record<string, unknown> };
+      schema.response ??= {};
+      const response = schema.response;
       response[401] ??= ProblemSchema;
       if (route.url.startsWith('/v1/admin/')) response[403] ??= ProblemSchema;
     });

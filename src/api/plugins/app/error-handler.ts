@@ -55,7 +55,13 @@ function fromFastifyError(error: FastifyError, request: FastifyRequest): [number
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return [413, 'payload-too-large', 'Payload Too Large', `the request body exceeds the limit of ${request.routeOptions.bodyLimit ?? '?'} bytes`, {}];
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return [415, 'unsupported-media-type', 'Unsupported Media Type', `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported; send application/json`, {}];
+      return [
+        415,
+        'unsupported-media-type',
+        'Unsupported Media Type',
+        `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported; send application/json`,
+        {},
+      ];
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return [400, 'invalid-request', 'Invalid Request', 'the request body is empty; send a JSON object', {}];
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

@@ -29,8 +29,7 @@ export function offenceError(field: string, offence: Offence): InvalidRequestErr
   return new InvalidRequestError(message, [{ field, message }]);
 }
 
-const fieldOf = (path: (string | number)[]) =>
-  path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '') || '(body)';
+const fieldOf = (path: (string | number)[]) => path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '') || '(body)';
 
 /** Where the first offending value (or key) is, for the error: only run once one was found. */
 function locate(root: unknown): { field: string; offence: Offence } | null {
@@ -65,7 +64,8 @@ function checkShape(root: unknown): void {
     if (node === null || typeof node !== 'object') continue;
     if (depth > MAX_JSON_DEPTH) throw new InvalidRequestError(`the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`, [], 'invalid-json');
     if (Array.isArray(node)) {
-      if (node.length > MAX_JSON_ARRAY) throw new InvalidRequestError(`the JSON body has an array of ${formatCount(node.length)} items; at most ${formatCount(MAX_JSON_ARRAY)} are accepted`, [], 'invalid-json');
+      if (node.length > MAX_JSON_ARRAY)
+        throw new InvalidRequestError(`the JSON body has an array of ${formatCount(node.length)} items; at most ${formatCount(MAX_JSON_ARRAY)} are accepted`, [], 'invalid-json');
       // Numbers and strings are most of a predict body: only containers go on the stack.
       for (const item of node) {
         if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
@@ -111,7 +111,10 @@ export function registerJsonParser(app: FastifyInstance): void {
 
   // Query strings and path segments decode %00 and lone %ED%A0%80-style escapes too.
   app.addHook('preValidation', async (request) => {
-    for (const [part, values] of [['query', request.query], ['path', request.params]] as const) {
+    for (const [part, values] of [
+      ['query', request.query],
+      ['path', request.params],
+    ] as const) {
       if (!values || typeof values !== 'object') continue;
       for (const [key, value] of Object.entries(values as Record<string, unknown>)) {
         for (const v of Array.isArray(value) ? value : [value]) {

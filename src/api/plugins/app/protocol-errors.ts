@@ -25,6 +25,9 @@ export function useProtocolErrors(app: FastifyInstance): void {
     return reply.status(status).type('application/json').send({ error: detail });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).type('application/json').send({ error: `no route ${request.method} ${request.url.split('?')[0]}; see /docs` }),
+    reply
+      .status(404)
+      .type('application/json')
+      .send({ error: `no route ${request.method} ${request.url.split('?')[0]}; see /docs` }),
   );
 }

@@ -48,7 +48,7 @@ function violationOf(e: ErrorObject): SchemaViolation {
 function layerAt(path: string[], root: unknown): { ref: LayerRef; rest: string[] } | null {
   const isIndex = (s: string | undefined) => s !== undefined && /^\d+$/.test(s);
   const refAt = (end: number): LayerRef => {
-    const node = path.slice(0, end).reduce((n: any, s) => n?.[s], root);
+    const node = path.slice(0, end).reduce<unknown>((n, s) => (n as Record<string, unknown> | undefined)?.[s], root) as { type?: unknown; name?: unknown } | undefined;
     return { index: Number(path[end - 1]), type: typeof node?.type === 'string' ? node.type : 'unknown type', userName: typeof node?.name === 'string' ? node.name : undefined };
   };
   const at = path.findIndex((s, k) => path[k - 1] === 'layers' && isIndex(s));

@@ -19,10 +19,16 @@ export default fp(
       hook: 'preHandler',
       keyGenerator: (request) => request.apiKeyId || request.ip,
       errorResponseBuilder: (_request, context) =>
-        new ProblemError(429, 'rate-limited', 'Too Many Requests', `rate limit of ${context.max} requests per ${context.after} for this API key exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`, {
-          limit: context.max,
-          retryAfter: Math.ceil(context.ttl / 1000),
-        }),
+        new ProblemError(
+          429,
+          'rate-limited',
+          'Too Many Requests',
+          `rate limit of ${context.max} requests per ${context.after} for this API key exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`,
+          {
+            limit: context.max,
+            retryAfter: Math.ceil(context.ttl / 1000),
+          },
+        ),
     });
   },
   { name: 'rate-limit', dependencies: ['services', 'auth'] },

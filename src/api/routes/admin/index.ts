@@ -72,7 +72,15 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/v1/admin/serving',
-    { schema: { tags: ['admin'], operationId: 'getServingStats', summary: "Dynamic batching and compute-thread counters of this API process", security, response: { 200: ServingStatsSchema } } },
+    {
+      schema: {
+        tags: ['admin'],
+        operationId: 'getServingStats',
+        summary: 'Dynamic batching and compute-thread counters of this API process',
+        security,
+        response: { 200: ServingStatsSchema },
+      },
+    },
     async () => ({ ...serving.stats(), maxBatchSize: config.PREDICT_MAX_BATCH_SIZE, batchTimeoutMicros: config.PREDICT_BATCH_TIMEOUT_MICROS }),
   );
 
@@ -101,7 +109,15 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/v1/admin/tenants',
-    { schema: { tags: ['admin'], operationId: 'listTenants', summary: 'List tenants', security, response: { 200: Type.Object({ items: Type.Array(TenantSchema) }), ...problems(401, 403) } } },
+    {
+      schema: {
+        tags: ['admin'],
+        operationId: 'listTenants',
+        summary: 'List tenants',
+        security,
+        response: { 200: Type.Object({ items: Type.Array(TenantSchema) }), ...problems(401, 403) },
+      },
+    },
     async () => ({
       items: (await keys.listTenants(db)).map((t) => tenantView(t, config)),
     }),
@@ -115,9 +131,9 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['admin'],
         operationId: 'updateTenant',
-        summary: "Rename a tenant or set its quotas",
+        summary: 'Rename a tenant or set its quotas',
         description:
-          '`quotas` replaces all of the tenant\'s overrides: send every limit that should differ from the server default (`{}` returns it to the defaults). ' +
+          "`quotas` replaces all of the tenant's overrides: send every limit that should differ from the server default (`{}` returns it to the defaults). " +
           'New limits apply to the next submission, upload or job start; jobs already queued or running are not touched.',
         security,
         params: TenantParams,
@@ -155,7 +171,14 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/admin/tenants/:tenantId/keys',
     {
-      schema: { tags: ['admin'], operationId: 'listApiKeys', summary: "List a tenant's API keys (never their secrets)", security, params: TenantParams, response: { 200: Type.Object({ items: Type.Array(KeySchema) }), ...problems(400, 401, 403, 404) } },
+      schema: {
+        tags: ['admin'],
+        operationId: 'listApiKeys',
+        summary: "List a tenant's API keys (never their secrets)",
+        security,
+        params: TenantParams,
+        response: { 200: Type.Object({ items: Type.Array(KeySchema) }), ...problems(400, 401, 403, 404) },
+      },
     },
     async (request) => {
       if (!(await keys.findTenant(db, request.params.tenantId))) throw new NotFoundError('tenant', request.params.tenantId);

@@ -17,16 +17,21 @@ export const DatasetSchema = Type.Object(
     mean: Nullable(Type.Array(Type.Number(), { description: 'Per channel (last axis).' })),
     std: Nullable(Type.Array(Type.Number(), { description: 'Per channel (last axis).' })),
     dtype: Type.String({ description: 'uint8 or float32: how the values are stored.' }),
-    image: Nullable(Type.Object({ width: Type.Integer(), height: Type.Integer(), channels: Type.Integer() }, { description: 'Image datasets: predict also takes {"b64": PNG/JPEG}.' })),
+    image: Nullable(
+      Type.Object({ width: Type.Integer(), height: Type.Integer(), channels: Type.Integer() }, { description: 'Image datasets: predict also takes {"b64": PNG/JPEG}.' }),
+    ),
     sizeBytes: Nullable(Type.Integer({ description: 'Stored size of the examples.' })),
     uploadBytes: Nullable(Type.Integer()),
     contentHash: Nullable(Type.String({ description: 'SHA-256 of format, options and files: the same upload returns the same dataset.' })),
     createdAt: Nullable(Type.String({ format: 'date-time' })),
     preview: Type.Optional(
-      Type.Object({
-        thumbnails: Type.Optional(Type.Array(Type.Object({ label: Type.String(), dataUrl: Type.String() }))),
-        rows: Type.Optional(Type.Array(Type.Object({ label: Type.String(), values: Type.Array(Type.Number()), truncated: Type.Boolean() }))),
-      }, { description: 'The first examples (GET /v1/datasets/{id} only).' }),
+      Type.Object(
+        {
+          thumbnails: Type.Optional(Type.Array(Type.Object({ label: Type.String(), dataUrl: Type.String() }))),
+          rows: Type.Optional(Type.Array(Type.Object({ label: Type.String(), values: Type.Array(Type.Number()), truncated: Type.Boolean() }))),
+        },
+        { description: 'The first examples (GET /v1/datasets/{id} only).' },
+      ),
     ),
   },
   { title: 'Dataset' },

@@ -58,17 +58,32 @@ const datasetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       if (!request.isMultipart()) {
-        throw new ProblemError(415, 'unsupported-media-type', 'Unsupported Media Type', 'upload datasets as multipart/form-data with a `format` field and the file parts of that format');
+        throw new ProblemError(
+          415,
+          'unsupported-media-type',
+          'Unsupported Media Type',
+          'upload datasets as multipart/form-data with a `format` field and the file parts of that format',
+        );
       }
       const upload = await receiveUpload(request, config.DATASET_MAX_BYTES);
       const { row, created } = await uploadDataset({ db, artifacts, config, compute }, request.tenantId, upload).finally(upload.discard);
-      return reply.status(created ? 201 : 200).header('location', `/v1/datasets/${row.id}`).send(view(datasetInfoOf(row), row));
+      return reply
+        .status(created ? 201 : 200)
+        .header('location', `/v1/datasets/${row.id}`)
+        .send(view(datasetInfoOf(row), row));
     },
   );
 
   app.get(
     '/v1/datasets',
-    { schema: { tags: ['datasets'], operationId: 'listDatasets', summary: 'List datasets: the built-in ones and your uploads', response: { 200: Type.Object({ items: Type.Array(DatasetSchema) }) } } },
+    {
+      schema: {
+        tags: ['datasets'],
+        operationId: 'listDatasets',
+        summary: 'List datasets: the built-in ones and your uploads',
+        response: { 200: Type.Object({ items: Type.Array(DatasetSchema) }) },
+      },
+    },
     async (request) => {
       const rows = await repo.listDatasets(db, request.tenantId);
       return { items: [...BUILTIN_DATASETS.map((d) => view(d)), ...rows.map((r) => view(datasetInfoOf(r), r))] };
@@ -112,14 +127,19 @@ const datasetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const row = await repo.findDataset(db, request.tenantId, request.params.id);
       if (!row) {
-        if (BUILTIN_DATASETS.some((d) => d.id === request.params.id)) throw new ConflictError('builtin-dataset', `dataset '${request.params.id}' is built in and cannot be deleted`);
+        if (BUILTIN_DATASETS.some((d) => d.id === request.params.id))
+          throw new ConflictError('builtin-dataset', `dataset '${request.params.id}' is built in and cannot be deleted`);
         throw new NotFoundError('dataset', request.params.id);
       }
       const users = await repo.activeJobsUsing(db, request.tenantId, row.id);
       if (users.length > 0) {
-        throw new ConflictError('dataset-in-use', `dataset ${row.id} is used by ${users.length === 5 ? 'at least 5' : users.length} queued or running job(s) (${users.map((u) => u.id).join(', ')}); cancel them or wait`, {
-          jobIds: users.map((u) => u.id),
-        });
+        throw new ConflictError(
+          'dataset-in-use',
+          `dataset ${row.id} is used by ${users.length === 5 ? 'at least 5' : users.length} queued or running job(s) (${users.map((u) => u.id).join(', ')}); cancel them or wait`,
+          {
+            jobIds: users.map((u) => u.id),
+          },
+        );
       }
       await repo.deleteDataset(db, request.tenantId, row.id);
       await artifacts.remove(row.storageKey);

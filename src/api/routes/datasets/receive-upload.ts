@@ -45,7 +45,9 @@ export async function receiveUpload(request: FastifyRequest, maxBytes: number): 
       });
       await pipeline(file.file, count, createWriteStream(target));
       if (file.file.truncated) {
-        throw new ProblemError(413, 'payload-too-large', 'Payload Too Large', `file part '${file.fieldname}' exceeds the upload limit of ${formatCount(maxBytes)} bytes`, { limit: maxBytes });
+        throw new ProblemError(413, 'payload-too-large', 'Payload Too Large', `file part '${file.fieldname}' exceeds the upload limit of ${formatCount(maxBytes)} bytes`, {
+          limit: maxBytes,
+        });
       }
       upload.files[file.fieldname] = { path: target, bytes, sha256: hash.digest('hex') };
     }

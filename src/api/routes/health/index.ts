@@ -3,23 +3,36 @@ import { Type } from 'typebox';
 import { checkPostgres, checkRedis } from '../../services/health-checks.js';
 
 const CheckSchema = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Optional(Type.Number()), error: Type.Optional(Type.String()) }, { title: 'ReadinessCheck' });
-const ReadySchema = Type.Object({
-  status: Type.Enum(['ready', 'unavailable']),
-  draining: Type.Boolean({ description: 'The process is shutting down: it answers new requests 503 until it stops listening.' }),
-  checks: Type.Object({ postgres: CheckSchema, redis: CheckSchema }),
-  compute: Type.Object({
-    threads: Type.Integer({ description: 'Worker threads for inference, image decoding and dataset parsing.' }),
-    started: Type.Boolean({ description: 'Whether they run yet: the server starts them before it listens.' }),
-  }),
-  engine: Type.Optional(Type.Object({ name: Type.String(), version: Type.String() }, { additionalProperties: true, description: 'Engine of the compute threads, once started.' })),
-}, { title: 'Readiness' });
+const ReadySchema = Type.Object(
+  {
+    status: Type.Enum(['ready', 'unavailable']),
+    draining: Type.Boolean({ description: 'The process is shutting down: it answers new requests 503 until it stops listening.' }),
+    checks: Type.Object({ postgres: CheckSchema, redis: CheckSchema }),
+    compute: Type.Object({
+      threads: Type.Integer({ description: 'Worker threads for inference, image decoding and dataset parsing.' }),
+      started: Type.Boolean({ description: 'Whether they run yet: the server starts them before it listens.' }),
+    }),
+    engine: Type.Optional(
+      Type.Object({ name: Type.String(), version: Type.String() }, { additionalProperties: true, description: 'Engine of the compute threads, once started.' }),
+    ),
+  },
+  { title: 'Readiness' },
+);
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db, redis } = app.services;
 
   app.get(
     '/healthz',
-    { schema: { tags: ['health'], operationId: 'getLiveness', summary: 'Liveness: the process is up', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      schema: {
+        tags: ['health'],
+        operationId: 'getLiveness',
+        summary: 'Liveness: the process is up',
+        security: [],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
     async () => ({ status: 'ok' as const }),
   );
 

@@ -9,9 +9,7 @@ import { JOB_STATUSES } from '../../../storage/jobs.repository.js';
 export const DatasetRefSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 100, description: 'Dataset id; built-in: `mnist`. See GET /v1/datasets.' }),
-    limit: Type.Optional(
-      Type.Integer({ minimum: 10, description: 'Use only the first N examples (a fixed, class-interleaved order). Default: all.' }),
-    ),
+    limit: Type.Optional(Type.Integer({ minimum: 10, description: 'Use only the first N examples (a fixed, class-interleaved order). Default: all.' })),
   },
   { additionalProperties: false, description: 'The data to train on.' },
 );
@@ -92,12 +90,8 @@ export const JobSchema = Type.Object(
       percent: Type.Number({ description: 'Overall progress, 0 to 100.' }),
     }),
     metrics: Nullable(EpochMetricSchema),
-    test: Nullable(
-      Type.Object({ loss: Nullable(Type.Number()), accuracy: Nullable(Type.Number()) }, { description: 'Evaluation on the held-out test split, after training.' }),
-    ),
-    split: Nullable(
-      Type.Object(StoredSplitSchema.properties, { description: 'Examples in each part of the seeded, stratified split.' }),
-    ),
+    test: Nullable(Type.Object({ loss: Nullable(Type.Number()), accuracy: Nullable(Type.Number()) }, { description: 'Evaluation on the held-out test split, after training.' })),
+    split: Nullable(Type.Object(StoredSplitSchema.properties, { description: 'Examples in each part of the seeded, stratified split.' })),
     plan: Type.Object({
       totalParams: Type.Integer(),
       trainableParams: Type.Integer(),

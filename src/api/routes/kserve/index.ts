@@ -6,15 +6,7 @@ import { protocolErrors, useProtocolErrors } from '../../plugins/app/protocol-er
 import { checkPostgres } from '../../services/health-checks.js';
 import { INPUT_NAME, OUTPUT_NAME, predictInstances, servedByName, signatureOf } from '../../services/predict.service.js';
 import type { ServedModel, VersionSelector } from '../../services/served-models.js';
-import {
-  InferRequestSchema,
-  InferResponseSchema,
-  ModelMetadataSchema,
-  ModelParamsSchema,
-  ModelReadySchema,
-  ServerMetadataSchema,
-  VersionParamsSchema,
-} from './kserve.schema.js';
+import { InferRequestSchema, InferResponseSchema, ModelMetadataSchema, ModelParamsSchema, ModelReadySchema, ServerMetadataSchema, VersionParamsSchema } from './kserve.schema.js';
 
 const TAG = 'kserve';
 const PLATFORM = 'tensorflowjs_layers';
@@ -40,14 +32,20 @@ function instancesOf(request: Static<typeof InferRequestSchema>, model: ServedMo
   const { inputShape } = model.model;
   const expected = [-1, ...inputShape];
   if (request.inputs.length !== 1) {
-    throw new InvalidRequestError(`inputs has ${request.inputs.length} tensors; this model has one input, '${INPUT_NAME}' ${shapeText(expected)}`, [{ field: 'inputs', message: 'exactly one tensor' }]);
+    throw new InvalidRequestError(`inputs has ${request.inputs.length} tensors; this model has one input, '${INPUT_NAME}' ${shapeText(expected)}`, [
+      { field: 'inputs', message: 'exactly one tensor' },
+    ]);
   }
   const input = request.inputs[0];
   if (input.name !== INPUT_NAME) {
-    throw new InvalidRequestError(`unexpected inference input '${input.name}' for model '${model.name}'; its one input is '${INPUT_NAME}'`, [{ field: 'inputs[0].name', message: `'${INPUT_NAME}'` }]);
+    throw new InvalidRequestError(`unexpected inference input '${input.name}' for model '${model.name}'; its one input is '${INPUT_NAME}'`, [
+      { field: 'inputs[0].name', message: `'${INPUT_NAME}'` },
+    ]);
   }
   if (input.datatype === 'BYTES' || input.datatype === 'BOOL') {
-    throw new InvalidRequestError(`input '${INPUT_NAME}' has datatype ${input.datatype}; this model takes numbers: FP32 (or another numeric datatype)`, [{ field: 'inputs[0].datatype', message: 'a numeric datatype, e.g. FP32' }]);
+    throw new InvalidRequestError(`input '${INPUT_NAME}' has datatype ${input.datatype}; this model takes numbers: FP32 (or another numeric datatype)`, [
+      { field: 'inputs[0].datatype', message: 'a numeric datatype, e.g. FP32' },
+    ]);
   }
   const size = inputShape.reduce((a, b) => a * b, 1);
   const [batch, ...rest] = input.shape;
@@ -95,9 +93,13 @@ const kserveRoutes: FastifyPluginAsyncTypebox = async (app) => {
     version: SERVER_VERSION,
     extensions: [],
   }));
-  app.get('/health/live', { schema: { tags: [TAG], operationId: 'kserveServerLive', summary: 'Server liveness', security: [], response: { 200: Type.Object({ live: Type.Boolean() }) } } }, async () => ({
-    live: true,
-  }));
+  app.get(
+    '/health/live',
+    { schema: { tags: [TAG], operationId: 'kserveServerLive', summary: 'Server liveness', security: [], response: { 200: Type.Object({ live: Type.Boolean() }) } } },
+    async () => ({
+      live: true,
+    }),
+  );
   app.get(
     '/health/ready',
     {
@@ -122,23 +124,53 @@ const kserveRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const versions = selector.version === undefined ? ((await served.versions(tenantId, name)) ?? []) : [model];
     return metadataOf(name, versions, model);
   }
-  app.get('/models/:name', { schema: { tags: [TAG], operationId: 'kserveModelMetadata', summary: 'Model metadata (latest version; `versions` lists all)', params: ModelParamsSchema, response: { 200: ModelMetadataSchema, ...errors } } }, async (request) =>
-    metadata(request.tenantId, request.params.name, {}),
+  app.get(
+    '/models/:name',
+    {
+      schema: {
+        tags: [TAG],
+        operationId: 'kserveModelMetadata',
+        summary: 'Model metadata (latest version; `versions` lists all)',
+        params: ModelParamsSchema,
+        response: { 200: ModelMetadataSchema, ...errors },
+      },
+    },
+    async (request) => metadata(request.tenantId, request.params.name, {}),
   );
   app.get(
     '/models/:name/versions/:version',
-    { schema: { tags: [TAG], operationId: 'kserveModelVersionMetadata', summary: 'Metadata of a model version', params: VersionParamsSchema, response: { 200: ModelMetadataSchema, ...errors } } },
+    {
+      schema: {
+        tags: [TAG],
+        operationId: 'kserveModelVersionMetadata',
+        summary: 'Metadata of a model version',
+        params: VersionParamsSchema,
+        response: { 200: ModelMetadataSchema, ...errors },
+      },
+    },
     async (request) => metadata(request.tenantId, request.params.name, versionSelector(request.params.version)),
   );
 
   // A registered version is always servable: its artifact loads on the first request.
-  app.get('/models/:name/ready', { schema: { tags: [TAG], operationId: 'kserveModelReady', summary: 'Model readiness', params: ModelParamsSchema, response: { 200: ModelReadySchema, ...errors } } }, async (request) => {
-    await servedByName(served, request.tenantId, request.params.name, {});
-    return { name: request.params.name, ready: true };
-  });
+  app.get(
+    '/models/:name/ready',
+    { schema: { tags: [TAG], operationId: 'kserveModelReady', summary: 'Model readiness', params: ModelParamsSchema, response: { 200: ModelReadySchema, ...errors } } },
+    async (request) => {
+      await servedByName(served, request.tenantId, request.params.name, {});
+      return { name: request.params.name, ready: true };
+    },
+  );
   app.get(
     '/models/:name/versions/:version/ready',
-    { schema: { tags: [TAG], operationId: 'kserveModelVersionReady', summary: 'Readiness of a model version', params: VersionParamsSchema, response: { 200: ModelReadySchema, ...errors } } },
+    {
+      schema: {
+        tags: [TAG],
+        operationId: 'kserveModelVersionReady',
+        summary: 'Readiness of a model version',
+        params: VersionParamsSchema,
+        response: { 200: ModelReadySchema, ...errors },
+      },
+    },
     async (request) => {
       await servedByName(served, request.tenantId, request.params.name, versionSelector(request.params.version));
       return { name: request.params.name, ready: true };
@@ -149,7 +181,9 @@ const kserveRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const model = await servedByName(served, tenantId, name, selector);
     for (const [i, o] of (body.outputs ?? []).entries()) {
       if (o.name !== OUTPUT_NAME) {
-        throw new InvalidRequestError(`unexpected inference output '${o.name}' for model '${name}'; its one output is '${OUTPUT_NAME}'`, [{ field: `outputs[${i}].name`, message: `'${OUTPUT_NAME}'` }]);
+        throw new InvalidRequestError(`unexpected inference output '${o.name}' for model '${name}'; its one output is '${OUTPUT_NAME}'`, [
+          { field: `outputs[${i}].name`, message: `'${OUTPUT_NAME}'` },
+        ]);
       }
     }
     const { instances, path } = instancesOf(body, model);
@@ -168,8 +202,10 @@ const kserveRoutes: FastifyPluginAsyncTypebox = async (app) => {
     response: { 200: InferResponseSchema, ...protocolErrors(400, 401, 404, 413, 429) },
   };
   const rateLimit = { rateLimit: { max: config.RATE_LIMIT_PREDICT, timeWindow: '1 minute' } };
-  app.post('/models/:name/infer', { schema: { ...inferSchema, operationId: 'kserveInfer', summary: 'Infer with the latest version', params: ModelParamsSchema }, config: rateLimit }, async (request) =>
-    infer(request.tenantId, request.params.name, {}, request.body),
+  app.post(
+    '/models/:name/infer',
+    { schema: { ...inferSchema, operationId: 'kserveInfer', summary: 'Infer with the latest version', params: ModelParamsSchema }, config: rateLimit },
+    async (request) => infer(request.tenantId, request.params.name, {}, request.body),
   );
   app.post(
     '/models/:name/versions/:version/infer',

@@ -39,7 +39,15 @@ const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/v1/models',
-    { schema: { tags: ['models'], operationId: 'listModels', summary: 'List trained models, newest first', querystring: PageQuerySchema, response: { 200: ModelListSchema, ...problems(400) } } },
+    {
+      schema: {
+        tags: ['models'],
+        operationId: 'listModels',
+        summary: 'List trained models, newest first',
+        querystring: PageQuerySchema,
+        response: { 200: ModelListSchema, ...problems(400) },
+      },
+    },
     async (request) => {
       const { items, nextCursor } = await listModels(db, request.tenantId, request.query);
       return { items: items.map(toModelView), nextCursor };

@@ -19,7 +19,7 @@ export const ModelSchema = Type.Object(
       normalization: Type.Optional(
         Type.Object(
           { kind: Type.String(), offset: Type.Array(Type.Number()), scale: Type.Array(Type.Number()) },
-          { description: "Applied to raw inputs before the model: (value - offset[c]) × scale[c], c the channel." },
+          { description: 'Applied to raw inputs before the model: (value - offset[c]) × scale[c], c the channel.' },
         ),
       ),
       image: Type.Optional(

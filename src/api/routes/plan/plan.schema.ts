@@ -3,10 +3,7 @@ import { INCEPTION_EXAMPLE_MODEL, LAYER_TYPES, SEED_MNIST_MODEL, type KerasModel
 import { ModelInputSchema } from '../jobs/jobs.schema.js';
 
 /** The body of POST /v1/jobs minus the training fields: `{ "model": ... }`. */
-export const PlanRequestSchema = Type.Object(
-  { model: ModelInputSchema },
-  { additionalProperties: false, description: 'The model wrapped as in POST /v1/jobs: `{"model": ...}`.' },
-);
+export const PlanRequestSchema = Type.Object({ model: ModelInputSchema }, { additionalProperties: false, description: 'The model wrapped as in POST /v1/jobs: `{"model": ...}`.' });
 
 /**
  * The model itself, or wrapped in `{ "model": ... }` as POST /v1/jobs takes
@@ -24,19 +21,22 @@ export const PlanBodySchema = Type.Unsafe<ModelSpec | KerasModelEnvelope | { mod
 
 const ShapeSchema = Type.Array(Type.Integer(), { description: 'Without the batch dimension, e.g. [16, 16, 20].' });
 
-const WindowAxisSchema = Type.Object({
-  input: Type.Integer({ description: 'Input length W along this axis.' }),
-  window: Type.Integer({ description: 'Kernel or pool size F.' }),
-  stride: Type.Integer({ description: 'Stride S.' }),
-  padBefore: Type.Integer({ description: "Zeros added before (top or left); for 'same', those TensorFlow adds." }),
-  padAfter: Type.Integer({ description: "Zeros added after (bottom or right); for 'same' the odd one goes here, as in TensorFlow." }),
-  output: Type.Integer({ description: 'Output length along this axis.' }),
-  formula: Type.String({
-    description:
-      "How the output length follows, numbers filled in: the lesson's `(W − F + 2P)/S + 1` (floored, `⌊…⌋`, when S does not divide), " +
-      "e.g. `(32 − 8 + 2·0)/2 + 1 = 13`; for 'same', TensorFlow's `⌈W/S⌉`, e.g. `⌈28/2⌉ = 14`.",
-  }),
-}, { title: 'WindowAxisPlan' });
+const WindowAxisSchema = Type.Object(
+  {
+    input: Type.Integer({ description: 'Input length W along this axis.' }),
+    window: Type.Integer({ description: 'Kernel or pool size F.' }),
+    stride: Type.Integer({ description: 'Stride S.' }),
+    padBefore: Type.Integer({ description: "Zeros added before (top or left); for 'same', those TensorFlow adds." }),
+    padAfter: Type.Integer({ description: "Zeros added after (bottom or right); for 'same' the odd one goes here, as in TensorFlow." }),
+    output: Type.Integer({ description: 'Output length along this axis.' }),
+    formula: Type.String({
+      description:
+        "How the output length follows, numbers filled in: the lesson's `(W − F + 2P)/S + 1` (floored, `⌊…⌋`, when S does not divide), " +
+        "e.g. `(32 − 8 + 2·0)/2 + 1 = 13`; for 'same', TensorFlow's `⌈W/S⌉`, e.g. `⌈28/2⌉ = 14`.",
+    }),
+  },
+  { title: 'WindowAxisPlan' },
+);
 
 const WindowPlanSchema = Type.Object(
   {

@@ -115,8 +115,7 @@ const registeredModelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'deleteModelVersion',
         summary: 'Delete a version',
         description:
-          'The trained model itself is kept. A version that an alias points at is a 409 naming the aliases: move or delete them first. ' +
-          'The number is not given out again.',
+          'The trained model itself is kept. A version that an alias points at is a 409 naming the aliases: move or delete them first. ' + 'The number is not given out again.',
         params: VersionParamsSchema,
         response: { 204: Type.Null(), ...problems(400, 404, 409) },
       },
@@ -137,7 +136,7 @@ const registeredModelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['registry'],
         operationId: 'setModelAlias',
         summary: 'Point an alias at a version (creates it, or moves it)',
-        description: "Aliases are names such as `production` for one version. `latest` is reserved: it always means the highest version.",
+        description: 'Aliases are names such as `production` for one version. `latest` is reserved: it always means the highest version.',
         params: AliasParamsSchema,
         body: SetAliasBodySchema,
         response: { 200: AliasSchema, ...problems(400, 404, 413, 415) },

@@ -37,7 +37,9 @@ function instancesOf(body: { instances?: unknown[]; inputs?: unknown; signature_
     ]);
   }
   if ((body.instances === undefined) === (body.inputs === undefined)) {
-    throw new InvalidRequestError('send exactly one of "instances" (row format) and "inputs" (columnar format)', [{ field: 'instances', message: 'exactly one of instances and inputs' }]);
+    throw new InvalidRequestError('send exactly one of "instances" (row format) and "inputs" (columnar format)', [
+      { field: 'instances', message: 'exactly one of instances and inputs' },
+    ]);
   }
   if (body.instances) {
     const instances = body.instances.map((instance, i) => {
@@ -70,9 +72,7 @@ function instancesOf(body: { instances?: unknown[]; inputs?: unknown; signature_
 
 function statusOf(versions: ServedModel[]) {
   return {
-    model_version_status: versions
-      .map((v) => ({ version: String(v.version), state: 'AVAILABLE' as const, status: { error_code: 'OK', error_message: '' } }))
-      .reverse(),
+    model_version_status: versions.map((v) => ({ version: String(v.version), state: 'AVAILABLE' as const, status: { error_code: 'OK', error_message: '' } })).reverse(),
   };
 }
 
@@ -111,7 +111,12 @@ const tfservingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const predictDescription =
     'TF Serving predict. Row format `{"instances": [...]}` answers `{"predictions": [...]}`; columnar `{"inputs": ...}` answers ' +
     '`{"outputs": ...}`. Predictions are class probabilities. Needs an API key, like /v1.';
-  const predictSchema = { tags: [TAG], description: predictDescription, body: TfPredictBodySchema, response: { 200: TfPredictResponseSchema, ...protocolErrors(400, 401, 404, 413, 429) } };
+  const predictSchema = {
+    tags: [TAG],
+    description: predictDescription,
+    body: TfPredictBodySchema,
+    response: { 200: TfPredictResponseSchema, ...protocolErrors(400, 401, 404, 413, 429) },
+  };
   const rateLimit = { rateLimit: { max: config.RATE_LIMIT_PREDICT, timeWindow: '1 minute' } };
 
   async function predict(tenantId: string, name: string, selector: VersionSelector, body: Parameters<typeof instancesOf>[0]) {
@@ -138,27 +143,41 @@ const tfservingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   const statusSchema = { tags: [TAG], response: { 200: ModelStatusSchema, ...protocolErrors(400, 401, 404) } };
-  app.get('/v1/models/:name', { schema: { ...statusSchema, operationId: 'tfservingGetModelStatus', summary: 'Model status: every version, AVAILABLE', params: NameParamsSchema } }, async (request) => {
-    const versions = await served.versions(request.tenantId, request.params.name);
-    if (!versions || versions.length === 0) throw notRegistered(request.params.name, {});
-    return statusOf(versions);
-  });
-  app.get('/v1/models/:name/versions/:version', { schema: { ...statusSchema, operationId: 'tfservingGetVersionStatus', summary: 'Status of one version', params: VersionParamsSchema } }, async (request) =>
-    statusOf([await servedByName(served, request.tenantId, request.params.name, versionSelector(request.params.version))]),
+  app.get(
+    '/v1/models/:name',
+    { schema: { ...statusSchema, operationId: 'tfservingGetModelStatus', summary: 'Model status: every version, AVAILABLE', params: NameParamsSchema } },
+    async (request) => {
+      const versions = await served.versions(request.tenantId, request.params.name);
+      if (!versions || versions.length === 0) throw notRegistered(request.params.name, {});
+      return statusOf(versions);
+    },
   );
-  app.get('/v1/models/:name/labels/:label', { schema: { ...statusSchema, operationId: 'tfservingGetLabelStatus', summary: 'Status of a labelled version', params: LabelParamsSchema } }, async (request) =>
-    statusOf([await servedByName(served, request.tenantId, request.params.name, { alias: request.params.label })]),
+  app.get(
+    '/v1/models/:name/versions/:version',
+    { schema: { ...statusSchema, operationId: 'tfservingGetVersionStatus', summary: 'Status of one version', params: VersionParamsSchema } },
+    async (request) => statusOf([await servedByName(served, request.tenantId, request.params.name, versionSelector(request.params.version))]),
+  );
+  app.get(
+    '/v1/models/:name/labels/:label',
+    { schema: { ...statusSchema, operationId: 'tfservingGetLabelStatus', summary: 'Status of a labelled version', params: LabelParamsSchema } },
+    async (request) => statusOf([await servedByName(served, request.tenantId, request.params.name, { alias: request.params.label })]),
   );
 
   const metadataSchema = { tags: [TAG], response: { 200: ModelMetadataSchema, ...protocolErrors(400, 401, 404) } };
-  app.get('/v1/models/:name/metadata', { schema: { ...metadataSchema, operationId: 'tfservingGetModelMetadata', summary: 'Signature of the latest version', params: NameParamsSchema } }, async (request) =>
-    metadataOf(await servedByName(served, request.tenantId, request.params.name, {})),
+  app.get(
+    '/v1/models/:name/metadata',
+    { schema: { ...metadataSchema, operationId: 'tfservingGetModelMetadata', summary: 'Signature of the latest version', params: NameParamsSchema } },
+    async (request) => metadataOf(await servedByName(served, request.tenantId, request.params.name, {})),
   );
-  app.get('/v1/models/:name/versions/:version/metadata', { schema: { ...metadataSchema, operationId: 'tfservingGetVersionMetadata', summary: 'Signature of a version', params: VersionParamsSchema } }, async (request) =>
-    metadataOf(await servedByName(served, request.tenantId, request.params.name, versionSelector(request.params.version))),
+  app.get(
+    '/v1/models/:name/versions/:version/metadata',
+    { schema: { ...metadataSchema, operationId: 'tfservingGetVersionMetadata', summary: 'Signature of a version', params: VersionParamsSchema } },
+    async (request) => metadataOf(await servedByName(served, request.tenantId, request.params.name, versionSelector(request.params.version))),
   );
-  app.get('/v1/models/:name/labels/:label/metadata', { schema: { ...metadataSchema, operationId: 'tfservingGetLabelMetadata', summary: 'Signature of a labelled version', params: LabelParamsSchema } }, async (request) =>
-    metadataOf(await servedByName(served, request.tenantId, request.params.name, { alias: request.params.label })),
+  app.get(
+    '/v1/models/:name/labels/:label/metadata',
+    { schema: { ...metadataSchema, operationId: 'tfservingGetLabelMetadata', summary: 'Signature of a labelled version', params: LabelParamsSchema } },
+    async (request) => metadataOf(await servedByName(served, request.tenantId, request.params.name, { alias: request.params.label })),
   );
 };
 

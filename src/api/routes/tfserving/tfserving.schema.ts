@@ -20,9 +20,7 @@ export const TfPredictBodySchema = Type.Object(
           'or `{"input": <any of those>}` naming the one input.',
       }),
     ),
-    inputs: Type.Optional(
-      Type.Unknown({ description: 'Columnar format: the batch of inputs (a list, first dimension = instances), or `{"input": <that list>}`.' }),
-    ),
+    inputs: Type.Optional(Type.Unknown({ description: 'Columnar format: the batch of inputs (a list, first dimension = instances), or `{"input": <that list>}`.' })),
   },
   { additionalProperties: false, description: 'Exactly one of `instances` and `inputs`.' },
 );
@@ -45,11 +43,14 @@ export const ModelStatusSchema = Type.Object({
   ),
 });
 
-const TensorInfoSchema = Type.Object({
-  dtype: Type.String(),
-  tensor_shape: Type.Object({ dim: Type.Array(Type.Object({ size: Type.String(), name: Type.String() })), unknown_rank: Type.Boolean() }),
-  name: Type.String(),
-}, { title: 'TfservingTensorInfo' });
+const TensorInfoSchema = Type.Object(
+  {
+    dtype: Type.String(),
+    tensor_shape: Type.Object({ dim: Type.Array(Type.Object({ size: Type.String(), name: Type.String() })), unknown_rank: Type.Boolean() }),
+    name: Type.String(),
+  },
+  { title: 'TfservingTensorInfo' },
+);
 
 export const ModelMetadataSchema = Type.Object({
   model_spec: Type.Object({ name: Type.String(), signature_name: Type.String(), version: Type.String() }),
