@@ -4,21 +4,7 @@ import { readStoredJson } from './stored-json.js';
 import { LineageSchema, type Lineage } from './registry.schema.js';
 import { readJobDocument } from './job.schema.js';
 import { EngineInfoSchema, ModelMetricsSchema } from './model.schema.js';
-
-/** JSON with object keys sorted at every depth: the same value always gives the same text. */
-export function canonicalJson(value: unknown): string {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(canonical)
-      : v !== null && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.keys(v)
-              .sort()
-              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
-          )
-        : v;
-  return JSON.stringify(canonical(value));
-}
+import { canonicalJson } from '../infra/canonical-json.js';
 
 export function specHash(modelSpec: unknown): string {
   return createHash('sha256').update(canonicalJson(modelSpec)).digest('hex');

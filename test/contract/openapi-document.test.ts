@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { canonicalJson as canonical } from '../../src/infra/canonical-json.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { LAYER_TYPES } from '../../src/model-spec/index.js';
@@ -34,15 +35,6 @@ function resolve(doc: Record<string, any>, node: Record<string, any>): Record<st
     .slice(2)
     .split('/')
     .reduce((at: Record<string, any>, key: string) => at[key.replaceAll('~1', '/').replaceAll('~0', '~')], doc);
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (!value || typeof value !== 'object') return JSON.stringify(value);
-  return `{${Object.keys(value)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-    .join(',')}}`;
 }
 
 describe('openapi.yaml as OpenAPI 3.1', () => {

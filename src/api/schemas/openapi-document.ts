@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { canonicalJson as canonical } from '../../infra/canonical-json.js';
 
 /**
  * Turns the document @fastify/swagger builds from the route schemas into a
@@ -114,15 +115,6 @@ const USE_ANNOTATIONS = ['description', 'default'] as const;
 function coreIdentity(schema: Schema): string {
   const { description: _description, default: _default, ...rest } = schema;
   return identity(rest);
-}
-
-function canonical(value: Json): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (!isObject(value)) return JSON.stringify(value);
-  return `{${Object.keys(value)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
-    .join(',')}}`;
 }
 
 const REF_PREFIX = '#/components/schemas/';

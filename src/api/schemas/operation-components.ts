@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { canonicalJson as canonical } from '../../infra/canonical-json.js';
 import { operationsOf } from './openapi-document.js';
 
 /**
@@ -21,15 +22,6 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function canonical(value: Json): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (!isObject(value)) return JSON.stringify(value);
-  return `{${Object.keys(value)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
-    .join(',')}}`;
-}
 
 /** Where a shared parameter is declared: an operation that takes it, and its name there. */
 export type ParameterSource = readonly [operationId: string, parameter: string];
