@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zipSync } from 'fflate';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, type TestApp, quietLog } from '../helpers/app.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import { concatBytes, greyToRgba, gzip, idxFile, mnistBytes, npyFile, packValues, pngFile, solidRgba } from '../data/fixtures.js';
 
-const silent = { info() {}, warn() {}, error: console.error };
 let t: TestApp;
 
 beforeAll(async () => {
@@ -41,7 +40,7 @@ describe('IDX upload, training and predict with images', () => {
   let datasetId: string;
   let worker: TrainingWorker;
   beforeAll(async () => {
-    worker = await startTrainingWorker(t.config, silent);
+    worker = await startTrainingWorker(t.config, quietLog);
   });
   afterAll(async () => {
     await worker.close();
@@ -107,7 +106,7 @@ describe('IDX upload, training and predict with images', () => {
     expect((await t.http.delete(`/v1/datasets/${datasetId}`)).status).toBe(204);
     expect((await t.http.get(`/v1/datasets/${datasetId}`)).status).toBe(404);
     expect((await t.http.delete('/v1/datasets/mnist')).status).toBe(409);
-    worker = await startTrainingWorker(t.config, silent);
+    worker = await startTrainingWorker(t.config, quietLog);
   });
 });
 

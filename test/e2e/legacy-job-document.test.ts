@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, SMALL_CNN, type TestApp } from '../helpers/app.js';
+import { createTestApp, SMALL_CNN, type TestApp, quietLog } from '../helpers/app.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import { enqueueTraining } from '../../src/queue/train-queue.js';
@@ -12,14 +12,13 @@ import { isCurrentJobDocument } from '../../src/queue/job-document.js';
  * {model, training as submitted, dataset}, without `version`. The worker
  * still trains them, filling in the defaults as it used to.
  */
-const silent = { info() {}, warn() {}, error: console.error };
 
 let t: TestApp;
 let worker: TrainingWorker;
 
 beforeAll(async () => {
   t = await createTestApp();
-  worker = await startTrainingWorker(t.config, silent);
+  worker = await startTrainingWorker(t.config, quietLog);
 });
 afterAll(async () => {
   await worker?.close();

@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
+import { createTestApp, jobBody, type TestApp, quietLog } from '../helpers/app.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
 
-const silent = { info() {}, warn() {}, error: console.error };
 let t: TestApp | undefined;
 let worker: TrainingWorker | undefined;
 const processes: WorkerProcess[] = [];
@@ -49,7 +48,7 @@ function parseEvents(text: string) {
 describe('live progress over Server-Sent Events', () => {
   it('streams states, progress and per-epoch metrics, ends after the final state, and resumes after Last-Event-ID', async () => {
     t = await createTestApp();
-    worker = await startTrainingWorker(t.config, silent);
+    worker = await startTrainingWorker(t.config, quietLog);
     const { body: job } = await t.http.post('/v1/jobs').send(longJob(3));
     const stream = await t.http
       .get(`/v1/jobs/${job.id}/events`)
@@ -122,7 +121,7 @@ describe('cancel', () => {
 
   it('stops a running job within a batch, keeping the metrics of finished epochs', async () => {
     t = await createTestApp();
-    worker = await startTrainingWorker(t.config, silent);
+    worker = await startTrainingWorker(t.config, quietLog);
     const { body: job } = await t.http.post('/v1/jobs').send(longJob(200));
     await firstEpoch(job.id);
     const res = await t.http.post(`/v1/jobs/${job.id}/cancel`);
@@ -165,7 +164,7 @@ describe('submission', () => {
     expect(res.body.status).toBe('queued');
     await t.app.services.db.job.update({ where: { id: res.body.id }, data: { createdAt: new Date(Date.now() - 60_000) } });
     // A worker that reaches Redis finds the stored job at start-up.
-    worker = await startTrainingWorker({ ...t.config, REDIS_URL: 'redis://127.0.0.1:6379' }, silent);
+    worker = await startTrainingWorker({ ...t.config, REDIS_URL: 'redis://127.0.0.1:6379' }, quietLog);
     const done = await waitForJob(t.http, res.body.id, { timeoutMs: 90_000, intervalMs: 100 });
     expect(done.status).toBe('succeeded');
   });
@@ -174,7 +173,7 @@ describe('submission', () => {
 describe('limits and stopping', () => {
   it('fails a job that exceeds its wall-time limit', async () => {
     t = await createTestApp();
-    worker = await startTrainingWorker(t.config, silent);
+    worker = await startTrainingWorker(t.config, quietLog);
     const { body: job } = await t.http.post('/v1/jobs').send(jobBody({ ...longJob(500), training: { epochs: 500, batchSize: 16, maxWallTimeSeconds: 2 } }));
     const done = await waitForJob(t.http, job.id, { timeoutMs: 90_000, intervalMs: 100 });
     expect(done.status).toBe('failed');
@@ -184,7 +183,7 @@ describe('limits and stopping', () => {
 
   it('stops early when the monitored metric stops improving, and succeeds with the reason', async () => {
     t = await createTestApp();
-    worker = await startTrainingWorker(t.config, silent);
+    worker = await startTrainingWorker(t.config, quietLog);
     const body = jobBody({ training: { epochs: 10, batchSize: 32, earlyStopping: { monitor: 'val_loss', patience: 1, minDelta: 1000 } } });
     const { body: job } = await t.http.post('/v1/jobs').send(body);
     const done = await waitForJob(t.http, job.id, { timeoutMs: 90_000, intervalMs: 100 });
@@ -199,7 +198,7 @@ describe('running-jobs quota', () => {
   it("keeps a tenant at its limit of running jobs without blocking another tenant's jobs", async () => {
     t = await createTestApp({ WORKER_CONCURRENCY: 2 });
     await t.app.services.db.tenant.update({ where: { id: t.tenant }, data: { quotas: { runningJobs: 1 } } });
-    worker = await startTrainingWorker(t.config, silent);
+    worker = await startTrainingWorker(t.config, quietLog);
     const long = (await t.http.post('/v1/jobs').send(longJob(400))).body;
     await waitForJob(t.http, long.id, { until: (j) => j.status === 'running', timeoutMs: 90_000, intervalMs: 100, what: 'running' });
     const waiting = (await t.http.post('/v1/jobs').send(jobBody({ training: { epochs: 1 } }))).body;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
+import { createTestApp, jobBody, type TestApp, quietLog } from '../helpers/app.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import { loadMnist } from '../../src/data/mnist.dataset.js';
 import { createJob } from '../../src/storage/jobs.repository.js';
@@ -10,14 +10,12 @@ import { MNIST_CONTENT_HASH } from '../../src/data/datasets.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
 import { storedJobFields } from '../helpers/job-row.js';
 
-const silent = { info() {}, warn() {}, error: console.error };
-
 let t: TestApp;
 let worker: TrainingWorker;
 
 beforeAll(async () => {
   t = await createTestApp();
-  worker = await startTrainingWorker(t.config, silent);
+  worker = await startTrainingWorker(t.config, quietLog);
 });
 afterAll(async () => {
   await worker?.close();

@@ -6,10 +6,9 @@ import { createRedis } from '../../src/queue/connection.js';
 import { listWorkers, startHeartbeat, workerStatusKey, type Heartbeat, type WorkerStatus } from '../../src/queue/worker-heartbeats.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import type { EngineInfo } from '../../src/engine/select-engine.js';
-import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
+import { createTestApp, jobBody, type TestApp, quietLog } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const silent = { info() {}, warn() {}, error: console.error };
 const ENGINE: EngineInfo = { name: 'wasm', version: '4.22.0', simd: true, threads: false };
 
 let redis: Redis | undefined;
@@ -117,7 +116,7 @@ describe('worker heartbeats in Redis', () => {
   it('a training worker reports its engine, concurrency and the job it trains, and removes itself when closed', async () => {
     t = await createTestApp({ WORKER_CONCURRENCY: 2 });
     redis = createRedis(t.config.REDIS_URL, 'worker');
-    worker = await startTrainingWorker(t.config, silent, { heartbeatIntervalMs: 200 });
+    worker = await startTrainingWorker(t.config, quietLog, { heartbeatIntervalMs: 200 });
 
     const [idle] = await listWorkers(redis, t.config.QUEUE_NAME);
     expect(idle).toMatchObject({ host: hostname(), pid: process.pid, queue: t.config.QUEUE_NAME, concurrency: 2, activeJobIds: [] });
@@ -153,7 +152,7 @@ describe('worker heartbeats in Redis', () => {
 describe('GET /v1/workers', () => {
   it("lists live workers with their engine, and only the caller's job ids", async () => {
     t = await createTestApp();
-    worker = await startTrainingWorker(t.config, silent, { heartbeatIntervalMs: 200 });
+    worker = await startTrainingWorker(t.config, quietLog, { heartbeatIntervalMs: 200 });
     const res = await waitFor(
       () => t!.http.get('/v1/workers'),
       (r) => r.status === 200 && r.body.items.length === 1,

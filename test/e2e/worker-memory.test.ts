@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
+import { createTestApp, jobBody, type TestApp, quietLog } from '../helpers/app.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import type { SandboxStats, TrainResult } from '../../src/worker/sandbox-process.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -13,7 +13,6 @@ import { waitForJob } from '../helpers/wait-for-job.js';
  * The engine is pinned to wasm: its heap limit is what the out-of-memory
  * case hits, and what the sandbox must be replaced after.
  */
-const silent = { info() {}, warn() {}, error: console.error };
 const JOBS = 20;
 const MiB = 2 ** 20;
 
@@ -23,7 +22,7 @@ const results = new Map<string, TrainResult>();
 
 beforeAll(async () => {
   t = await createTestApp({ ENGINE: 'wasm', QUOTA_QUEUED_JOBS: 100 });
-  worker = await startTrainingWorker(t.config, silent);
+  worker = await startTrainingWorker(t.config, quietLog);
   worker.worker.on('completed', (job, result: TrainResult) => results.set(job.data.jobId, result));
 });
 afterAll(async () => {

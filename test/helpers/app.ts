@@ -8,6 +8,9 @@ import { testConfig } from './config.js';
 
 type Agent = ReturnType<typeof request.agent>;
 
+/** A logger for workers started in tests: errors only. */
+export const quietLog = { info() {}, warn() {}, error: console.error };
+
 export interface TestApp {
   app: FastifyInstance;
   config: AppConfig;
