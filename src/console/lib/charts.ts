@@ -15,6 +15,8 @@ export interface LineSeries {
 export interface LineChart {
   /** x ascending; one array per series, aligned with x (null: no value there). */
   update(x: number[], ys: (number | null)[][]): void;
+  /** Where the x axis ends at least (a job's epochs: the curve shows how far it has come). */
+  setXMax(max: number): void;
   destroy(): void;
 }
 
@@ -42,13 +44,14 @@ export function lineChart(
   },
 ): LineChart {
   host.classList.add('chart');
+  let xMax = 1;
   const data: uPlot.AlignedData = [[], ...opts.series.map(() => [])];
   const plot = new uPlot(
     {
       width: Math.max(200, host.clientWidth || 600),
       height: opts.height ?? 240,
       scales: {
-        x: { time: false },
+        x: { time: false, range: (_u, _min, max) => [0, Math.max(xMax, Math.ceil(max ?? 1))] },
         y: opts.yRange
           ? { range: opts.yRange }
           : {
@@ -59,7 +62,9 @@ export function lineChart(
         {
           ...axisStyle,
           label: opts.xLabel,
-          values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : v.toFixed(1))),
+          // Whole epochs on the axis; per-batch points fall between them.
+          incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+          values: (_u, splits) => splits.map((v) => String(v)),
         },
         { ...axisStyle, label: opts.yLabel, size: 56 },
       ],
@@ -88,6 +93,10 @@ export function lineChart(
   return {
     update(x, ys) {
       plot.setData([x, ...ys] as uPlot.AlignedData);
+    },
+    setXMax(max) {
+      xMax = Math.max(1, max);
+      plot.setScale('x', { min: 0, max: Math.max(xMax, Math.ceil(plot.data[0].at(-1) ?? 1)) });
     },
     destroy() {
       ro.disconnect();

@@ -77,6 +77,12 @@ export class JobCurves {
     this.draw();
   }
 
+  /** The x axis spans the job's epochs. */
+  setEpochs(epochs: number): void {
+    this.loss.setXMax(epochs);
+    this.accuracy.setXMax(epochs);
+  }
+
   /** Points shown so far (tests and the screen-reader summary read these). */
   get pointCount(): { epochs: number; batches: number } {
     return { epochs: this.epochs.size, batches: this.batches.length };

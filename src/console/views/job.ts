@@ -142,12 +142,7 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
               job.dataset.limit ? ` (first ${fmt.count(job.dataset.limit)} examples)` : '',
             ],
           ],
-          [
-            'Split',
-            job.split
-              ? `${fmt.count(job.split.train)} train · ${fmt.count(job.split.validation)} validation · ${fmt.count(job.split.test)} test (seed ${job.split.seed})`
-              : 'not split yet',
-          ],
+          ['Split', job.split ? `${fmt.count(job.split.train)} train · ${fmt.count(job.split.validation)} validation · ${fmt.count(job.split.test)} test (seed ${job.split.seed})` : 'not split yet'],
           ['Engine', job.engine ? `${job.engine.name} ${job.engine.version}` : 'not started'],
           ['Model size', `${fmt.count(plan.totalParams)} parameters · ${fmt.compact(plan.macs)} MACs per example · output ${fmt.shape(plan.outputShape)}`],
           ['Attempts', String(job.attempts)],
@@ -222,6 +217,7 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
   }
 
   renderJob();
+  curves.setEpochs(job.progress.epochs);
   // The stream replays the job's durable events (states, finished epochs), then follows it live.
   void followEvents(`/v1/jobs/${encodeURIComponent(job.id)}/events`, {
     signal,

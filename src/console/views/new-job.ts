@@ -113,11 +113,7 @@ export async function newJobView(ctx: ViewContext): Promise<HTMLElement> {
     'select',
     { id: 'job-dataset' },
     datasets.items.map((d) =>
-      option(
-        d.id,
-        `${d.name} (${d.id === d.name ? '' : `${d.id.slice(0, 8)}, `}${d.examples.toLocaleString('en-US')} examples, ${d.inputShape.join('×')})`,
-        d.id === body.dataset.id,
-      ),
+      option(d.id, `${d.name} (${d.id === d.name ? '' : `${d.id.slice(0, 8)}, `}${d.examples.toLocaleString('en-US')} examples, ${d.inputShape.join('×')})`, d.id === body.dataset.id),
     ),
   );
   if (!datasets.items.some((d) => d.id === body.dataset.id)) datasetSelect.prepend(option(body.dataset.id, body.dataset.id, true));
@@ -454,12 +450,7 @@ export async function newJobView(ctx: ViewContext): Promise<HTMLElement> {
     h(
       'div',
       { class: 'page-head' },
-      h(
-        'div',
-        null,
-        h('h1', null, 'New job'),
-        h('p', { class: 'sub' }, 'Prefilled with the lesson’s MNIST network. The plan follows as you type; mistakes show at the layer and field they concern.'),
-      ),
+      h('div', null, h('h1', null, 'New job'), h('p', { class: 'sub' }, 'Prefilled with the lesson’s MNIST network. The plan follows as you type; mistakes show at the layer and field they concern.')),
     ),
     fromNote,
     h('div', { class: 'editor-grid' }, h('div', { class: 'editor-col' }, form), h('div', { class: 'plan-col' }, card('Plan', planStatus, planHost))),

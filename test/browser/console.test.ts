@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page, Request } from 'playwright-core';
+import { startApiStack, type ApiStack } from '../helpers/api-stack.js';
+import { launchChromium, type ChromiumSession } from '../helpers/browser.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/**
+ * The console end to end in Debian's Chromium, against a real API process
+ * and training worker: key prompt, live plan and its inline errors, a job's
+ * curves while it trains, cancelling, and drawing a digit for the trained
+ * model. Screenshots land in test/browser/screenshots/.
+ */
+let stack: ApiStack;
+let chrome: ChromiumSession;
+let page: Page;
+let trainedJobId = '';
+
+// Deadlines only turn a hang into a readable failure.
+const LONG = { timeout: 120_000 };
+
+beforeAll(async () => {
+  [stack, chrome] = await Promise.all([startApiStack(), launchChromium()]);
+  page = chrome.page;
+});
+afterAll(async () => {
+  await chrome?.close();
+  await stack?.close();
+});
+
+const dataNumber = async (selector: string, attribute: string) => Number((await page.locator(selector).getAttribute(attribute)) ?? 0);
+
+describe('the console in a browser', () => {
+  it('asks for an API key once, refuses a wrong one, and keeps the key out of every URL', async () => {
+    await page.goto(`${stack.baseUrl}/`);
+    const keyInput = page.getByLabel('API key');
+    await keyInput.waitFor(LONG);
+    await chrome.screenshot('key-prompt-1280');
+    await keyInput.fill('ty_not-a-key');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText(/The API refused this key/).waitFor(LONG);
+    expect(await keyInput.getAttribute('aria-invalid')).toBe('true');
+
+    await keyInput.fill(stack.key);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor(LONG);
+    await page.getByText('No jobs yet.').waitFor(LONG);
+    expect(await page.evaluate("sessionStorage.getItem('trainyard.apiKey')")).toBe(stack.key);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
+    expect(page.url()).not.toContain(stack.key);
+    // A reload keeps the session's key: no second prompt.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor(LONG);
+  });
+
+  it('plans the lesson network live and shows a bad kernel size at its layer and field', async () => {
+    await page.getByRole('link', { name: 'New job' }).first().click();
+    await page.getByRole('heading', { name: 'New job', level: 1 }).waitFor(LONG);
+    const planTable = page.locator('.plan-table');
+    await planTable.getByText('(14 − 2 + 2·0)/2 + 1 = 7').waitFor(LONG);
+    expect(await page.locator('.plan-totals').textContent()).toContain('3,274,634');
+    // The first convolution's numbers: SAME on 28 with F = 5 pads 2 + 2.
+    expect(await planTable.locator('tr[data-layer-index="0"]').textContent()).toMatch(/⌈28\/1⌉ = 28.*pads 2\+2/);
+
+    // SAME fits any kernel; with 'valid', a 40x40 kernel cannot slide over 28x28.
+    await page.locator('#layer-0-padding').selectOption('valid');
+    await planTable.getByText('(28 − 5 + 2·0) + 1 = 24').waitFor(LONG);
+    const kernel = page.locator('#layer-0-kernelSize');
+    await kernel.fill('40');
+    await page.locator('#layer-0-kernelSize[aria-invalid="true"]').waitFor(LONG);
+    const message = await page.locator('#layer-0-kernelSize-error').textContent();
+    expect(message).toMatch(/kernel 40x40 with padding 'valid' does not fit a 28x28 input/);
+    await chrome.screenshot('plan-error-1280');
+    // The error is on layer 1's card only.
+    expect(await page.locator('.layer-card[aria-invalid], .layer-card:has([aria-invalid="true"])').count()).toBe(1);
+
+    await kernel.fill('5');
+    await page.locator('#layer-0-kernelSize:not([aria-invalid])').waitFor(LONG);
+    await page.locator('#layer-0-padding').selectOption('same');
+    await planTable.getByText('(14 − 2 + 2·0)/2 + 1 = 7').waitFor(LONG);
+  });
+
+  it('submits a small job and draws its curve points while it trains', async () => {
+    await page.locator('#job-name').fill('browser-lesson');
+    await page.locator('#job-limit').fill('1000');
+    await page.locator('#training-epochs').fill('3');
+    await page.locator('#training-batchSize').fill('32');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.locator('.job-page').waitFor(LONG);
+    trainedJobId = (await page.locator('.job-page').getAttribute('data-job-id')) ?? '';
+    expect(page.url()).toContain(`#/jobs/${trainedJobId}`);
+
+    // A point of the curves appears while the job is still running.
+    await page.locator('html:has(.chart-grid[data-epoch-points]:not([data-epoch-points="0"])):has(.page-head .badge.status-running)').waitFor(LONG);
+    expect(await dataNumber('.chart-grid', 'data-epoch-points')).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('.epochs-table tbody tr').count()).toBeGreaterThanOrEqual(1);
+    expect(Number(await page.locator('progress[aria-label="Training progress"]').getAttribute('value'))).toBeGreaterThan(0);
+    await chrome.screenshot('job-running-1280');
+  });
+
+  it('cancels another job from its page', async () => {
+    // Queued behind the first (one worker, one job at a time).
+    const other = await stack.call<{ id: string }>('POST', '/v1/jobs', {
+      name: 'browser-cancel-me',
+      model: {
+        input: { shape: [28, 28, 1] },
+        layers: [{ type: 'conv2d', filters: 4, kernelSize: 3, strides: 2, activation: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10, activation: 'softmax' }],
+      },
+      training: { epochs: 100, batchSize: 16 },
+      dataset: { id: 'mnist', limit: 500 },
+    });
+    expect(other.status).toBe(202);
+    await page.goto(`${stack.baseUrl}/#/jobs/${other.body.id}`);
+    const cancel = page.getByRole('button', { name: 'Cancel job' });
+    await cancel.waitFor(LONG);
+    await cancel.click();
+    await page.locator('.page-head .badge.status-cancelled').waitFor(LONG);
+    expect(await cancel.isHidden()).toBe(true);
+    const job = await stack.call<{ status: string }>('GET', `/v1/jobs/${other.body.id}`);
+    expect(job.body.status).toBe('cancelled');
+
+    // The list shows both, and filters by state.
+    await page.getByRole('link', { name: 'Jobs' }).first().click();
+    await page.locator(`tr[data-job-id="${other.body.id}"]`).waitFor(LONG);
+    await page.getByLabel('State').selectOption('cancelled');
+    await page.locator(`tr[data-job-id="${trainedJobId}"]`).waitFor({ state: 'detached', ...LONG });
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    await page.getByLabel('State').selectOption('');
+    await page.locator(`tr[data-job-id="${trainedJobId}"]`).waitFor(LONG);
+    await chrome.screenshot('jobs-1280');
+  });
+
+  it('trains to the end; a digit drawn with the mouse gets a prediction', async () => {
+    const done = await waitFor(
+      () => stack.call<{ status: string; modelId: string | null }>('GET', `/v1/jobs/${trainedJobId}`),
+      (r) => ['succeeded', 'failed', 'cancelled'].includes(r.body.status),
+      {
+        timeoutMs: 240_000,
+        intervalMs: 500,
+        what: 'the browser job to finish',
+      },
+    );
+    expect(done.body.status).toBe('succeeded');
+    await page.goto(`${stack.baseUrl}/#/jobs/${trainedJobId}`);
+    await page.locator('.epochs-table tbody tr').nth(2).waitFor(LONG);
+    await chrome.screenshot('job-done-1280');
+    await page.getByRole('link', { name: 'Open the model' }).click();
+    const pad = page.getByRole('img', { name: /Drawing pad/ });
+    await pad.waitFor(LONG);
+
+    const instances: number[][] = [];
+    const onRequest = (req: Request) => {
+      if (req.url().endsWith('/predict')) instances.push(...(req.postDataJSON() as { instances: number[][] }).instances);
+    };
+    page.on('request', onRequest);
+    // A "1": one vertical stroke, slightly slanted, off to the left of the pad.
+    const box = (await pad.boundingBox())!;
+    const at = (fx: number, fy: number): [number, number] => [box.x + fx * box.width, box.y + fy * box.height];
+    await page.mouse.move(...at(0.4, 0.15));
+    await page.mouse.down();
+    for (let i = 1; i <= 15; i++) await page.mouse.move(...at(0.4 - 0.06 * (i / 15), 0.15 + 0.7 * (i / 15)));
+    await page.mouse.up();
+    await page.locator('.probabilities[data-predicted]:not([data-predicted=""])').waitFor(LONG);
+    page.off('request', onRequest);
+
+    const predicted = await page.locator('.probabilities').getAttribute('data-predicted');
+    expect(predicted).toMatch(/^[0-9]$/);
+    expect(await page.locator('.top-classes li').count()).toBe(3);
+    // What was sent is an MNIST-like instance: 784 values in 0..1, its mass at the centre.
+    const sent = instances.at(-1)!;
+    expect(sent).toHaveLength(784);
+    expect(Math.min(...sent)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...sent)).toBe(1);
+    let t = 0;
+    let mx = 0;
+    let my = 0;
+    sent.forEach((v, i) => {
+      t += v;
+      mx += v * ((i % 28) + 0.5);
+      my += v * (Math.floor(i / 28) + 0.5);
+    });
+    expect(Math.abs(mx / t - 14)).toBeLessThanOrEqual(0.5);
+    expect(Math.abs(my / t - 14)).toBeLessThanOrEqual(0.5);
+    await chrome.screenshot('model-draw-1280');
+  });
+
+  it('fits a 390 px wide screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [hash, name] of [
+      [`#/models/${(await stack.call<{ modelId: string }>('GET', `/v1/jobs/${trainedJobId}`)).body.modelId}`, 'model'],
+      [`#/jobs/${trainedJobId}`, 'job'],
+      ['#/jobs', 'jobs'],
+      ['#/new', 'new-job'],
+    ]) {
+      await page.goto(`${stack.baseUrl}/${hash}`);
+      await page.locator('main h1').waitFor(LONG);
+      await page.waitForLoadState('networkidle');
+      // Nothing is wider than the screen (tables scroll inside their own box).
+      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+      expect(overflow, name).toBeLessThanOrEqual(0);
+      await chrome.screenshot(`${name}-390`);
+    }
+  });
+
+  it('ran without a script error or a Content-Security-Policy violation', () => {
+    // The browser logs the answers the console expects and shows: the wrong key's 401 and the bad kernel's 400.
+    const expected = /Failed to load resource: the server responded with a status of (400 \(Bad Request\)|401 \(Unauthorized\))/;
+    expect(chrome.problems.filter((p) => !expected.test(p))).toEqual([]);
+  });
+});
