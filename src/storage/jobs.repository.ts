@@ -77,10 +77,10 @@ export async function findJobByIdempotencyKey(db: Db, tenantId: string, key: str
 export async function listJobs(
   db: Db,
   tenantId: string,
-  { limit, cursor, status }: { limit: number; cursor?: string; status?: JobStatus },
+  { limit, cursor, status, name }: { limit: number; cursor?: string; status?: JobStatus; name?: string },
 ): Promise<{ items: JobWithModel[]; nextCursor: string | null }> {
   const rows = await db.job.findMany({
-    where: { tenantId, ...(status ? { status } : {}) },
+    where: { tenantId, ...(status ? { status } : {}), ...(name ? { name: { contains: name, mode: 'insensitive' } } : {}) },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit + 1,
     ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
@@ -106,8 +106,8 @@ export async function jobIdsOfTenant(db: Db, tenantId: string, ids: readonly str
 }
 
 /** Where training of job `id` stands: epoch and batch of its epoch. */
-export function findProgress(db: Db, id: string): Promise<Pick<Job, 'epoch' | 'epochs' | 'batch' | 'batchesPerEpoch' | 'status'> | null> {
-  return db.job.findUnique({ where: { id }, select: { epoch: true, epochs: true, batch: true, batchesPerEpoch: true, status: true } });
+export function findProgress(db: Db, id: string): Promise<Pick<Job, 'epoch' | 'epochs' | 'batch' | 'batchesPerEpoch' | 'batchLoss' | 'batchAccuracy' | 'status'> | null> {
+  return db.job.findUnique({ where: { id }, select: { epoch: true, epochs: true, batch: true, batchesPerEpoch: true, batchLoss: true, batchAccuracy: true, status: true } });
 }
 
 export function listMetrics(db: Db, jobId: string): Promise<EpochMetric[]> {
@@ -194,7 +194,12 @@ export async function markRunning(
   });
 }
 
-export function updateProgress(db: Db, id: string, progress: { epoch: number; batch: number; batchesPerEpoch: number; split?: Prisma.InputJsonValue }): Promise<unknown> {
+/** Where training stands; `batchLoss`/`batchAccuracy` are the means of the current epoch's batches so far (null at an epoch's start). */
+export function updateProgress(
+  db: Db,
+  id: string,
+  progress: { epoch: number; batch: number; batchesPerEpoch: number; batchLoss?: number | null; batchAccuracy?: number | null; split?: Prisma.InputJsonValue },
+): Promise<unknown> {
   return db.job.updateMany({ where: { id, status: { in: [...RUNNING_STATUSES] } }, data: progress });
 }
 

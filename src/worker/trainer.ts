@@ -146,6 +146,11 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
     let epochStarted = 0;
     let lastProgress = 0;
     let lastDbProgress = 0;
+    // Means of this epoch's batches so far: what the live per-batch curve shows.
+    let batchLossSum = 0;
+    let batchAccuracySum = 0;
+    let batchesSeen = 0;
+    let accuracySeen = 0;
     if (initialEpoch < training.epochs && !control.cause) {
       await fitted.fit(train.xs, train.ys, {
         epochs: training.epochs,
@@ -158,8 +163,19 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
           onEpochBegin: async (e) => {
             epoch = e + 1;
             epochStarted = performance.now();
+            batchLossSum = batchAccuracySum = batchesSeen = accuracySeen = 0;
           },
-          onBatchEnd: async (b) => {
+          onBatchEnd: async (b, logs = {}) => {
+            const batchLoss = metric(logs, 'loss');
+            const batchAccuracy = metric(logs, 'acc', 'accuracy');
+            if (batchLoss !== null) {
+              batchLossSum += batchLoss;
+              batchesSeen++;
+            }
+            if (batchAccuracy !== null) {
+              batchAccuracySum += batchAccuracy;
+              accuracySeen++;
+            }
             if (await control.afterBatch()) fitted.stopTraining = true;
             const now = performance.now();
             if (now - lastProgress >= PROGRESS_EVERY_MS) {
@@ -168,7 +184,13 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
             }
             if (now - lastDbProgress >= DB_PROGRESS_EVERY_MS) {
               lastDbProgress = now;
-              await jobs.updateProgress(ctx.db, ctx.jobId, { epoch, batch: b + 1, batchesPerEpoch });
+              await jobs.updateProgress(ctx.db, ctx.jobId, {
+                epoch,
+                batch: b + 1,
+                batchesPerEpoch,
+                batchLoss: batchesSeen ? batchLossSum / batchesSeen : null,
+                batchAccuracy: accuracySeen ? batchAccuracySum / accuracySeen : null,
+              });
             }
           },
           onEpochEnd: async (_e, logs = {}) => {
@@ -190,7 +212,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
             await saveCheckpoint(ctx.artifacts, ctx.jobId, epoch, fitted, optimizer!);
             await jobs.recordEpoch(ctx.db, ctx.jobId, { epoch, ...metrics, durationMs, samplesPerSec: (train.n * 1000) / durationMs }, epoch);
             await pruneCheckpoints(ctx.artifacts, ctx.jobId, epoch);
-            await jobs.updateProgress(ctx.db, ctx.jobId, { epoch, batch: batchesPerEpoch, batchesPerEpoch });
+            await jobs.updateProgress(ctx.db, ctx.jobId, { epoch, batch: batchesPerEpoch, batchesPerEpoch, batchLoss: metrics.loss, batchAccuracy: metrics.accuracy });
             await ctx.reportProgress({ epoch, epochs: training.epochs, batch: batchesPerEpoch, batchesPerEpoch });
             if (control.afterEpoch(epoch, { loss: metrics.loss, accuracy: metrics.accuracy, val_loss: metrics.valLoss, val_accuracy: metrics.valAccuracy })) {
               fitted.stopTraining = true;

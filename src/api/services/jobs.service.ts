@@ -8,7 +8,7 @@ import * as jobsRepo from '../../storage/jobs.repository.js';
 import { enqueueTraining, type TrainQueue } from '../../queue/train-queue.js';
 import { trainQueueJobId } from '../../queue/jobs.js';
 import { isUniqueViolation } from '../../storage/prisma.js';
-import { JOB_DOCUMENT_VERSION, type JobDocument } from '../../queue/job-document.js';
+import { isCurrentJobDocument, JOB_DOCUMENT_VERSION, jobDocumentToTrain, type JobDocument } from '../../queue/job-document.js';
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
 import { tenantQuotas } from '../../storage/quotas.repository.js';
@@ -284,6 +284,16 @@ export function metricView(m: EpochMetric) {
   };
 }
 
+/** The job's model and its training with every default filled in (an old row's training is normalised here; left out if it fails today's rules). */
+function specView(doc: StoredJob['spec']): JobView['spec'] {
+  if (isCurrentJobDocument(doc)) return { model: doc.model, training: doc.training };
+  try {
+    return { model: doc.model, training: jobDocumentToTrain(doc).training };
+  } catch {
+    return undefined;
+  }
+}
+
 export function toJobView(
   job: StoredJob & { model?: { id: string; versions?: { version: number; registeredModel: { name: string } }[] } | null },
   latest: EpochMetric | null,
@@ -298,12 +308,13 @@ export function toJobView(
   const self = `${baseUrl}/v1/jobs/${job.id}`;
   const modelId = job.model?.id ?? null;
   const registered = job.registerName === null ? undefined : job.model?.versions?.find((v) => v.registeredModel.name === job.registerName);
+  const spec = history ? specView(doc) : undefined;
   return {
     id: job.id,
     name: job.name,
     status: job.status,
     dataset: doc.dataset,
-    progress: { epoch: job.epoch, epochs: job.epochs, batch: job.batch, batchesPerEpoch: job.batchesPerEpoch, percent },
+    progress: { epoch: job.epoch, epochs: job.epochs, batch: job.batch, batchesPerEpoch: job.batchesPerEpoch, percent, loss: job.batchLoss, accuracy: job.batchAccuracy },
     metrics: latest ? metricView(latest) : null,
     test: job.testLoss !== null || job.testAccuracy !== null ? { loss: job.testLoss, accuracy: job.testAccuracy } : null,
     split: job.split,
@@ -311,7 +322,7 @@ export function toJobView(
     engine: job.engine,
     attempts: job.attempts,
     stopReason: job.stopReason,
-    ...(history ? { history: history.map((e) => ({ ...e.data, at: e.createdAt.toISOString() })) } : {}),
+    ...(history ? { history: history.map((e) => ({ ...e.data, at: e.createdAt.toISOString() })), ...(spec ? { spec } : {}) } : {}),
     modelId,
     register: job.registerName === null ? null : { name: job.registerName },
     registeredAs: registered ? { name: registered.registeredModel.name, version: registered.version } : null,

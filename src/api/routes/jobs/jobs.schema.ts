@@ -88,6 +88,8 @@ export const JobSchema = Type.Object(
       batch: Type.Integer({ description: 'Batches done in the current epoch.' }),
       batchesPerEpoch: Type.Integer({ description: '0 until the worker has split the data.' }),
       percent: Type.Number({ description: 'Overall progress, 0 to 100.' }),
+      loss: Nullable(Type.Number({ description: "Mean training loss of the current epoch's batches so far (of the last epoch once it ended); null before the first batch." })),
+      accuracy: Nullable(Type.Number({ description: "Mean training accuracy of the current epoch's batches so far; null before the first batch." })),
     }),
     metrics: Nullable(EpochMetricSchema),
     test: Nullable(Type.Object({ loss: Nullable(Type.Number()), accuracy: Nullable(Type.Number()) }, { description: 'Evaluation on the held-out test split, after training.' })),
@@ -119,6 +121,16 @@ export const JobSchema = Type.Object(
           { additionalProperties: true },
         ),
         { description: 'Every state change with its time, oldest first (GET /v1/jobs/{id} only).' },
+      ),
+    ),
+    spec: Type.Optional(
+      Type.Object(
+        {
+          model: Type.Unknown({ description: 'The model as stored: the compact spec (a submitted Keras document is stored converted).' }),
+          // The submitted form's schema (one definition in the document); here every default is filled in.
+          training: TrainingSpecSchema,
+        },
+        { description: 'What the job trains (GET /v1/jobs/{id} only), training with every default filled in: compare runs, or submit an edited copy.' },
       ),
     ),
     modelId: Nullable(UuidSchema),
@@ -155,6 +167,7 @@ export const JobListQuerySchema = Type.Object(
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Items per page (1-100).' }),
     cursor: Type.Optional(Type.String({ format: 'uuid', description: 'The `nextCursor` of the previous page.' })),
     status: Type.Optional(Type.Enum([...JOB_STATUSES], { description: 'Only jobs in this status.' })),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Only jobs whose name contains this text (case-insensitive).' })),
   },
   { additionalProperties: false },
 );
