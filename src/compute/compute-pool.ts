@@ -26,6 +26,7 @@ export class ComputePool {
     return new ComputePool({
       threads: config.COMPUTE_THREADS || availableParallelism(),
       ENGINE: config.ENGINE,
+      ENGINE_THREADS: config.ENGINE_THREADS,
       ARTIFACT_DIR: config.ARTIFACT_DIR,
       MODEL_CACHE_SIZE: config.MODEL_CACHE_SIZE,
     });
@@ -37,7 +38,12 @@ export class ComputePool {
       filename: new URL('./compute-thread.mjs', import.meta.url).href,
       minThreads: this.threads,
       maxThreads: this.threads,
-      workerData: { ENGINE: this.options.ENGINE, ARTIFACT_DIR: this.options.ARTIFACT_DIR, MODEL_CACHE_SIZE: this.options.MODEL_CACHE_SIZE } satisfies ComputeThreadOptions,
+      workerData: {
+        ENGINE: this.options.ENGINE,
+        ENGINE_THREADS: this.options.ENGINE_THREADS,
+        ARTIFACT_DIR: this.options.ARTIFACT_DIR,
+        MODEL_CACHE_SIZE: this.options.MODEL_CACHE_SIZE,
+      } satisfies ComputeThreadOptions,
     });
     return this.pool;
   }

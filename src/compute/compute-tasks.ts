@@ -3,7 +3,7 @@ import type { ParsedUploadSummary, ParseUploadInput } from '../data/parse-upload
 import type { DatasetInfo } from '../data/datasets.js';
 import type { DatasetPreview } from '../data/dataset-preview.js';
 import type { ReadInstances } from '../predict/preprocess.js';
-import type { EngineInfo } from '../engine/select-engine.js';
+import type { EngineInfo, EnginePreference } from '../engine/select-engine.js';
 
 /**
  * The contract between the API process and its compute threads: one task
@@ -11,7 +11,9 @@ import type { EngineInfo } from '../engine/select-engine.js';
  * large buffers are transferred, not copied.
  */
 export interface ComputeThreadOptions {
-  ENGINE: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  ENGINE: EnginePreference;
+  /** Threads of the native engine in each compute thread. */
+  ENGINE_THREADS: number;
   ARTIFACT_DIR: string;
   MODEL_CACHE_SIZE: number;
 }

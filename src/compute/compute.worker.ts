@@ -42,7 +42,7 @@ let engine: Promise<EngineInfo> | null = null;
 const models = new ModelCache<tf.LayersModel>(options.MODEL_CACHE_SIZE, (key) => loadModelArtifact(artifacts, key));
 
 function startEngine(): Promise<EngineInfo> {
-  engine ??= selectEngine(options.ENGINE);
+  engine ??= selectEngine(options.ENGINE, { threads: options.ENGINE_THREADS ?? 1 });
   return engine;
 }
 

@@ -19,8 +19,14 @@ export const ConfigSchema = Type.Object({
   ARTIFACT_DIR: Type.String({ minLength: 1, default: './var/artifacts' }),
   /** BullMQ queue name; tests give each run its own. */
   QUEUE_NAME: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$', default: 'trainyard-train' }),
-  /** Training engine: auto = tfjs-node if installed, else wasm, else cpu. */
-  ENGINE: Type.Enum(['auto', 'tensorflow', 'wasm', 'cpu'], { default: 'auto' }),
+  /** Training engine: auto = tfjs-node if installed, else native (our oneDNN add-on) if built, else wasm, else cpu. */
+  ENGINE: Type.Enum(['auto', 'tensorflow', 'native', 'wasm', 'cpu'], { default: 'auto' }),
+  /**
+   * Threads the native engine's kernels use in each training process and in
+   * each of the API's compute threads. 1: workers scale by processes
+   * (WORKER_CONCURRENCY, more workers), one busy core per job.
+   */
+  ENGINE_THREADS: Type.Integer({ minimum: 1, maximum: 256, default: 1 }),
   /** Jobs one worker process trains at the same time (each in its own sandboxed process). */
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   /** Models kept loaded in memory by the API for predict. */

@@ -3,27 +3,47 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { EngineUnavailableError } from './engine-unavailable.error.js';
+import { loadNativeAddon } from './native-addon.js';
+import { registerNativeKernels, unregisterNativeKernels } from './native-kernels.js';
 import { guardWasmAllocations, wasmModule } from './wasm-heap.js';
 
-export type EngineName = 'tensorflow' | 'wasm' | 'cpu';
+export type EngineName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
 export type EnginePreference = 'auto' | EngineName;
+
+export interface EngineOptions {
+  /**
+   * Threads the native engine's kernels may use in this process (or worker
+   * thread). Default 1: workers scale by processes, one job per core.
+   */
+  threads?: number;
+  /** The native add-on to load (default: where `npm install` builds it). */
+  nativeAddonPath?: string;
+}
 
 /** The engine tfjs actually runs on after {@link selectEngine}. */
 export interface EngineInfo {
   name: EngineName;
   /** Version of tfjs (`tf.version.tfjs`). */
   version: string;
-  /** wasm only: whether the SIMD build of the wasm binary was loaded. */
+  /** wasm and native: whether the SIMD build of the wasm binary was loaded. */
   simd?: boolean;
   /** wasm only: whether the wasm backend runs multi-threaded (never under Node). */
   threads?: boolean;
-  /** wasm only: our kernels registered on top of the stock ones. */
+  /** Threads the engine's kernels use (wasm: 1 under Node; native: as configured). */
+  threadCount?: number;
+  /** native only: the kernel library (oneDNN) and its version. */
+  library?: string;
+  libraryVersion?: string;
+  /** native only: the implementation the library picks for convolutions here, e.g. 'jit:avx512_core'. */
+  implementation?: string;
+  /** wasm: our kernels registered on top of the stock ones; native: the kernels that run in the add-on. */
   kernels?: string[];
   /** 'auto' only: why faster engines were passed over, if any were. */
   fallbackReason?: string;
 }
 
-export const ENGINE_NAMES: readonly EngineName[] = ['tensorflow', 'wasm', 'cpu'];
+/** In the order 'auto' tries them. */
+export const ENGINE_NAMES: readonly EngineName[] = ['tensorflow', 'native', 'wasm', 'cpu'];
 
 const TFJS_NODE = '@tensorflow/tfjs-node';
 const WASM_PACKAGE = '@tensorflow/tfjs-backend-wasm';
@@ -31,26 +51,29 @@ const WASM_PACKAGE = '@tensorflow/tfjs-backend-wasm';
 /**
  * Makes tfjs run on the requested engine and reports the one that runs.
  *
- * 'auto' tries tensorflow (tfjs-node), then wasm with our training kernels,
- * then cpu, and says in `fallbackReason` why it passed over the faster
- * ones. An explicit preference that cannot run throws
+ * 'auto' tries tensorflow (tfjs-node), then native (the wasm backend with
+ * oneDNN kernels from our add-on, see NATIVE.md), then wasm with our
+ * training kernels, then cpu, and says in `fallbackReason` why it passed
+ * over the faster ones. An explicit preference that cannot run throws
  * {@link EngineUnavailableError}: the caller asked for that engine, so
  * silently training on a 100× slower one would be worse than failing.
  *
  * tfjs keeps one engine per process: this switches the backend for every
  * caller, and tensors made before move lazily to the new backend.
  */
-export async function selectEngine(preference: EnginePreference = 'auto'): Promise<EngineInfo> {
+export async function selectEngine(preference: EnginePreference = 'auto', options: EngineOptions = {}): Promise<EngineInfo> {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`engine threads must be an integer ≥ 1, got ${threads}`);
   if (preference !== 'auto') {
     if (!ENGINE_NAMES.includes(preference)) {
       throw new EngineUnavailableError(String(preference), `unknown engine; expected one of ${ENGINE_NAMES.join(', ')} or auto`);
     }
-    return activate(preference);
+    return activate(preference, threads, options.nativeAddonPath);
   }
   const passedOver: string[] = [];
   for (const name of ENGINE_NAMES) {
     try {
-      const info = await activate(name);
+      const info = await activate(name, threads, options.nativeAddonPath);
       return passedOver.length > 0 ? { ...info, fallbackReason: passedOver.join('; ') } : info;
     } catch (err) {
       if (!(err instanceof EngineUnavailableError) || name === 'cpu') throw err;
@@ -60,10 +83,12 @@ export async function selectEngine(preference: EnginePreference = 'auto'): Promi
   throw new Error('unreachable: the cpu engine either activates or throws');
 }
 
-async function activate(name: EngineName): Promise<EngineInfo> {
+async function activate(name: EngineName, threads: number, nativeAddonPath?: string): Promise<EngineInfo> {
   switch (name) {
     case 'tensorflow':
       return activateTensorflow();
+    case 'native':
+      return activateNative(threads, nativeAddonPath);
     case 'wasm':
       return activateWasm();
     case 'cpu':
@@ -85,9 +110,39 @@ async function activateTensorflow(): Promise<EngineInfo> {
   return { name: 'tensorflow', version: tf.version.tfjs };
 }
 
+/**
+ * The wasm engine plus the add-on's kernels over its hot ones. The add-on is
+ * loaded before anything switches, so a machine without it keeps whatever
+ * engine it had and 'auto' moves on to wasm.
+ */
+async function activateNative(threads: number, addonPath?: string): Promise<EngineInfo> {
+  const addon = loadNativeAddon(addonPath);
+  let library: ReturnType<typeof addon.info>;
+  try {
+    addon.setThreads(threads);
+    library = addon.info();
+  } catch (err) {
+    throw new EngineUnavailableError('native', `the add-on failed to start (${errorMessage(err)})`);
+  }
+  const wasm = await activateWasm();
+  const kernels = registerNativeKernels(addon);
+  return {
+    name: 'native',
+    version: wasm.version,
+    library: library.library,
+    libraryVersion: library.version,
+    implementation: library.convolution,
+    threadCount: library.threads,
+    simd: wasm.simd,
+    kernels,
+  };
+}
+
 async function activateWasm(): Promise<EngineInfo> {
   let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   let kernels: string[];
+  // Back to plain wasm when native ran before in this process.
+  unregisterNativeKernels();
   try {
     wasm = await import(WASM_PACKAGE);
     assertWasmBinariesPresent();
@@ -105,6 +160,7 @@ async function activateWasm(): Promise<EngineInfo> {
     version: tf.version.tfjs,
     simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true,
     threads: wasm.getThreadsCount() > 1,
+    threadCount: wasm.getThreadsCount(),
     kernels,
   };
 }
@@ -150,6 +206,17 @@ async function switchBackend(name: EngineName): Promise<void> {
   if (tf.getBackend() !== name || sum !== 3) {
     throw new EngineUnavailableError(name, `a test op ran on '${tf.getBackend()}' and gave ${sum}`);
   }
+}
+
+/** One line for logs: the engine, its library and threads, e.g. 'native (oneDNN 2.6.3, jit:avx512_core, 1 thread; tfjs 4.22.0)'. */
+export function describeEngine(info: EngineInfo): string {
+  const parts: string[] = [];
+  if (info.library) parts.push(`${info.library} ${info.libraryVersion ?? ''}`.trim());
+  if (info.implementation) parts.push(info.implementation);
+  if (info.threadCount !== undefined) parts.push(`${info.threadCount} thread${info.threadCount === 1 ? '' : 's'}`);
+  if (info.simd !== undefined) parts.push(`simd ${info.simd ? 'on' : 'off'}`);
+  parts.push(`tfjs ${info.version}`);
+  return `${info.name} (${parts.join(', ')})`;
 }
 
 function describeImportFailure(err: unknown): string {

@@ -5,6 +5,7 @@ import { makeConv2dBackpropFilter } from './conv2d-backprop-filter.kernel.js';
 import { makeConv2dBackpropInput } from './conv2d-backprop-input.kernel.js';
 import { makeBatchMatMul } from './mat-mul.kernel.js';
 import { makeAvgPoolGrad, makeMaxPoolGrad } from './pool-grad.kernels.js';
+import { unregisterNativeKernels } from './native-kernels.js';
 import { makeMean, makeSum } from './reduce.kernels.js';
 import { makeTile } from './tile.kernel.js';
 import type { StockWasmKernels } from './wasm-kernel-scope.js';
@@ -57,10 +58,15 @@ function factories(stock: StockWasmKernels): Record<WasmTrainingKernel, tf.Kerne
  * initialises. A kernel we replace keeps its stock `setupFunc`, because the
  * stock kernel functions we delegate to depend on it having run.
  *
+ * Native kernels (native-kernels.ts) sit on top of these when the native
+ * engine runs; they are taken off first, so that this never mistakes one of
+ * them for a stock kernel. The wasm engine is what this sets up.
+ *
  * @param only register just these (default: all of {@link WASM_TRAINING_KERNELS});
  *   kernels of ours not listed are restored to stock. Used to measure baselines.
  */
 export function registerWasmTrainingKernels(only: readonly WasmTrainingKernel[] = WASM_TRAINING_KERNELS): WasmTrainingKernel[] {
+  unregisterNativeKernels();
   const stock: StockWasmKernels = {
     conv2d: requireStock('Conv2D'),
     transpose: requireStock('Transpose'),
@@ -96,8 +102,9 @@ export function registerWasmTrainingKernels(only: readonly WasmTrainingKernel[] 
   return registeredWasmTrainingKernels();
 }
 
-/** Puts the stock wasm kernels back (the missing ones stay missing). */
+/** Puts the stock wasm kernels back (the missing ones stay missing), native ones off too. */
 export function unregisterWasmTrainingKernels(): void {
+  unregisterNativeKernels();
   for (const kernelName of WASM_TRAINING_KERNELS) restoreStock(kernelName);
 }
 

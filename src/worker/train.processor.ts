@@ -32,7 +32,7 @@ const DEFER_MS = 2000;
 function init() {
   ready ??= (async () => {
     const config = loadConfig();
-    const engine = await selectEngine(config.ENGINE);
+    const engine = await selectEngine(config.ENGINE, { threads: config.ENGINE_THREADS });
     return {
       db: createDb(config.DATABASE_URL, { poolSize: 2 }),
       engine,

@@ -7,7 +7,7 @@ import { JobName, type JobOf } from '../queue/jobs.js';
 import { createTrainQueue, type TrainQueue } from '../queue/train-queue.js';
 import { createDb, type Db } from '../storage/prisma.js';
 import { markFailed, markFailedAfterAttempts, markRetrying } from '../storage/jobs.repository.js';
-import { selectEngine, type EngineInfo } from '../engine/select-engine.js';
+import { describeEngine, selectEngine, type EngineInfo } from '../engine/select-engine.js';
 import { reconcileOwnerlessJobs, reconcileQueuedJobs } from './reconciler.js';
 import { HEARTBEAT_INTERVAL_MS, startHeartbeat, type Heartbeat } from '../queue/worker-heartbeats.js';
 import { LOCK_LOST } from './lock-lost.error.js';
@@ -121,8 +121,8 @@ export interface TrainingWorkerOptions {
  * children, so every job of this worker trains on the engine it logged.
  */
 export async function startTrainingWorker(config: AppConfig, log: Logger, options: TrainingWorkerOptions = {}): Promise<TrainingWorker> {
-  const engine = await selectEngine(config.ENGINE);
-  log.info({ engine }, `training engine: ${engine.name} (tfjs ${engine.version}${engine.name === 'wasm' ? `, simd ${engine.simd ? 'on' : 'off'}` : ''})`);
+  const engine = await selectEngine(config.ENGINE, { threads: config.ENGINE_THREADS });
+  log.info({ engine }, `training engine: ${describeEngine(engine)}`);
 
   const db: Db = createDb(config.DATABASE_URL, { poolSize: 2 });
   const connection: Redis = createRedis(config.REDIS_URL, 'worker');

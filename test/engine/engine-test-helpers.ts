@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
+import { nativeAddonBuilt } from '../../src/engine/native-addon.js';
+import { registeredNativeKernels, unregisterNativeKernels } from '../../src/engine/native-kernels.js';
+import { selectEngine } from '../../src/engine/select-engine.js';
 
 /** Largest relative error allowed between an engine and the cpu reference. */
 export const TOLERANCE = 1e-4;
@@ -24,15 +27,38 @@ export interface Computed {
   values: Float32Array;
 }
 
+/** cpu (the reference), wasm as registered now (stock or with our kernels, never native ones), or native. */
+export type TestEngine = 'cpu' | 'wasm' | 'native';
+
 /**
- * Runs `build` with tfjs on `backend` and copies its result out. Tensors
+ * Whether the native engine's tests run here: where the add-on is built,
+ * and always when TRAINYARD_NATIVE=require (CI), so that a build that
+ * silently failed there fails the tests instead of skipping them.
+ */
+export const NATIVE_TESTS_RUN = nativeAddonBuilt() || process.env.TRAINYARD_NATIVE === 'require';
+/** Appended to the titles of native tests that are skipped, saying why. */
+export const NATIVE_SKIP_REASON = NATIVE_TESTS_RUN
+  ? ''
+  : ' (skipped: the native add-on is not built here; apt-get install -y g++ make python3 libdnnl-dev, then npm run build:native)';
+
+async function switchTo(engine: TestEngine): Promise<void> {
+  if (engine === 'native') {
+    if (tf.getBackend() !== 'wasm' || registeredNativeKernels().length === 0) await selectEngine('native');
+    return;
+  }
+  if (engine === 'wasm' && registeredNativeKernels().length > 0) unregisterNativeKernels();
+  if (!(await tf.setBackend(engine)) || tf.getBackend() !== engine) {
+    throw new Error(`could not switch tfjs to '${engine}'`);
+  }
+}
+
+/**
+ * Runs `build` with tfjs on `engine` and copies its result out. Tensors
  * belong to the backend that made them, so each engine builds its own
  * inputs from plain arrays inside `build`.
  */
-export async function computeOn(backend: 'cpu' | 'wasm', build: () => tf.Tensor): Promise<Computed> {
-  if (!(await tf.setBackend(backend)) || tf.getBackend() !== backend) {
-    throw new Error(`could not switch tfjs to '${backend}'`);
-  }
+export async function computeOn(engine: TestEngine, build: () => tf.Tensor): Promise<Computed> {
+  await switchTo(engine);
   const result = tf.tidy(build);
   const values = Float32Array.from(await result.data());
   const shape = result.shape;
@@ -63,4 +89,17 @@ export async function onBothEngines(build: () => tf.Tensor): Promise<{ cpu: Comp
 export function expectSame(result: { cpu: Computed; wasm: Computed }): void {
   expect(result.wasm.shape).toEqual(result.cpu.shape);
   expect(relativeError(result.wasm.values, result.cpu.values)).toBeLessThanOrEqual(TOLERANCE);
+}
+
+/** `actual` within {@link TOLERANCE} (relative) of `expected`, same shape. */
+export function expectClose(actual: Computed, expected: Computed, tolerance = TOLERANCE): void {
+  expect(actual.shape).toEqual(expected.shape);
+  expect(relativeError(actual.values, expected.values)).toBeLessThanOrEqual(tolerance);
+}
+
+/** The same computation on cpu (the reference) and on the native engine. */
+export async function onCpuAndNative(build: () => tf.Tensor): Promise<{ cpu: Computed; native: Computed }> {
+  const cpu = await computeOn('cpu', build);
+  const native = await computeOn('native', build);
+  return { cpu, native };
 }

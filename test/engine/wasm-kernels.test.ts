@@ -3,108 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectEngine } from '../../src/engine/select-engine.js';
 import { registeredWasmTrainingKernels, registerWasmTrainingKernels, unregisterWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/engine/wasm-training-kernels.js';
 import { computeOn, expectSame, onBothEngines, randomFloats, relativeError, TOLERANCE } from './engine-test-helpers.js';
-
-type Shape4 = [number, number, number, number];
-type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+import { convCases, convOutShape, matMulCases, poolCases, rounding } from './kernel-cases.js';
 
 beforeAll(async () => {
   const engine = await selectEngine('wasm');
   expect(engine.kernels).toEqual([...WASM_TRAINING_KERNELS]);
 });
-
-interface ConvCase {
-  name: string;
-  x: Shape4;
-  filter: Shape4;
-  strides: number | [number, number];
-  pad: Pad;
-  dimRoundingMode?: 'floor' | 'ceil' | 'round';
-}
-
-const convCases: ConvCase[] = [
-  { name: 'batch 1, 1 channel, 3x3 same', x: [1, 7, 7, 1], filter: [3, 3, 1, 4], strides: 1, pad: 'same' },
-  { name: 'batch 3, 3 channels, 3x3 valid', x: [3, 9, 9, 3], filter: [3, 3, 3, 8], strides: 1, pad: 'valid' },
-  { name: 'stride 2 same, odd size', x: [3, 9, 9, 3], filter: [3, 3, 3, 8], strides: 2, pad: 'same' },
-  { name: 'stride 2 valid, last row in no window', x: [1, 10, 10, 8], filter: [3, 3, 8, 3], strides: 2, pad: 'valid' },
-  {
-    name: 'non-square 3x5, strides [2,1], explicit pads',
-    x: [3, 11, 8, 3],
-    filter: [3, 5, 3, 8],
-    strides: [2, 1],
-    pad: [
-      [0, 0],
-      [1, 2],
-      [2, 0],
-      [0, 0],
-    ],
-  },
-  { name: 'non-square 5x3, one output channel, stride 2 same', x: [1, 12, 9, 3], filter: [5, 3, 3, 1], strides: 2, pad: 'same' },
-  { name: '1x1 stride 1', x: [1, 6, 6, 8], filter: [1, 1, 8, 3], strides: 1, pad: 'valid' },
-  { name: '1x1 stride 2 same', x: [3, 7, 7, 8], filter: [1, 1, 8, 8], strides: 2, pad: 'same' },
-  { name: 'even 4x4 kernel, stride 2 same (asymmetric pads)', x: [2, 8, 8, 3], filter: [4, 4, 3, 8], strides: 2, pad: 'same' },
-  {
-    name: 'explicit pad wider than the kernel',
-    x: [3, 6, 5, 1],
-    filter: [2, 2, 1, 3],
-    strides: 1,
-    pad: [
-      [0, 0],
-      [3, 0],
-      [0, 3],
-      [0, 0],
-    ],
-  },
-  {
-    name: 'stride 2, explicit pads wider than the kernel',
-    x: [2, 7, 7, 3],
-    filter: [2, 2, 3, 4],
-    strides: 2,
-    pad: [
-      [0, 0],
-      [3, 1],
-      [2, 3],
-      [0, 0],
-    ],
-  },
-  { name: 'numeric pad 1, ceil rounding: last window overhangs', x: [2, 8, 7, 3], filter: [3, 3, 3, 8], strides: 2, pad: 1, dimRoundingMode: 'ceil' },
-  { name: 'seed-net-like 5x5 same, batch 3', x: [3, 13, 9, 8], filter: [5, 5, 8, 8], strides: 1, pad: 'same' },
-  // kh·kw·ci ≤ co: Conv2DBackpropFilter takes its im2col route for these.
-  { name: 'im2col: 1 channel, 5x5 same (seed net layer 1)', x: [3, 12, 12, 1], filter: [5, 5, 1, 32], strides: 1, pad: 'same' },
-  {
-    name: 'im2col: non-square 3x5, strides [2,1], explicit pads',
-    x: [2, 11, 8, 1],
-    filter: [3, 5, 1, 16],
-    strides: [2, 1],
-    pad: [
-      [0, 0],
-      [1, 2],
-      [2, 0],
-      [0, 0],
-    ],
-  },
-  { name: 'im2col: stride 2 valid, last row and column in no window', x: [3, 9, 11, 2], filter: [2, 2, 2, 8], strides: 2, pad: 'valid' },
-  {
-    name: 'im2col: explicit pad wider than the kernel',
-    x: [3, 6, 5, 1],
-    filter: [2, 2, 1, 8],
-    strides: 1,
-    pad: [
-      [0, 0],
-      [3, 0],
-      [0, 3],
-      [0, 0],
-    ],
-  },
-  { name: 'im2col: 1x1 stride 2 same, odd size', x: [1, 7, 7, 3], filter: [1, 1, 3, 3], strides: 2, pad: 'same' },
-];
-
-function rounding(c: ConvCase): tf.NamedAttrMap {
-  return c.dimRoundingMode ? { dimRoundingMode: c.dimRoundingMode } : {};
-}
-
-function convOutShape(c: ConvCase): number[] {
-  return tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, c.dimRoundingMode).outShape;
-}
 
 describe.each(convCases)('convolution gradients: $name', (c) => {
   const dyShape = convOutShape(c);
@@ -143,36 +47,6 @@ describe.each(convCases)('convolution gradients: $name', (c) => {
   });
 });
 
-interface MatMulCase {
-  a: number[];
-  b: number[];
-  transposeA: boolean;
-  transposeB: boolean;
-}
-
-const matMulCases: MatMulCase[] = [
-  [5, 7, 3],
-  [33, 65, 17],
-  [1, 9, 4],
-  [6, 9, 1],
-  [8, 1, 5],
-].flatMap(([m, k, n]) =>
-  [false, true].flatMap((transposeA) =>
-    [false, true].map((transposeB) => ({
-      a: transposeA ? [k, m] : [m, k],
-      b: transposeB ? [n, k] : [k, n],
-      transposeA,
-      transposeB,
-    })),
-  ),
-);
-// Batch 1 with a leading axis, and a true batch (left to the stock kernel).
-matMulCases.push(
-  { a: [1, 12, 5], b: [1, 7, 5], transposeA: false, transposeB: true },
-  { a: [1, 5, 12], b: [5, 7], transposeA: true, transposeB: false },
-  { a: [2, 4, 6], b: [2, 4, 3], transposeA: true, transposeB: false },
-);
-
 describe('BatchMatMul', () => {
   it.each(matMulCases)('a $a (transposed: $transposeA) · b $b (transposed: $transposeB) matches cpu', async (c) => {
     const a = randomFloats(tf.util.sizeFromShape(c.a), 4);
@@ -184,21 +58,6 @@ describe('BatchMatMul', () => {
     );
   });
 });
-
-interface PoolCase {
-  x: Shape4;
-  size: number | [number, number];
-  strides: number | [number, number];
-  pad: 'same' | 'valid';
-}
-
-const poolCases: PoolCase[] = [
-  { x: [1, 7, 7, 1], size: 2, strides: 2, pad: 'same' },
-  { x: [3, 8, 8, 8], size: 2, strides: 2, pad: 'valid' },
-  { x: [3, 9, 9, 3], size: 3, strides: 2, pad: 'same' },
-  { x: [1, 10, 7, 3], size: [3, 2], strides: 1, pad: 'valid' },
-  { x: [3, 9, 9, 8], size: 3, strides: 1, pad: 'same' },
-];
 
 describe.each(poolCases)('pooling gradients: x $x, window $size, strides $strides, $pad', (c) => {
   // A third zeros, as after a ReLU: ties inside a window must resolve alike.

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/trainyard',
       REDIS_URL: 'redis://127.0.0.1:6379',
       ENGINE: 'auto',
+      ENGINE_THREADS: 1,
     });
   });
 
@@ -31,7 +32,9 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'abc' }, /PORT must be an integer from 0 to 65535, got "abc" \(default 3000\)/],
     [{ PORT: '70000' }, /PORT must be an integer from 0 to 65535, got 70000/],
-    [{ ENGINE: 'gpu' }, /ENGINE must be one of "auto", "tensorflow", "wasm", "cpu", got "gpu"/],
+    [{ ENGINE: 'gpu' }, /ENGINE must be one of "auto", "tensorflow", "native", "wasm", "cpu", got "gpu"/],
+    [{ ENGINE_THREADS: '0' }, /ENGINE_THREADS must be an integer from 1 to 256, got 0 \(default 1\)/],
+    [{ ENGINE_THREADS: 'two' }, /ENGINE_THREADS must be an integer from 1 to 256, got "two"/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must match pattern "\^postgres\(ql\)\?:\/\/" \(value not shown\)/],
     [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL must match pattern .* \(value not shown\)/],
   ])('rejects %o naming the variable', (env, message) => {

@@ -1,0 +1,206 @@
+// Convolutions on oneDNN. The caller's tensors are NHWC / HWIO; oneDNN
+// 2.6's fast convolutions (jit:avx512_core, avx2, ...) want its blocked
+// layouts, so each primitive is built with layouts left to oneDNN and the
+// operands are reordered through the workspace. Measured on the seed net,
+// that is 1.4-1.8x faster than running oneDNN on NHWC as it is, which picks
+// its gemm-based fallback (src/engine/NATIVE.md).
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "kernels.h"
+
+namespace trainyard {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+
+constexpr int64_t kMaxDim = int64_t(1) << 31;
+
+int64_t geometryValue(const double *values, size_t i, const char *name, int64_t min) {
+  double v = values[i];
+  if (!(v >= double(min)) || v != std::floor(v) || v >= double(kMaxDim)) {
+    throw ArgumentError(std::string("convolution ") + name + " must be an integer >= " + std::to_string(min) + ", got " + std::to_string(v));
+  }
+  return int64_t(v);
+}
+
+void checkSpan(const char *axis, int64_t in, int64_t padBefore, int64_t padAfter, int64_t k, int64_t dilation, int64_t stride,
+               int64_t out) {
+  int64_t span = in + padBefore + padAfter - ((k - 1) * dilation + 1);
+  if (span < 0 || span / stride + 1 != out) {
+    throw ArgumentError(std::string("convolution ") + axis + ": input " + std::to_string(in) + " with pads " + std::to_string(padBefore) +
+                        "+" + std::to_string(padAfter) + ", kernel " + std::to_string(k) + ", dilation " + std::to_string(dilation) +
+                        " and stride " + std::to_string(stride) + " does not give output " + std::to_string(out));
+  }
+}
+
+struct Descs {
+  memory::desc src, wei, dst, bias;
+  memory::dims strides, dilates, padL, padR;
+};
+
+Descs descsOf(const ConvGeometry &g) {
+  Descs d;
+  d.src = memory::desc({g.n, g.ci, g.ih, g.iw}, dt::f32, tag::nhwc);
+  d.wei = memory::desc({g.co, g.ci, g.kh, g.kw}, dt::f32, tag::hwio);
+  d.dst = memory::desc({g.n, g.co, g.oh, g.ow}, dt::f32, tag::nhwc);
+  d.bias = memory::desc({g.co}, dt::f32, tag::a);
+  d.strides = {g.sh, g.sw};
+  // oneDNN counts dilation from 0 (no gaps), tfjs from 1.
+  d.dilates = {g.dh - 1, g.dw - 1};
+  d.padL = {g.pt, g.pl};
+  d.padR = {g.pb, g.pr};
+  return d;
+}
+
+memory::desc any(const memory::desc &md) { return memory::desc(md.dims(), dt::f32, tag::any); }
+
+dnnl::primitive_attr userScratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// The training-mode forward descriptor that backward primitives are built against.
+dnnl::convolution_forward::primitive_desc forwardHint(Context &ctx, const Descs &d) {
+  dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, any(d.src), any(d.wei),
+                                     any(d.dst), d.strides, d.dilates, d.padL, d.padR);
+  return dnnl::convolution_forward::primitive_desc(fd, ctx.engine);
+}
+
+int64_t geometryKey(const ConvGeometry &g, size_t i) {
+  const int64_t values[] = {g.n, g.ih, g.iw, g.ci, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.pb, g.pr};
+  return values[i];
+}
+
+std::string keyOf(const char *kind, const ConvGeometry &g, int64_t extra1 = 0, int64_t extra2 = 0) {
+  std::string key(kind);
+  for (size_t i = 0; i < 17; i++) {
+    key += ':';
+    key += std::to_string(geometryKey(g, i));
+  }
+  key += ':' + std::to_string(extra1) + ':' + std::to_string(extra2);
+  return key;
+}
+
+}  // namespace
+
+ConvGeometry convGeometry(const double *v, size_t count) {
+  if (count != 17) throw ArgumentError("convolution geometry must have 17 numbers, got " + std::to_string(count));
+  ConvGeometry g{};
+  g.n = geometryValue(v, 0, "batch", 1);
+  g.ih = geometryValue(v, 1, "input height", 1);
+  g.iw = geometryValue(v, 2, "input width", 1);
+  g.ci = geometryValue(v, 3, "input channels", 1);
+  g.oh = geometryValue(v, 4, "output height", 1);
+  g.ow = geometryValue(v, 5, "output width", 1);
+  g.co = geometryValue(v, 6, "output channels", 1);
+  g.kh = geometryValue(v, 7, "filter height", 1);
+  g.kw = geometryValue(v, 8, "filter width", 1);
+  g.sh = geometryValue(v, 9, "stride height", 1);
+  g.sw = geometryValue(v, 10, "stride width", 1);
+  g.dh = geometryValue(v, 11, "dilation height", 1);
+  g.dw = geometryValue(v, 12, "dilation width", 1);
+  g.pt = geometryValue(v, 13, "pad top", 0);
+  g.pl = geometryValue(v, 14, "pad left", 0);
+  g.pb = geometryValue(v, 15, "pad bottom", 0);
+  g.pr = geometryValue(v, 16, "pad right", 0);
+  checkSpan("height", g.ih, g.pt, g.pb, g.kh, g.dh, g.sh, g.oh);
+  checkSpan("width", g.iw, g.pl, g.pr, g.kw, g.dw, g.sw, g.ow);
+  return g;
+}
+
+void convForward(Context &ctx, const Heap &heap, const ConvGeometry &g, const ConvOffsets &at, Activation act, float alpha) {
+  const bool hasBias = at.bias >= 0;
+  float *x = heap.floats(at.x, size_t(g.n * g.ih * g.iw * g.ci), "x");
+  float *w = heap.floats(at.w, size_t(g.kh * g.kw * g.ci * g.co), "filter");
+  float *bias = hasBias ? heap.floats(at.bias, size_t(g.co), "bias") : nullptr;
+  float *y = heap.floats(at.y, size_t(g.n * g.oh * g.ow * g.co), "output");
+
+  // The activation's parameter is part of the key: it is baked into the primitive.
+  int64_t alphaBits = 0;
+  std::memcpy(&alphaBits, &alpha, sizeof(float));
+  std::string key = keyOf("conv-fwd", g, (int64_t(act) << 1) | int64_t(hasBias), alphaBits);
+  auto entry = ctx.cache.find(key);
+  if (!entry) {
+    Descs d = descsOf(g);
+    dnnl::post_ops ops;
+    switch (act) {
+      case Activation::linear:
+        break;
+      case Activation::relu:
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+        break;
+      case Activation::leakyrelu:
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, alpha, 0.f);
+        break;
+      case Activation::relu6:
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+        break;
+      case Activation::elu:
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_elu, 1.f, 0.f);
+        break;
+      case Activation::sigmoid:
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f);
+        break;
+    }
+    dnnl::primitive_attr attr = userScratchpad();
+    attr.set_post_ops(ops);
+    auto fd = hasBias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, any(d.src),
+                                                        any(d.wei), d.bias, any(d.dst), d.strides, d.dilates, d.padL, d.padR)
+                      : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, any(d.src),
+                                                        any(d.wei), any(d.dst), d.strides, d.dilates, d.padL, d.padR);
+    dnnl::convolution_forward::primitive_desc pd(fd, attr, ctx.engine);
+    std::vector<OperandSpec> specs{{DNNL_ARG_SRC, d.src, false}, {DNNL_ARG_WEIGHTS, d.wei, false}};
+    if (hasBias) specs.push_back({DNNL_ARG_BIAS, d.bias, false});
+    specs.push_back({DNNL_ARG_DST, d.dst, true});
+    entry = makeEntry(ctx, pd, dnnl::convolution_forward(pd), specs);
+    ctx.cache.insert(key, entry);
+  }
+  std::vector<float *> pointers{x, w};
+  if (hasBias) pointers.push_back(bias);
+  pointers.push_back(y);
+  ctx.execute(*entry, pointers);
+}
+
+void convBackwardData(Context &ctx, const Heap &heap, const ConvGeometry &g, double dyAt, double wAt, double dxAt) {
+  float *dy = heap.floats(dyAt, size_t(g.n * g.oh * g.ow * g.co), "dy");
+  float *w = heap.floats(wAt, size_t(g.kh * g.kw * g.ci * g.co), "filter");
+  float *dx = heap.floats(dxAt, size_t(g.n * g.ih * g.iw * g.ci), "dx");
+  std::string key = keyOf("conv-bwd-data", g);
+  auto entry = ctx.cache.find(key);
+  if (!entry) {
+    Descs d = descsOf(g);
+    dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, any(d.src), any(d.wei), any(d.dst), d.strides, d.dilates,
+                                             d.padL, d.padR);
+    dnnl::convolution_backward_data::primitive_desc pd(bd, userScratchpad(), ctx.engine, forwardHint(ctx, d));
+    entry = makeEntry(ctx, pd, dnnl::convolution_backward_data(pd),
+                      {{DNNL_ARG_DIFF_DST, d.dst, false}, {DNNL_ARG_WEIGHTS, d.wei, false}, {DNNL_ARG_DIFF_SRC, d.src, true}});
+    ctx.cache.insert(key, entry);
+  }
+  ctx.execute(*entry, {dy, w, dx});
+}
+
+void convBackwardWeights(Context &ctx, const Heap &heap, const ConvGeometry &g, double xAt, double dyAt, double dwAt) {
+  float *x = heap.floats(xAt, size_t(g.n * g.ih * g.iw * g.ci), "x");
+  float *dy = heap.floats(dyAt, size_t(g.n * g.oh * g.ow * g.co), "dy");
+  float *dw = heap.floats(dwAt, size_t(g.kh * g.kw * g.ci * g.co), "filter gradient");
+  std::string key = keyOf("conv-bwd-weights", g);
+  auto entry = ctx.cache.find(key);
+  if (!entry) {
+    Descs d = descsOf(g);
+    dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, any(d.src), any(d.wei), any(d.dst), d.strides,
+                                                d.dilates, d.padL, d.padR);
+    dnnl::convolution_backward_weights::primitive_desc pd(bd, userScratchpad(), ctx.engine, forwardHint(ctx, d));
+    entry = makeEntry(ctx, pd, dnnl::convolution_backward_weights(pd),
+                      {{DNNL_ARG_SRC, d.src, false}, {DNNL_ARG_DIFF_DST, d.dst, false}, {DNNL_ARG_DIFF_WEIGHTS, d.wei, true}});
+    ctx.cache.insert(key, entry);
+  }
+  ctx.execute(*entry, {x, dy, dw});
+}
+
+}  // namespace trainyard
