@@ -100,7 +100,12 @@ function renderShell(): void {
       { class: 'topbar' },
       h('a', { class: 'brand', href: '#/jobs' }, h('span', { class: 'logo', 'aria-hidden': 'true' }), 'Trainyard'),
       nav,
-      h('div', { class: 'session' }, h('span', { class: 'key-mask', title: 'The API key of this tab' }, h('span', { class: 'visually-hidden' }, 'API key '), maskKey(key)), signOut),
+      h(
+        'div',
+        { class: 'session' },
+        h('span', { class: 'key-mask', title: 'The API key of this tab' }, h('span', { class: 'visually-hidden' }, 'API key '), maskKey(key)),
+        signOut,
+      ),
     ),
     main,
     status,
@@ -132,7 +137,9 @@ async function render(): Promise<void> {
   };
   const view = VIEWS[route.name];
   try {
-    const el = view ? await view(ctx) : h('section', null, h('h1', null, 'Not found'), h('p', null, `Nothing lives at ${route.params.path}.`), h('a', { href: '#/jobs' }, 'Go to the jobs'));
+    const el = view
+      ? await view(ctx)
+      : h('section', null, h('h1', null, 'Not found'), h('p', null, `Nothing lives at ${route.params.path}.`), h('a', { href: '#/jobs' }, 'Go to the jobs'));
     if (controller.signal.aborted) return;
     mount(main, el);
   } catch (err) {

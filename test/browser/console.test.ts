@@ -81,8 +81,8 @@ describe('the console in a browser', () => {
 
   it('submits a small job and draws its curve points while it trains', async () => {
     await page.locator('#job-name').fill('browser-lesson');
-    await page.locator('#job-limit').fill('1000');
-    await page.locator('#training-epochs').fill('3');
+    await page.locator('#job-limit').fill('3000');
+    await page.locator('#training-epochs').fill('4');
     await page.locator('#training-batchSize').fill('32');
     await page.getByRole('button', { name: 'Start training' }).click();
     await page.locator('.job-page').waitFor(LONG);
@@ -92,6 +92,8 @@ describe('the console in a browser', () => {
     // A point of the curves appears while the job is still running.
     await page.locator('html:has(.chart-grid[data-epoch-points]:not([data-epoch-points="0"])):has(.page-head .badge.status-running)').waitFor(LONG);
     expect(await dataNumber('.chart-grid', 'data-epoch-points')).toBeGreaterThanOrEqual(1);
+    // Per-batch points (the running mean of the epoch) come with the progress events.
+    await page.locator('.chart-grid[data-batch-points]:not([data-batch-points="0"])').waitFor(LONG);
     expect(await page.locator('.epochs-table tbody tr').count()).toBeGreaterThanOrEqual(1);
     expect(Number(await page.locator('progress[aria-label="Training progress"]').getAttribute('value'))).toBeGreaterThan(0);
     await chrome.screenshot('job-running-1280');
@@ -141,7 +143,7 @@ describe('the console in a browser', () => {
     );
     expect(done.body.status).toBe('succeeded');
     await page.goto(`${stack.baseUrl}/#/jobs/${trainedJobId}`);
-    await page.locator('.epochs-table tbody tr').nth(2).waitFor(LONG);
+    await page.locator('.epochs-table tbody tr').nth(3).waitFor(LONG);
     await chrome.screenshot('job-done-1280');
     await page.getByRole('link', { name: 'Open the model' }).click();
     const pad = page.getByRole('img', { name: /Drawing pad/ });
@@ -183,6 +185,29 @@ describe('the console in a browser', () => {
     await chrome.screenshot('model-draw-1280');
   });
 
+  it('uploads a dataset with a progress bar, then shows its class histogram, statistics and samples', async () => {
+    await page.goto(`${stack.baseUrl}/#/datasets`);
+    await page.getByRole('heading', { name: 'Datasets', level: 1 }).waitFor(LONG);
+    await page.getByLabel('Format').selectOption('csv');
+    await page.getByLabel('Name', { exact: true }).fill('browser-iris-like');
+    const rows = ['a,b,c,d,species'];
+    for (let i = 0; i < 90; i++) rows.push(`${(i % 7) + 0.5},${(i % 5) * 0.3},${i % 3},${(i * 7) % 11},${['setosa', 'versicolor', 'virginica'][i % 3]}`);
+    await page.getByLabel('CSV file').setInputFiles({ name: 'iris-like.csv', mimeType: 'text/csv', buffer: Buffer.from(rows.join('\n')) });
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.locator('.dataset-page').waitFor(LONG);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('browser-iris-like');
+    await page.getByRole('img', { name: /Examples per class: setosa: 30, versicolor: 30, virginica: 30/ }).waitFor(LONG);
+    expect(await page.locator('.dataset-page').textContent()).toMatch(/channel|gray/);
+    expect(await page.locator('.dataset-page table').count()).toBeGreaterThanOrEqual(2);
+    await chrome.screenshot('dataset-1280');
+    // A broken upload is refused with the reason, next to the form.
+    await page.goto(`${stack.baseUrl}/#/datasets`);
+    await page.getByLabel('Format').selectOption('csv');
+    await page.getByLabel('CSV file').setInputFiles({ name: 'broken.csv', mimeType: 'text/csv', buffer: Buffer.from('a,b,label\n1,2\n') });
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.locator('.upload-form .notice.error').waitFor(LONG);
+  });
+
   it('fits a 390 px wide screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [hash, name] of [
@@ -190,6 +215,8 @@ describe('the console in a browser', () => {
       [`#/jobs/${trainedJobId}`, 'job'],
       ['#/jobs', 'jobs'],
       ['#/new', 'new-job'],
+      [`#/compare?ids=${trainedJobId}`, 'compare'],
+      ['#/datasets', 'datasets'],
     ]) {
       await page.goto(`${stack.baseUrl}/${hash}`);
       await page.locator('main h1').waitFor(LONG);
@@ -202,7 +229,7 @@ describe('the console in a browser', () => {
   });
 
   it('ran without a script error or a Content-Security-Policy violation', () => {
-    // The browser logs the answers the console expects and shows: the wrong key's 401 and the bad kernel's 400.
+    // The browser logs the answers the console expects and shows: the wrong key's 401, the bad kernel's and the broken CSV's 400.
     const expected = /Failed to load resource: the server responded with a status of (400 \(Bad Request\)|401 \(Unauthorized\))/;
     expect(chrome.problems.filter((p) => !expected.test(p))).toEqual([]);
   });

@@ -46,7 +46,9 @@ function readStream(http: TestApp['http'], path: string): Promise<{ event: strin
 
 describe('per-batch metrics while an epoch runs', () => {
   it('progress events carry the mean loss and accuracy of the epoch so far; the job keeps the last ones', async () => {
-    const { body: job } = await t.http.post('/v1/jobs').send(jobBody({ name: 'batches', training: { epochs: 2, batchSize: 16, learningRate: 0.01, seed: 4 }, dataset: { id: 'mnist', limit: 400 } }));
+    const { body: job } = await t.http
+      .post('/v1/jobs')
+      .send(jobBody({ name: 'batches', training: { epochs: 2, batchSize: 16, learningRate: 0.01, seed: 4 }, dataset: { id: 'mnist', limit: 400 } }));
     expect(job.progress).toMatchObject({ batch: 0, loss: null, accuracy: null });
     const events = await readStream(t.http, `/v1/jobs/${job.id}/events`);
     const progress = events.filter((e) => e.event === 'progress').map((e) => e.data);

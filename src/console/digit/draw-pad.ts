@@ -20,7 +20,13 @@ export class DrawPad {
 
   constructor(private readonly onChange: (instance: DigitInstance) => void) {
     this.canvas = h('canvas', { width: PAD, height: PAD, class: 'draw-pad', role: 'img', 'aria-label': 'Drawing pad: draw a digit with the mouse or a finger' });
-    this.preview = h('canvas', { width: MNIST_SIZE, height: MNIST_SIZE, class: 'digit-preview', role: 'img', 'aria-label': 'The drawing as the model sees it: 28 by 28 pixels, centred by mass' });
+    this.preview = h('canvas', {
+      width: MNIST_SIZE,
+      height: MNIST_SIZE,
+      class: 'digit-preview',
+      role: 'img',
+      'aria-label': 'The drawing as the model sees it: 28 by 28 pixels, centred by mass',
+    });
     const ctx = this.canvas.getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new Error('this browser cannot draw on a canvas');
     this.ctx = ctx;

@@ -20,6 +20,11 @@ export interface LineChart {
   destroy(): void;
 }
 
+/** A chart is often built before its view is in the page (no width yet): guess from the window, then follow the host. */
+function initialWidth(host: HTMLElement, preferred: number): number {
+  return Math.max(200, host.clientWidth || Math.min(preferred, window.innerWidth - 64));
+}
+
 function observeWidth(host: HTMLElement, resize: (width: number) => void): ResizeObserver {
   const ro = new ResizeObserver(() => resize(Math.max(200, Math.floor(host.clientWidth))));
   ro.observe(host);
@@ -48,7 +53,7 @@ export function lineChart(
   const data: uPlot.AlignedData = [[], ...opts.series.map(() => [])];
   const plot = new uPlot(
     {
-      width: Math.max(200, host.clientWidth || 600),
+      width: initialWidth(host, 600),
       height: opts.height ?? 240,
       scales: {
         x: { time: false, range: (_u, _min, max) => [0, Math.max(xMax, Math.ceil(max ?? 1))] },
@@ -129,7 +134,7 @@ export function barChart(
   const bars = uPlot.paths.bars!({ size: [0.7, 64], align: 0 });
   const plot = new uPlot(
     {
-      width: Math.max(200, host.clientWidth || 400),
+      width: initialWidth(host, 400),
       height: opts.height ?? 200,
       scales: {
         x: { time: false, range: [-0.5, n - 0.5] },

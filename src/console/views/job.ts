@@ -60,6 +60,7 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
   const summaryHost = h('div', { class: 'summary-grid' });
   let progress: JobProgress = job.progress;
   let firstSample: { t: number; percent: number } | null = null;
+  let splitAsked = false;
 
   cancel.addEventListener('click', async () => {
     cancel.disabled = true;
@@ -142,7 +143,12 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
               job.dataset.limit ? ` (first ${fmt.count(job.dataset.limit)} examples)` : '',
             ],
           ],
-          ['Split', job.split ? `${fmt.count(job.split.train)} train · ${fmt.count(job.split.validation)} validation · ${fmt.count(job.split.test)} test (seed ${job.split.seed})` : 'not split yet'],
+          [
+            'Split',
+            job.split
+              ? `${fmt.count(job.split.train)} train · ${fmt.count(job.split.validation)} validation · ${fmt.count(job.split.test)} test (seed ${job.split.seed})`
+              : 'not split yet',
+          ],
           ['Engine', job.engine ? `${job.engine.name} ${job.engine.version}` : 'not started'],
           ['Model size', `${fmt.count(plan.totalParams)} parameters · ${fmt.compact(plan.macs)} MACs per example · output ${fmt.shape(plan.outputShape)}`],
           ['Attempts', String(job.attempts)],
@@ -252,6 +258,11 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
         }
         case 'progress': {
           progress = data as unknown as JobProgress;
+          // The split is stored once the worker has loaded the data, after the 'running' state.
+          if (!job.split && !splitAsked && progress.batchesPerEpoch > 0) {
+            splitAsked = true;
+            void refetch();
+          }
           if (!firstSample && job.status === 'running') firstSample = { t: Date.now(), percent: progress.percent };
           if (progress.batchesPerEpoch > 0 && progress.batch > 0 && (progress.loss !== undefined || progress.accuracy !== undefined)) {
             curves.addBatch({

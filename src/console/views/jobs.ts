@@ -138,7 +138,10 @@ export async function jobsView(ctx: ViewContext): Promise<HTMLElement> {
     mount(errorHost);
     if (page.items.length === 0) {
       rows.clear();
-      mount(tableHost, emptyState(statusSelect.value || nameInput.value ? 'No job matches these filters.' : 'No jobs yet.', h('a', { href: '#/new', class: 'button primary' }, 'Train a model')));
+      mount(
+        tableHost,
+        emptyState(statusSelect.value || nameInput.value ? 'No job matches these filters.' : 'No jobs yet.', h('a', { href: '#/new', class: 'button primary' }, 'Train a model')),
+      );
       more.hidden = true;
       return;
     }

@@ -28,7 +28,15 @@ export function keyPrompt(onAccepted: () => void, reason?: string): HTMLElement 
     f.wrap,
     h('div', { class: 'checkbox' }, show, h('label', { for: 'show-key' }, 'Show the key')),
     h('div', { class: 'actions' }, submit),
-    h('p', { class: 'hint' }, 'No key yet? The first ', h('code', null, 'npm start'), ' prints one; operators create more with ', h('code', null, 'npm run keys -- create --tenant <name>'), '.'),
+    h(
+      'p',
+      { class: 'hint' },
+      'No key yet? The first ',
+      h('code', null, 'npm start'),
+      ' prints one; operators create more with ',
+      h('code', null, 'npm run keys -- create --tenant <name>'),
+      '.',
+    ),
   );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

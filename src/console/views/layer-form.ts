@@ -337,7 +337,13 @@ export class LayerEditor {
             return;
           }
           const parts = zeros.value.split(/[\s,]+/).filter(Boolean);
-          set(parts.length === 1 && /^\d+$/.test(parts[0]) ? Number(parts[0]) : parts.length === 4 && parts.every((p) => /^\d+$/.test(p)) ? parts.map(Number) : zeros.value.trim() || 0);
+          set(
+            parts.length === 1 && /^\d+$/.test(parts[0])
+              ? Number(parts[0])
+              : parts.length === 4 && parts.every((p) => /^\d+$/.test(p))
+                ? parts.map(Number)
+                : zeros.value.trim() || 0,
+          );
         };
         select.addEventListener('change', apply);
         zeros.addEventListener('input', apply);

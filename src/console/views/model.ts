@@ -73,7 +73,12 @@ export async function modelView(ctx: ViewContext): Promise<HTMLElement> {
         'Lineage',
         details([
           ['Trained by', h('a', { href: href(`/jobs/${model.jobId}`) }, job?.name ?? model.jobId)],
-          ['Dataset', job ? [h('a', { href: href(`/datasets/${encodeURIComponent(job.dataset.id)}`) }, job.dataset.id), job.dataset.limit ? ` (first ${fmt.count(job.dataset.limit)})` : ''] : '—'],
+          [
+            'Dataset',
+            job
+              ? [h('a', { href: href(`/datasets/${encodeURIComponent(job.dataset.id)}`) }, job.dataset.id), job.dataset.limit ? ` (first ${fmt.count(job.dataset.limit)})` : '']
+              : '—',
+          ],
           ['Split', job?.split ? `${fmt.count(job.split.train)} / ${fmt.count(job.split.validation)} / ${fmt.count(job.split.test)} (seed ${job.split.seed})` : '—'],
           [
             'Registered',
@@ -86,7 +91,10 @@ export async function modelView(ctx: ViewContext): Promise<HTMLElement> {
               : 'not registered',
           ],
           ['Engine', `${model.engine.name} ${model.engine.version}`],
-          ['Input', `${fmt.shape(model.inputShape)} · values ${model.preprocessing.valueRange.join('…')}${model.preprocessing.normalization ? ` · ${model.preprocessing.normalization.kind}` : ''}`],
+          [
+            'Input',
+            `${fmt.shape(model.inputShape)} · values ${model.preprocessing.valueRange.join('…')}${model.preprocessing.normalization ? ` · ${model.preprocessing.normalization.kind}` : ''}`,
+          ],
           ['Classes', model.classNames.join(', ')],
           ['Size', fmt.bytes(model.sizeBytes)],
           ['Created', fmt.timestamp(model.createdAt)],

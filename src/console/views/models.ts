@@ -79,6 +79,9 @@ export async function registeredModelView(ctx: ViewContext): Promise<HTMLElement
         ),
       ),
     ),
-    card('Versions', table(`Versions of ${r.name}, newest first`, ['Version', 'Aliases', 'Test acc.', 'Job', 'Dataset', 'Hyperparameters', 'Registered'], rows, { hideCaption: true })),
+    card(
+      'Versions',
+      table(`Versions of ${r.name}, newest first`, ['Version', 'Aliases', 'Test acc.', 'Job', 'Dataset', 'Hyperparameters', 'Registered'], rows, { hideCaption: true }),
+    ),
   );
 }

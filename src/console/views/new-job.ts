@@ -76,6 +76,13 @@ export async function newJobView(ctx: ViewContext): Promise<HTMLElement> {
     },
     dataset: { id: 'mnist', limit: 2000 },
   };
+  // "Train on it" from a dataset's page: its shape in, its classes out.
+  const preset = datasets.items.find((d) => d.id === ctx.route.query.get('dataset'));
+  if (preset && preset.id !== body.dataset.id && !('keras' in body.model)) {
+    const last = body.model.layers.at(-1);
+    body = { ...body, name: `${preset.name}-job`, dataset: { id: preset.id }, model: { ...body.model, input: { shape: [...preset.inputShape] } } };
+    if (last?.type === 'dense') last.units = preset.numClasses;
+  }
   const from = ctx.route.query.get('from');
   let fromNote: HTMLElement | null = null;
   if (from) {
@@ -113,7 +120,11 @@ export async function newJobView(ctx: ViewContext): Promise<HTMLElement> {
     'select',
     { id: 'job-dataset' },
     datasets.items.map((d) =>
-      option(d.id, `${d.name} (${d.id === d.name ? '' : `${d.id.slice(0, 8)}, `}${d.examples.toLocaleString('en-US')} examples, ${d.inputShape.join('×')})`, d.id === body.dataset.id),
+      option(
+        d.id,
+        `${d.name} (${d.id === d.name ? '' : `${d.id.slice(0, 8)}, `}${d.examples.toLocaleString('en-US')} examples, ${d.inputShape.join('×')})`,
+        d.id === body.dataset.id,
+      ),
     ),
   );
   if (!datasets.items.some((d) => d.id === body.dataset.id)) datasetSelect.prepend(option(body.dataset.id, body.dataset.id, true));
@@ -450,7 +461,12 @@ export async function newJobView(ctx: ViewContext): Promise<HTMLElement> {
     h(
       'div',
       { class: 'page-head' },
-      h('div', null, h('h1', null, 'New job'), h('p', { class: 'sub' }, 'Prefilled with the lesson’s MNIST network. The plan follows as you type; mistakes show at the layer and field they concern.')),
+      h(
+        'div',
+        null,
+        h('h1', null, 'New job'),
+        h('p', { class: 'sub' }, 'Prefilled with the lesson’s MNIST network. The plan follows as you type; mistakes show at the layer and field they concern.'),
+      ),
     ),
     fromNote,
     h('div', { class: 'editor-grid' }, h('div', { class: 'editor-col' }, form), h('div', { class: 'plan-col' }, card('Plan', planStatus, planHost))),

@@ -138,7 +138,13 @@ export function predictPanel(model: Model, signal: AbortSignal): HTMLElement {
       e.preventDefault();
       send(inputs.map((el) => Number(el.value)));
     });
-    input = h('div', null, h('h3', null, `Features (${shape[0]})`), h('p', { class: 'hint' }, `Raw values as in the dataset (trained on values in ${range[0]}…${range[1]}).`), form);
+    input = h(
+      'div',
+      null,
+      h('h3', null, `Features (${shape[0]})`),
+      h('p', { class: 'hint' }, `Raw values as in the dataset (trained on values in ${range[0]}…${range[1]}).`),
+      form,
+    );
   } else {
     const area = h('textarea', { rows: 6, spellcheck: 'false' });
     const go = h('button', { type: 'button', class: 'primary' }, 'Predict');
