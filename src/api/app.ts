@@ -9,6 +9,7 @@ import errorHandler from './plugins/app/error-handler.js';
 import shutdown from './plugins/app/shutdown.js';
 import services from './plugins/app/services.js';
 import auth from './plugins/app/auth.js';
+import httpMetrics from './plugins/app/http-metrics.js';
 import { validatorCompiler } from './plugins/app/validation.js';
 import { registerJsonParser } from './plugins/app/json-parser.js';
 import healthRoutes from './routes/health/index.js';
@@ -23,6 +24,7 @@ import tfservingRoutes from './routes/tfserving/index.js';
 import kserveRoutes from './routes/kserve/index.js';
 import registeredModelsRoutes from './routes/registered-models/index.js';
 import consoleRoutes from './routes/console/index.js';
+import metricsRoutes from './routes/metrics/index.js';
 
 export interface AppOptions {
   config: AppConfig;
@@ -36,9 +38,11 @@ export const appPlugin = fp(
     await app.register(errorHandler);
     await app.register(shutdown);
     await app.register(services, { config: opts.config });
+    await app.register(httpMetrics);
     await app.register(auth);
     await app.register(rateLimit);
     await app.register(healthRoutes);
+    await app.register(metricsRoutes);
     await app.register(jobsRoutes);
     await app.register(jobEventsRoutes);
     await app.register(modelsRoutes);

@@ -67,7 +67,8 @@ export interface TaskFailure {
 export type TaskResult<T> = { ok: true; value: T } | TaskFailure;
 
 export interface ComputeResults {
-  predict: { output: Float32Array; outputSize: number };
+  /** `cacheHit`: the thread had the model loaded (or loading) already. */
+  predict: { output: Float32Array; outputSize: number; cacheHit: boolean };
   'decode-images': Float32Array;
   'parse-dataset': ParsedUploadSummary;
   'dataset-preview': DatasetPreview;

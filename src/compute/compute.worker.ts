@@ -48,6 +48,7 @@ function startEngine(): Promise<EngineInfo> {
 
 async function predict(task: PredictTask) {
   await startEngine();
+  const cacheHit = models.has(task.artifactKey);
   const model = await models.get(task.artifactKey);
   const out = tf.tidy(() => {
     const y = model.predict(tf.tensor(task.input, [task.count, ...task.inputShape])) as tf.Tensor;
@@ -55,7 +56,7 @@ async function predict(task: PredictTask) {
   });
   try {
     const output = (await out.data()) as Float32Array;
-    return { output, outputSize: out.size / task.count };
+    return { output, outputSize: out.size / task.count, cacheHit };
   } finally {
     out.dispose();
   }

@@ -82,6 +82,18 @@ export const ConfigSchema = Type.Object({
    * Unset: those routes answer 403 and operators use `npm run keys`.
    */
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'at least 16 characters' })),
+  /**
+   * Bearer token Prometheus must send to /metrics (the API's, and each
+   * worker's on WORKER_METRICS_PORT). Unset: /metrics is open, for networks
+   * where only the scraper reaches those ports.
+   */
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'at least 16 characters' })),
+  /**
+   * Port of a worker's own /metrics (and /healthz) listener, on HOST. 0: any
+   * free port. A port already taken (a second worker on the host) falls back
+   * to a free one with a warning; GET /v1/workers shows each worker's port.
+   */
+  WORKER_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464 }),
   // Default quotas of every tenant; a tenant's own `quotas` override them.
   QUOTA_RUNNING_JOBS: Type.Integer({ minimum: 1, default: 2 }),
   QUOTA_QUEUED_JOBS: Type.Integer({ minimum: 1, default: 100 }),
@@ -129,7 +141,7 @@ const INTEGER_KEYS = new Set(
  * Throws ConfigError naming every bad variable and what it accepts.
  */
 /** Settings that may hold credentials: their values never appear in error messages. */
-const SECRET_KEYS = new Set(['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN']);
+const SECRET_KEYS = new Set(['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'METRICS_TOKEN']);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
   const raw: Record<string, unknown> = {};

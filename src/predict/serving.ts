@@ -13,6 +13,15 @@ export interface ServableModel {
 export interface ServingOptions {
   maxBatchSize: number;
   timeoutMicros: number;
+  /** Told about every batch and every answered request (the API's metrics). */
+  observer?: ServingObserver;
+}
+
+export interface ServingObserver {
+  /** A batch ran on a compute thread: its size in instances, and whether that thread had the model loaded already. */
+  batch(instances: number, cacheHit: boolean): void;
+  /** A prediction was answered, `seconds` after it was asked for (checks, decoding, waiting for its batch, inference). */
+  predicted(seconds: number): void;
 }
 
 export interface ServingResult extends BatchOutput {
@@ -27,11 +36,13 @@ export interface ServingResult extends BatchOutput {
  */
 export class Serving {
   private readonly batcher: DynamicBatcher;
+  private readonly observer: ServingObserver | undefined;
 
   constructor(
     private readonly pool: ComputePool,
     options: ServingOptions,
   ) {
+    this.observer = options.observer;
     this.batcher = new DynamicBatcher({ maxBatchSize: options.maxBatchSize, timeoutMicros: options.timeoutMicros, slots: pool.threads });
   }
 
@@ -42,6 +53,7 @@ export class Serving {
    * calls the instances (`instances`, `inputs[0].data`).
    */
   async predict(model: ServableModel, instances: unknown[], path = 'instances'): Promise<ServingResult> {
+    const started = performance.now();
     const pre = model.preprocessing;
     const read = readInstances(instances, pre.inputShape, pre, path);
     if (read.images.length > 0 && pre.image) {
@@ -60,8 +72,10 @@ export class Serving {
         batch.buffer,
       ]);
       if (!result.ok) throw new Error(result.message);
+      this.observer?.batch(count, result.value.cacheHit);
       return result.value;
     });
+    this.observer?.predicted((performance.now() - started) / 1000);
     return { ...out, count: read.count };
   }
 

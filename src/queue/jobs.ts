@@ -26,4 +26,8 @@ export interface TrainProgress {
   epochs: number;
   batch: number;
   batchesPerEpoch: number;
+  /** Only on the report that ends an epoch: its wall time, for the worker's metrics. */
+  epochSeconds?: number;
+  /** Only on the report that ends an epoch: training examples it went through. */
+  epochSamples?: number;
 }

@@ -29,6 +29,7 @@ export const WorkerStatusSchema = Type.Object({
   ),
   concurrency: Type.Integer({ description: 'Jobs it trains at once.' }),
   activeJobIds: Type.Array(Type.String(), { description: 'Jobs it is training now.' }),
+  metricsPort: Type.Optional(Type.Integer({ description: 'Port of its Prometheus /metrics on its host (WORKER_METRICS_PORT, or the free port it fell back to).' })),
   startedAt: Type.String({ format: 'date-time' }),
   lastSeenAt: Type.String({ format: 'date-time', description: 'Its last heartbeat; a worker silent for 3 intervals drops out of the list.' }),
 });
@@ -52,11 +53,15 @@ export interface HeartbeatOptions {
   /** Read at every beat. */
   activeJobIds: () => string[];
   intervalMs?: number;
+  /** Where its /metrics listens, if it serves them. */
+  metricsPort?: number;
   /** How long a status outlives its last refresh; default 3 intervals, so one slow beat is not a death. */
   ttlMs?: number;
   host?: string;
   pid?: number;
   onError?: (err: Error) => void;
+  /** After each heartbeat Redis took. */
+  onBeat?: () => void;
 }
 
 export interface Heartbeat {
@@ -86,11 +91,13 @@ export async function startHeartbeat(redis: Redis, options: HeartbeatOptions): P
       engine: options.engine,
       concurrency: options.concurrency,
       activeJobIds: options.activeJobIds(),
+      ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
       startedAt,
       lastSeenAt: new Date().toISOString(),
     };
     try {
       await redis.set(key, JSON.stringify(status), 'PX', ttlMs);
+      options.onBeat?.();
     } catch (err) {
       options.onError?.(err as Error);
     }

@@ -1,11 +1,11 @@
 import pino from 'pino';
 import { loadConfig } from '../config/config.js';
-import { startTrainingWorker } from './worker.js';
+import { startTrainingWorker, WORKER_EXIT_MARGIN_MS } from './worker.js';
 
 const config = loadConfig();
 const log = pino({ level: config.LOG_LEVEL, name: 'worker' });
-const running = await startTrainingWorker(config, log);
-log.info({ queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
+const running = await startTrainingWorker(config, log, { metricsPort: config.WORKER_METRICS_PORT });
+log.info({ queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY, metricsPort: running.metricsServer?.port }, 'worker ready');
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -16,7 +16,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const force = setTimeout(() => {
       log.error('shutdown took too long; exiting');
       process.exit(1);
-    }, config.SHUTDOWN_GRACE_MS + 5000);
+    }, config.SHUTDOWN_GRACE_MS + WORKER_EXIT_MARGIN_MS);
     await running.close();
     clearTimeout(force);
     process.exit(0);

@@ -213,7 +213,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
             await jobs.recordEpoch(ctx.db, ctx.jobId, { epoch, ...metrics, durationMs, samplesPerSec: (train.n * 1000) / durationMs }, epoch);
             await pruneCheckpoints(ctx.artifacts, ctx.jobId, epoch);
             await jobs.updateProgress(ctx.db, ctx.jobId, { epoch, batch: batchesPerEpoch, batchesPerEpoch, batchLoss: metrics.loss, batchAccuracy: metrics.accuracy });
-            await ctx.reportProgress({ epoch, epochs: training.epochs, batch: batchesPerEpoch, batchesPerEpoch });
+            await ctx.reportProgress({ epoch, epochs: training.epochs, batch: batchesPerEpoch, batchesPerEpoch, epochSeconds: durationMs / 1000, epochSamples: train.n });
             if (control.afterEpoch(epoch, { loss: metrics.loss, accuracy: metrics.accuracy, val_loss: metrics.valLoss, val_accuracy: metrics.valAccuracy })) {
               fitted.stopTraining = true;
             }

@@ -12,6 +12,8 @@ import { reconcileOwnerlessJobs, reconcileQueuedJobs } from './reconciler.js';
 import { HEARTBEAT_INTERVAL_MS, startHeartbeat, type Heartbeat } from '../queue/worker-heartbeats.js';
 import { LOCK_LOST } from './lock-lost.error.js';
 import { writeUntilStored } from './durable-write.js';
+import { WorkerMetrics } from './worker-metrics.js';
+import { serveMetrics, type MetricsServer } from '../infra/metrics.js';
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -22,6 +24,9 @@ export interface Logger {
 export interface TrainingWorker {
   worker: Worker<JobOf<'train'>>;
   engine: EngineInfo;
+  metrics: WorkerMetrics;
+  /** Its /metrics listener, when options.metricsPort asked for one. */
+  metricsServer?: MetricsServer;
   /** Stops taking jobs; a running job stops after its batch and is handed back with its checkpoint. */
   close(): Promise<void>;
 }
@@ -113,7 +118,16 @@ export class TrainWorker extends Worker<JobOf<'train'>> {
 export interface TrainingWorkerOptions {
   /** How often the worker refreshes its status in Redis (see heartbeat.ts); its TTL is 3 intervals. */
   heartbeatIntervalMs?: number;
+  /**
+   * Serve /metrics and /healthz on this port (0: any free port), on
+   * config.HOST. The entry passes WORKER_METRICS_PORT; workers started
+   * inside tests leave it out and read `metrics` directly.
+   */
+  metricsPort?: number;
 }
+
+/** How long past SHUTDOWN_GRACE_MS a stopping worker process may take before it exits anyway (main.ts). */
+export const WORKER_EXIT_MARGIN_MS = 5000;
 
 /**
  * Starts a worker that takes training jobs from the queue and runs each in a
@@ -150,6 +164,9 @@ export async function startTrainingWorker(config: AppConfig, log: Logger, option
   worker.on('active', (job) => log.info({ jobId: job.data.jobId }, 'training started'));
   worker.on('completed', (job, result) => log.info({ jobId: job.data.jobId, result }, 'training finished'));
   worker.on('stalled', (id) => log.warn({ queueJobId: id }, 'a job lost its worker; it will be resumed'));
+  const metrics = new WorkerMetrics(engine, config.WORKER_CONCURRENCY, () => worker.processingQueueJobIds().length);
+  worker.on('progress', (_job, progress) => metrics.progress(progress as object));
+  worker.on('completed', (_job, result: { status?: string } | undefined) => metrics.attempts.labels(result?.status ?? 'succeeded').inc());
   // Queue entry id -> job id of the jobs taken; a job handed back or deferred leaves no event, so old entries go by age.
   const jobIds = new Map<string, { jobId: string; since: number }>();
   let closing = false;
@@ -157,6 +174,7 @@ export async function startTrainingWorker(config: AppConfig, log: Logger, option
     if (!job || job.name !== JobName.Train) return;
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     const jobId = job.data.jobId;
+    metrics.attempts.labels(final ? 'failed' : 'retrying').inc();
     log.warn({ jobId, attempt: job.attemptsMade, final, err: { name: err.name, message: err.message, code: err.code } }, 'training failed');
     const write = () =>
       !final
@@ -243,6 +261,18 @@ export async function startTrainingWorker(config: AppConfig, log: Logger, option
   worker.run().catch((err: Error) => log.error({ err }, 'worker stopped taking jobs'));
   await reconcile();
 
+  let metricsServer: MetricsServer | undefined;
+  if (options.metricsPort !== undefined) {
+    const wanted = options.metricsPort;
+    metricsServer = await serveMetrics(metrics.registry, {
+      host: config.HOST,
+      port: wanted,
+      token: config.METRICS_TOKEN,
+      onPortTaken: (port) => log.warn({ port }, `WORKER_METRICS_PORT ${port} is taken (another worker on this host?); serving metrics on a free port instead`),
+    });
+    log.info({ host: config.HOST, port: metricsServer.port, token: config.METRICS_TOKEN ? 'required' : 'none' }, 'metrics at /metrics');
+  }
+
   heartbeat = await startHeartbeat(producer, {
     queueName: config.QUEUE_NAME,
     engine,
@@ -254,12 +284,19 @@ export async function startTrainingWorker(config: AppConfig, log: Logger, option
       for (const [id, entry] of jobIds) if (!processing.includes(id) && now - entry.since > 60_000) jobIds.delete(id);
       return processing.map((id) => jobIds.get(id)?.jobId ?? id);
     },
-    onError: (err) => log.warn({ err: err.message }, 'could not write the worker heartbeat'),
+    metricsPort: metricsServer?.port,
+    onBeat: () => metrics.beat(),
+    onError: (err) => {
+      metrics.heartbeatFailures.inc();
+      log.warn({ err: err.message }, 'could not write the worker heartbeat');
+    },
   });
 
   return {
     worker,
     engine,
+    metrics,
+    metricsServer,
     async close() {
       closing = true;
       clearInterval(timer);
@@ -280,6 +317,8 @@ export async function startTrainingWorker(config: AppConfig, log: Logger, option
       await queue.close().catch(() => undefined);
       await Promise.all([connection.quit(), producer.quit()].map((p) => p.catch(() => undefined)));
       await db.$disconnect();
+      // Last, so a scrape during the hand-back still sees the worker.
+      await metricsServer?.close();
     },
   };
 }

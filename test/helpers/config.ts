@@ -15,6 +15,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
       ARTIFACT_DIR: mkdtempSync(path.join(tmpdir(), 'trainyard-artifacts-')),
       ENGINE: (process.env.TEST_ENGINE as AppConfig['ENGINE'] | undefined) ?? 'auto',
       LOG_LEVEL: 'silent',
+      // Workers started as processes serve /metrics on a free port each, not all on 9464.
+      WORKER_METRICS_PORT: 0,
       ...overrides,
     },
   );

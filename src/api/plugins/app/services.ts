@@ -9,6 +9,7 @@ import { createArtifactStore, type ArtifactStore } from '../../../storage/artifa
 import { ComputePool } from '../../../compute/compute-pool.js';
 import { Serving } from '../../../predict/serving.js';
 import { ServedModels } from '../../services/served-models.js';
+import { ApiMetrics } from '../../services/api-metrics.js';
 
 export interface Services {
   config: AppConfig;
@@ -21,6 +22,8 @@ export interface Services {
   serving: Serving;
   /** Finds the model a predict names (by id or through the registry), cached briefly. */
   served: ServedModels;
+  /** Prometheus metrics of this process, served at /metrics. */
+  metrics: ApiMetrics;
 }
 
 declare module 'fastify' {
@@ -41,9 +44,11 @@ export default fp(
     queue.on('error', (err) => app.log.debug({ err: err.message }, 'queue error'));
     const artifacts = createArtifactStore(config.ARTIFACT_DIR);
     const compute = ComputePool.fromConfig(config);
-    const serving = new Serving(compute, { maxBatchSize: config.PREDICT_MAX_BATCH_SIZE, timeoutMicros: config.PREDICT_BATCH_TIMEOUT_MICROS });
+    const metrics = new ApiMetrics();
+    const serving = new Serving(compute, { maxBatchSize: config.PREDICT_MAX_BATCH_SIZE, timeoutMicros: config.PREDICT_BATCH_TIMEOUT_MICROS, observer: metrics.serving });
+    metrics.watch({ db, redis, queue, queueName: config.QUEUE_NAME, compute });
 
-    app.decorate('services', { config, db, redis, queue, artifacts, compute, serving, served: new ServedModels(db) });
+    app.decorate('services', { config, db, redis, queue, artifacts, compute, serving, served: new ServedModels(db), metrics });
 
     app.addHook('onClose', async () => {
       serving.close();
