@@ -135,6 +135,11 @@ async function render(): Promise<void> {
     },
     notify,
   };
+  // Until the new view is ready the old one stays, marked busy (and dimmed after a moment).
+  main.setAttribute('aria-busy', 'true');
+  main.dataset.route = '';
+  // The old view cannot be used meanwhile: a click there would act on what is being left.
+  main.inert = true;
   const view = VIEWS[route.name];
   try {
     const el = view
@@ -146,6 +151,10 @@ async function render(): Promise<void> {
     if (controller.signal.aborted || (err as Error).name === 'AbortError') return;
     mount(main, h('h1', null, 'Something went wrong'), errorBlock(err));
   }
+  main.setAttribute('aria-busy', 'false');
+  main.inert = false;
+  main.dataset.route = route.name;
+  window.scrollTo(0, 0);
   // Move focus to the new page's heading, as a page load would.
   const heading = main.querySelector('h1');
   if (heading && !main.contains(document.activeElement)) {

@@ -76,13 +76,24 @@ describe('the console in a browser', () => {
     await kernel.fill('5');
     await page.locator('#layer-0-kernelSize:not([aria-invalid])').waitFor(LONG);
     await page.locator('#layer-0-padding').selectOption('same');
+
+    // By keyboard: adding a layer puts the focus on its type, visibly; removing it gives the focus back.
+    await page.locator('#add-layer').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#layer-8-type:focus').waitFor(LONG);
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    await page.getByRole('button', { name: 'Remove layer 9' }).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#layer-7-type:focus').waitFor(LONG);
+    expect(await page.locator('.layer-card').count()).toBe(8);
+    await planTable.getByText('3,274,634').or(page.locator('.plan-totals').getByText('3,274,634')).first().waitFor(LONG);
     await planTable.getByText('(14 − 2 + 2·0)/2 + 1 = 7').waitFor(LONG);
   });
 
   it('submits a small job and draws its curve points while it trains', async () => {
     await page.locator('#job-name').fill('browser-lesson');
-    await page.locator('#job-limit').fill('3000');
-    await page.locator('#training-epochs').fill('4');
+    await page.locator('#job-limit').fill('2000');
+    await page.locator('#training-epochs').fill('3');
     await page.locator('#training-batchSize').fill('32');
     await page.getByRole('button', { name: 'Start training' }).click();
     await page.locator('.job-page').waitFor(LONG);
@@ -112,6 +123,7 @@ describe('the console in a browser', () => {
     });
     expect(other.status).toBe(202);
     await page.goto(`${stack.baseUrl}/#/jobs/${other.body.id}`);
+    await page.locator(`main[aria-busy="false"] .job-page[data-job-id="${other.body.id}"]`).waitFor(LONG);
     const cancel = page.getByRole('button', { name: 'Cancel job' });
     await cancel.waitFor(LONG);
     await cancel.click();
@@ -143,7 +155,7 @@ describe('the console in a browser', () => {
     );
     expect(done.body.status).toBe('succeeded');
     await page.goto(`${stack.baseUrl}/#/jobs/${trainedJobId}`);
-    await page.locator('.epochs-table tbody tr').nth(3).waitFor(LONG);
+    await page.locator('.epochs-table tbody tr').nth(2).waitFor(LONG);
     await chrome.screenshot('job-done-1280');
     await page.getByRole('link', { name: 'Open the model' }).click();
     const pad = page.getByRole('img', { name: /Drawing pad/ });
@@ -210,22 +222,29 @@ describe('the console in a browser', () => {
 
   it('fits a 390 px wide screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const [hash, name] of [
-      [`#/models/${(await stack.call<{ modelId: string }>('GET', `/v1/jobs/${trainedJobId}`)).body.modelId}`, 'model'],
-      [`#/jobs/${trainedJobId}`, 'job'],
-      ['#/jobs', 'jobs'],
-      ['#/new', 'new-job'],
-      [`#/compare?ids=${trainedJobId}`, 'compare'],
-      ['#/datasets', 'datasets'],
+    const modelId = (await stack.call<{ modelId: string }>('GET', `/v1/jobs/${trainedJobId}`)).body.modelId;
+    for (const [hash, route, name] of [
+      [`#/models/${modelId}`, 'model', 'model'],
+      [`#/jobs/${trainedJobId}`, 'job', 'job'],
+      ['#/jobs', 'jobs', 'jobs'],
+      ['#/new', 'new', 'new-job'],
+      [`#/compare?ids=${trainedJobId}`, 'compare', 'compare'],
+      ['#/datasets', 'datasets', 'datasets'],
     ]) {
       await page.goto(`${stack.baseUrl}/${hash}`);
-      await page.locator('main h1').waitFor(LONG);
-      await page.waitForLoadState('networkidle');
+      // The view is rendered (the console marks main with its route once it is).
+      await page.locator(`main[data-route="${route}"][aria-busy="false"]`).waitFor(LONG);
       // Nothing is wider than the screen (tables scroll inside their own box).
       const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
       expect(overflow, name).toBeLessThanOrEqual(0);
       await chrome.screenshot(`${name}-390`);
     }
+    // Changing the key forgets it and asks again.
+    await page.getByRole('button', { name: 'Change key' }).click();
+    await page.getByLabel('API key').waitFor(LONG);
+    expect(await page.evaluate("sessionStorage.getItem('trainyard.apiKey')")).toBeNull();
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBeLessThanOrEqual(0);
+    await chrome.screenshot('key-prompt-390');
   });
 
   it('ran without a script error or a Content-Security-Policy violation', () => {

@@ -19,8 +19,8 @@ class JobRow {
   private readonly badge = h('span');
   private readonly bar = progressBar('Progress');
   private readonly progressText = h('span', { class: 'progress-text' });
-  private readonly latest = h('td', { class: 'num' });
-  private readonly test = h('td', { class: 'num' });
+  private readonly latest = h('td', { class: 'num narrow-hide' });
+  private readonly test = h('td', { class: 'num narrow-hide' });
   private readonly duration = h('td', { class: 'num wide-only' });
   private readonly link: HTMLAnchorElement;
   readonly checkbox: HTMLInputElement;
@@ -43,7 +43,7 @@ class JobRow {
       'tr',
       { 'data-job-id': job.id },
       h('td', { class: 'select' }, this.checkbox),
-      h('th', { scope: 'row' }, this.link, h('div', { class: 'sub mono' }, job.id.slice(0, 8))),
+      h('th', { scope: 'row', class: 'name-cell' }, this.link, h('div', { class: 'sub mono' }, job.id.slice(0, 8))),
       h('td', null, this.badge),
       h('td', { class: 'progress-cell' }, this.bar, this.progressText),
       this.latest,
@@ -64,7 +64,10 @@ class JobRow {
     setStatusBadge(this.badge, job.status);
     this.bar.value = job.progress.percent;
     const p = job.progress;
-    this.progressText.textContent = `${p.percent.toFixed(0)}% · epoch ${p.epoch}/${p.epochs}`;
+    this.progressText.replaceChildren(
+      `${p.percent.toFixed(0)}% · epoch ${p.epoch}/${p.epochs}`,
+      job.test?.accuracy != null ? h('span', { class: 'narrow-only' }, ` · test ${fmt.percent(job.test.accuracy)}`) : '',
+    );
     const m = job.metrics;
     mount(this.latest, m ? [fmt.metric(m.loss), h('div', { class: 'sub' }, `val acc ${fmt.percent(m.valAccuracy)}`)] : '—');
     this.test.textContent = fmt.percent(job.test?.accuracy);
@@ -116,8 +119,8 @@ export async function jobsView(ctx: ViewContext): Promise<HTMLElement> {
         null,
         h('th', { scope: 'col', class: 'select' }, h('span', { class: 'visually-hidden' }, 'Select')),
         ['Name', 'State', 'Progress'].map((t) => h('th', { scope: 'col' }, t)),
-        h('th', { scope: 'col', class: 'num' }, 'Last loss'),
-        h('th', { scope: 'col', class: 'num' }, 'Test acc.'),
+        h('th', { scope: 'col', class: 'num narrow-hide' }, 'Last loss'),
+        h('th', { scope: 'col', class: 'num narrow-hide' }, 'Test acc.'),
         h('th', { scope: 'col', class: 'wide-only' }, 'Dataset'),
         h('th', { scope: 'col', class: 'num wide-only' }, 'Params'),
         h('th', { scope: 'col', class: 'wide-only' }, 'Created'),

@@ -120,11 +120,7 @@ export async function newJobView(ctx: ViewContext): Promise<HTMLElement> {
     'select',
     { id: 'job-dataset' },
     datasets.items.map((d) =>
-      option(
-        d.id,
-        `${d.name} (${d.id === d.name ? '' : `${d.id.slice(0, 8)}, `}${d.examples.toLocaleString('en-US')} examples, ${d.inputShape.join('×')})`,
-        d.id === body.dataset.id,
-      ),
+      option(d.id, `${d.builtin ? d.id : d.name} — ${d.examples.toLocaleString('en-US')} × ${d.inputShape.join('×')}, ${d.numClasses} classes`, d.id === body.dataset.id),
     ),
   );
   if (!datasets.items.some((d) => d.id === body.dataset.id)) datasetSelect.prepend(option(body.dataset.id, body.dataset.id, true));
