@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config.js';
 import swagger from './plugins/external/swagger.js';
 import helmet from './plugins/external/helmet.js';
 import rateLimit from './plugins/external/rate-limit.js';
+import bullBoard, { QUEUE_DASHBOARD_PATH } from './plugins/external/bull-board.js';
 import errorHandler from './plugins/app/error-handler.js';
 import shutdown from './plugins/app/shutdown.js';
 import services from './plugins/app/services.js';
@@ -54,6 +55,7 @@ export const appPlugin = fp(
     await app.register(tfservingRoutes, { prefix: '/tfserving' });
     await app.register(kserveRoutes, { prefix: '/v2' });
     await app.register(consoleRoutes);
+    await app.register(bullBoard, { prefix: QUEUE_DASHBOARD_PATH });
   },
   { name: 'trainyard' },
 );
