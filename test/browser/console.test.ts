@@ -212,6 +212,25 @@ describe('the console in a browser', () => {
     expect(await page.locator('.dataset-page').textContent()).toMatch(/channel|gray/);
     expect(await page.locator('.dataset-page table').count()).toBeGreaterThanOrEqual(2);
     await chrome.screenshot('dataset-1280');
+
+    // Train on it: flat examples get a small dense network; its model takes feature fields.
+    await page.getByRole('link', { name: 'Train on it' }).click();
+    await page.locator('main[data-route="new"][aria-busy="false"]').waitFor(LONG);
+    await page.locator('.plan-totals').getByText('output').waitFor(LONG);
+    expect(await page.locator('#model-input').inputValue()).toBe('4');
+    await page.locator('#training-epochs').fill('20');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.locator('main[data-route="job"][aria-busy="false"]').waitFor(LONG);
+    await page.getByRole('link', { name: 'Open the model' }).waitFor(LONG);
+    await page.getByRole('link', { name: 'Open the model' }).click();
+    await page.getByLabel('Feature 4').waitFor(LONG);
+    await page.getByLabel('Feature 1').fill('2.5');
+    await page.getByLabel('Feature 3').fill('2');
+    await page.getByRole('button', { name: 'Predict' }).click();
+    await page.locator('.probabilities[data-predicted]:not([data-predicted=""])').waitFor(LONG);
+    expect(['setosa', 'versicolor', 'virginica']).toContain(await page.locator('.probabilities').getAttribute('data-predicted'));
+    await chrome.screenshot('model-tabular-1280');
+
     // A broken upload is refused with the reason, next to the form.
     await page.goto(`${stack.baseUrl}/#/datasets`);
     await page.getByLabel('Format').selectOption('csv');

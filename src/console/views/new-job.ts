@@ -76,12 +76,22 @@ export async function newJobView(ctx: ViewContext): Promise<HTMLElement> {
     },
     dataset: { id: 'mnist', limit: 2000 },
   };
-  // "Train on it" from a dataset's page: its shape in, its classes out.
+  // "Train on it" from a dataset's page: its shape in, its classes out; flat examples get a small dense network.
   const preset = datasets.items.find((d) => d.id === ctx.route.query.get('dataset'));
-  if (preset && preset.id !== body.dataset.id && !('keras' in body.model)) {
-    const last = body.model.layers.at(-1);
-    body = { ...body, name: `${preset.name}-job`, dataset: { id: preset.id }, model: { ...body.model, input: { shape: [...preset.inputShape] } } };
+  if (preset && preset.id !== body.dataset.id) {
+    const model: ModelSpec =
+      preset.inputShape.length === 1
+        ? {
+            input: { shape: [...preset.inputShape] },
+            layers: [
+              { type: 'dense', units: 32, activation: 'relu' },
+              { type: 'dense', units: preset.numClasses, activation: 'softmax' },
+            ],
+          }
+        : { input: { shape: [...preset.inputShape] }, layers: structuredClone(LESSON_MNIST_MODEL.layers) };
+    const last = model.layers.at(-1);
     if (last?.type === 'dense') last.units = preset.numClasses;
+    body = { ...body, name: `${preset.name}-job`, model, dataset: { id: preset.id } };
   }
   const from = ctx.route.query.get('from');
   let fromNote: HTMLElement | null = null;
