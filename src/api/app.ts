@@ -25,6 +25,7 @@ import tfservingRoutes from './routes/tfserving/index.js';
 import kserveRoutes from './routes/kserve/index.js';
 import registeredModelsRoutes from './routes/registered-models/index.js';
 import consoleRoutes from './routes/console/index.js';
+import webhooksRoutes from './routes/webhooks/index.js';
 import metricsRoutes from './routes/metrics/index.js';
 
 export interface AppOptions {
@@ -51,6 +52,7 @@ export const appPlugin = fp(
     await app.register(datasetsRoutes);
     await app.register(workersRoutes);
     await app.register(registeredModelsRoutes);
+    await app.register(webhooksRoutes);
     await app.register(adminRoutes);
     await app.register(tfservingRoutes, { prefix: '/tfserving' });
     await app.register(kserveRoutes, { prefix: '/v2' });

@@ -117,6 +117,23 @@ export const ConfigSchema = Type.Object({
   DATASET_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 2 ** 31 - 1, default: 512 * 1024 * 1024 }),
   /** Largest request body in bytes. */
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024 }),
+  /**
+   * Webhooks may be sent to private, loopback, link-local and other
+   * non-public addresses (checked when an endpoint is registered and before
+   * every request). Off: only public addresses, so that a tenant's URL
+   * cannot reach this server's own network.
+   */
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: Type.Enum(['true', 'false'], { default: 'false' }),
+  /** Webhook URLs may use plain http. Off: https only (signatures prove the sender, but http exposes the payload). */
+  WEBHOOK_ALLOW_HTTP: Type.Enum(['true', 'false'], { default: 'false' }),
+  /** Longest one webhook request may take, from connecting to the end of the (capped) response. */
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+  /** Wait before the first retry of a failed delivery; each further retry waits twice as long (at most 6 hours). */
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 30_000 }),
+  /** How long a delivery is retried, from its event (or its redelivery request): no attempt starts later. */
+  WEBHOOK_RETRY_FOR_MS: Type.Integer({ minimum: 1000, maximum: 7 * 24 * 3_600_000, default: 24 * 3_600_000 }),
+  /** Webhook requests one delivery process sends at once (to different endpoints; one endpoint's go one at a time). */
+  WEBHOOK_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 256, default: 8 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
 });
 

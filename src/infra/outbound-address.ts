@@ -138,7 +138,7 @@ function classifyBytes(family: AddressFamily, bytes: Uint8Array): NonPublicRange
   for (const { range: r, offset } of EMBEDDING_IPV4) {
     if (!inRange(bytes, r)) continue;
     const inner = classifyBytes(4, bytes.slice(offset, offset + 4));
-    return inner ? { name: `${r.name} ${inner.name}`, cidr: r.cidr } : null;
+    return inner ? { name: `${r.name} ${inner.name}`, cidr: inner.cidr } : null;
   }
   const hit = IPV6_RANGES.find((r) => inRange(bytes, r));
   if (hit) return { name: hit.name, cidr: hit.cidr };
@@ -250,7 +250,7 @@ export async function resolvePublicAddress(raw: string, policy: OutboundPolicy):
         const via = address === host ? '' : ` (host ${JSON.stringify(host)})`;
         throw new OutboundAddressError(
           'non-public',
-          `${field} resolves to ${address}${via}, a ${refused.name} address (${refused.cidr}); webhooks are sent to public addresses only`,
+          `${field} resolves to ${address}${via}, in the ${refused.name} range ${refused.cidr}; webhooks are sent to public addresses only`,
         );
       }
     }

@@ -5,12 +5,15 @@
  */
 export const JobName = {
   Train: 'train',
+  DeliverWebhook: 'deliver-webhook',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
 export interface JobPayloads {
   /** Train the job row `jobId`; everything else is read from Postgres. */
   [JobName.Train]: { jobId: string; tenantId: string };
+  /** Send round `round` of the webhook delivery row `deliveryId` (webhook queue); an entry of an earlier round does nothing. */
+  [JobName.DeliverWebhook]: { deliveryId: string; round: number };
 }
 
 export type JobOf<N extends JobName> = JobPayloads[N];

@@ -2,6 +2,7 @@ import { JobStatusEnum, type Db, type Job, type EpochMetric, type Prisma } from 
 import { readJobEvent, readJobRow, StateEventDataSchema, type StateEventData, type StoredJob, type StoredJobEvent, type StoredPlan } from './job.schema.js';
 import type { JobDocument } from '../queue/job-document.js';
 import { readStoredJson } from './stored-json.js';
+import { emitJobEventWebhooks } from './webhooks.repository.js';
 
 /**
  * Data-access for training jobs, their per-epoch metrics and their events.
@@ -50,14 +51,20 @@ export interface NewJob {
 
 type Tx = Prisma.TransactionClient;
 
-async function addEvent(tx: Tx | Db, jobId: string, type: string, data: Prisma.InputJsonValue): Promise<void> {
-  await tx.jobEvent.create({ data: { jobId, type, data } });
+/**
+ * Records an event of the job in `tx`, the transaction of the change it
+ * describes, with the webhook deliveries it causes (the outbox): an event
+ * and its deliveries are stored together or not at all.
+ */
+export async function addJobEvent(tx: Tx, jobId: string, type: 'state' | 'metrics', data: Prisma.InputJsonObject): Promise<void> {
+  const event = await tx.jobEvent.create({ data: { jobId, type, data } });
+  await emitJobEventWebhooks(tx, event);
 }
 
 export async function createJob(db: Db, job: NewJob): Promise<StoredJob> {
   const created = await db.$transaction(async (tx) => {
     const row = await tx.job.create({ data: { ...job, status: 'queued' } });
-    await addEvent(tx, row.id, 'state', { status: 'queued' });
+    await addJobEvent(tx, row.id, 'state', { status: 'queued' });
     return row;
   });
   return readJobRow(created);
@@ -147,7 +154,7 @@ export async function transition(
   return db.$transaction(async (tx) => {
     const { count } = await tx.job.updateMany({ where: { id, status: { in: [...from] } }, data: { ...data, status: to } });
     if (count === 0) return false;
-    await addEvent(tx, id, 'state', { status: to, ...event } as Prisma.InputJsonValue);
+    await addJobEvent(tx, id, 'state', { status: to, ...event } as Prisma.InputJsonObject);
     return true;
   });
 }
@@ -175,7 +182,7 @@ export async function markRunning(
     if (job?.status === 'cancelling') {
       // Its worker died between the cancel request and the next batch: finish the cancel here.
       await tx.job.update({ where: { id }, data: { status: 'cancelled', finishedAt: new Date() } });
-      await addEvent(tx, id, 'state', { status: 'cancelled', reason: 'cancelled while its worker was lost' });
+      await addJobEvent(tx, id, 'state', { status: 'cancelled', reason: 'cancelled while its worker was lost' });
       return { gone: true as const };
     }
     if (!job || (job.status !== 'queued' && job.status !== 'running')) return { gone: true as const };
@@ -189,7 +196,7 @@ export async function markRunning(
       data: { status: 'running', startedAt: new Date(), finishedAt: null, engine: fields.engine, attempts: attempt, errorCode: null, errorMessage: null },
     });
     if (count === 0) return { gone: true as const };
-    await addEvent(tx, id, 'state', { status: 'running', attempt });
+    await addJobEvent(tx, id, 'state', { status: 'running', attempt });
     return { claimed: (await tx.job.findUnique({ where: { id } }))! };
   });
 }
@@ -212,7 +219,7 @@ export async function recordEpoch(db: Db, jobId: string, m: Omit<EpochMetric, 'i
   return db.$transaction(async (tx) => {
     const row = await tx.epochMetric.upsert({ where: { jobId_epoch: { jobId, epoch: m.epoch } }, create: { jobId, ...m }, update: m });
     if (checkpointEpoch !== undefined) await tx.job.update({ where: { id: jobId }, data: { checkpointEpoch } });
-    await addEvent(tx, jobId, 'metrics', { ...m, createdAt: row.createdAt.toISOString() });
+    await addJobEvent(tx, jobId, 'metrics', { ...m, createdAt: row.createdAt.toISOString() });
     return row;
   });
 }

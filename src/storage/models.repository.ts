@@ -1,5 +1,6 @@
 import type { Db, TrainedModel, Prisma } from './prisma.js';
 import { addModelVersion } from './registry.repository.js';
+import { addJobEvent } from './jobs.repository.js';
 import { buildLineage } from './model-lineage.js';
 import { readModelRow, type StoredModel } from './model.schema.js';
 
@@ -58,12 +59,12 @@ export async function completeJobWithModel(
       const { record } = await addModelVersion(tx, saved.tenantId, register.name, saved, buildLineage(job, saved, register.datasetContentHash));
       registeredAs = { name: record.name, version: record.version };
     }
-    await tx.jobEvent.create({
-      data: {
-        jobId: model.jobId,
-        type: 'state',
-        data: { status: 'succeeded', modelId: saved.id, testAccuracy: result.testAccuracy, stopReason: result.stopReason ?? null, ...(registeredAs ? { registeredAs } : {}) },
-      },
+    await addJobEvent(tx, model.jobId, 'state', {
+      status: 'succeeded',
+      modelId: saved.id,
+      testAccuracy: result.testAccuracy,
+      stopReason: result.stopReason ?? null,
+      ...(registeredAs ? { registeredAs } : {}),
     });
     return { ...saved, registeredAs };
   });

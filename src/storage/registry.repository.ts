@@ -2,6 +2,7 @@ import { Prisma, type Db, type TrainedModel } from './prisma.js';
 import { readModelRow, type StoredModel } from './model.schema.js';
 import { buildLineage, readLineage } from './model-lineage.js';
 import { LATEST_ALIAS, MAX_MODEL_VERSION, type Lineage } from './registry.schema.js';
+import { emitWebhookEvent } from './webhooks.repository.js';
 
 /**
  * The model registry: per tenant, named lines of trained models with numbered
@@ -134,6 +135,7 @@ export async function addModelVersion(tx: Tx, tenantId: string, name: string, mo
     data: { registeredModelId: counter.id, version: counter.lastVersion, modelId: model.id, lineage: lineage as Prisma.InputJsonObject },
     include: versionInclude,
   });
+  await emitWebhookEvent(tx, { tenantId, type: 'model.registered', data: { name, version: row.version, modelId: model.id, jobId: model.jobId }, at: row.createdAt });
   return { record: toVersionRecord(row), created: true };
 }
 

@@ -85,12 +85,12 @@ describe('resolvePublicAddress', () => {
 
   it('refuses a host when any of its addresses is not public, naming the address and range', async () => {
     await expect(resolvePublicAddress('https://hooks.example/x', { ...policy, ...answering('93.184.216.34', '10.0.0.5') })).rejects.toThrow(
-      'url resolves to 10.0.0.5 (host "hooks.example"), a private address (10.0.0.0/8); webhooks are sent to public addresses only',
+      'url resolves to 10.0.0.5 (host "hooks.example"), in the private range 10.0.0.0/8; webhooks are sent to public addresses only',
     );
-    await expect(resolvePublicAddress('http://[::1]:8080/', policy)).rejects.toThrow('url resolves to ::1, a loopback address (::1/128)');
+    await expect(resolvePublicAddress('http://[::1]:8080/', policy)).rejects.toThrow('url resolves to ::1, in the loopback range ::1/128');
     // The URL parser turns other spellings of an IPv4 address into the dotted one before the check.
-    await expect(resolvePublicAddress('http://2130706433/', policy)).rejects.toThrow('url resolves to 127.0.0.1, a loopback address');
-    await expect(resolvePublicAddress('http://0x7f.1/', policy)).rejects.toThrow('url resolves to 127.0.0.1, a loopback address');
+    await expect(resolvePublicAddress('http://2130706433/', policy)).rejects.toThrow('url resolves to 127.0.0.1, in the loopback range');
+    await expect(resolvePublicAddress('http://0x7f.1/', policy)).rejects.toThrow('url resolves to 127.0.0.1, in the loopback range');
     await expect(resolvePublicAddress('http://[::ffff:169.254.169.254]/', policy)).rejects.toThrow('IPv4-mapped link-local');
   });
 

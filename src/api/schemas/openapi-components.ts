@@ -86,6 +86,7 @@ export const OPENAPI_PARAMETERS: Record<string, ParameterSource> = {
   ServedModelName: ['tfservingPredict', 'name'],
   ServedModelVersion: ['tfservingPredictVersion', 'version'],
   VersionLabel: ['tfservingPredictLabel', 'label'],
+  WebhookDeliveryId: ['getWebhookDelivery', 'deliveryId'],
 };
 
 /**

@@ -28,6 +28,7 @@ export default fp(
           { name: 'plan', description: 'Shapes and parameter counts of a model, without training' },
           { name: 'datasets', description: 'Data to train on' },
           { name: 'workers', description: 'Training workers and their engines' },
+          { name: 'webhooks', description: 'Signed messages about jobs and models, sent to your endpoints (Standard Webhooks)' },
           { name: 'health', description: 'Liveness and readiness' },
           { name: 'admin', description: 'Operators: tenants and API keys (ADMIN_TOKEN)' },
         ],
