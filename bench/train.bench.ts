@@ -72,7 +72,7 @@ const models = pick(
   args.models,
   '--models',
 ).map((name) => BENCH_MODELS.find((m) => m.name === name)!);
-const engines = pick<EngineName>(['tensorflow', 'wasm', 'cpu'], args.engines, '--engines');
+const engines = pick<EngineName>(['tensorflow', 'native', 'wasm', 'cpu'], args.engines, '--engines');
 
 interface Result {
   model: string;

@@ -7,7 +7,8 @@
         "src/context.cc",
         "src/conv.cc",
         "src/matmul.cc",
-        "src/pool.cc"
+        "src/pool.cc",
+        "src/elementwise.cc"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],

@@ -274,6 +274,49 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+int64_t positiveCount(double v, const char *name) {
+  if (v != std::floor(v) || !(v >= 1) || v >= 9007199254740992.0) throw JsArgumentError(std::string(name) + " must be a whole number >= 1");
+  return int64_t(v);
+}
+
+// unary(heap, op (0 sqrt, 1 relu), [x, y], size)
+napi_value Unary(napi_env env, napi_callback_info info) {
+  return guarded(env, info, "unary", [](Call &call) {
+    call.need(4, "unary(heap, op, offsets, size)");
+    Heap heap = call.heap(0);
+    double op = call.number(1);
+    if (op != 0 && op != 1) throw JsArgumentError("op must be 0 (sqrt) or 1 (relu)");
+    const double *at = call.numbers(2, 2);
+    call.ctx->calls++;
+    unary(heap, UnaryOp(int(op)), at[0], at[1], positiveCount(call.number(3), "size"));
+    return undefinedValue(call.env);
+  });
+}
+
+// addRowVector(heap, [x, v, y], rows, cols)
+napi_value AddRowVector(napi_env env, napi_callback_info info) {
+  return guarded(env, info, "addRowVector", [](Call &call) {
+    call.need(4, "addRowVector(heap, offsets, rows, cols)");
+    Heap heap = call.heap(0);
+    const double *at = call.numbers(1, 3);
+    call.ctx->calls++;
+    addRowVector(heap, at[0], at[1], at[2], positiveCount(call.number(2), "rows"), positiveCount(call.number(3), "cols"));
+    return undefinedValue(call.env);
+  });
+}
+
+// sumRows(heap, [x, y], rows, cols, mean)
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  return guarded(env, info, "sumRows", [](Call &call) {
+    call.need(5, "sumRows(heap, offsets, rows, cols, mean)");
+    Heap heap = call.heap(0);
+    const double *at = call.numbers(1, 2);
+    call.ctx->calls++;
+    sumRows(heap, at[0], at[1], positiveCount(call.number(2), "rows"), positiveCount(call.number(3), "cols"), call.number(4) != 0);
+    return undefinedValue(call.env);
+  });
+}
+
 void finalizeContext(napi_env, void *data, void *) { delete static_cast<Context *>(data); }
 
 }  // namespace
@@ -307,6 +350,9 @@ NAPI_MODULE_INIT() {
       {"matMul", MatMul},
       {"maxPool", MaxPool},
       {"maxPoolGrad", MaxPoolGrad},
+      {"unary", Unary},
+      {"addRowVector", AddRowVector},
+      {"sumRows", SumRows},
   };
   for (const Export &e : exports_) {
     napi_value fn;

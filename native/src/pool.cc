@@ -44,69 +44,90 @@ Window windowOf(const PoolGeometry &g, int64_t oy, int64_t ox) {
 
 int threadsFor(int64_t batch) { return int(std::min<int64_t>(omp_get_max_threads(), batch)); }
 
-}  // namespace
+// The channel loops below are compiled once per instruction set and picked
+// at load time: the add-on is built for any x86-64, but runs on AVX-512 here.
+#define TRAINYARD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
-void maxPool(const Heap &heap, const PoolGeometry &g, double xAt, double yAt) {
-  const float *x = heap.floats(xAt, size_t(g.n * g.ih * g.iw * g.c), "x");
-  float *y = heap.floats(yAt, size_t(g.n * g.oh * g.ow * g.c), "output");
+// One image: the maximum of every window, channel vectors at a time.
+TRAINYARD_CLONES
+void maxPoolImage(const PoolGeometry &g, const float *__restrict x, float *__restrict y) {
   const int64_t c = g.c;
-#pragma omp parallel for num_threads(threadsFor(g.n)) schedule(static)
-  for (int64_t b = 0; b < g.n; b++) {
-    for (int64_t oy = 0; oy < g.oh; oy++) {
-      for (int64_t ox = 0; ox < g.ow; ox++) {
-        float *out = y + ((b * g.oh + oy) * g.ow + ox) * c;
-        for (int64_t ch = 0; ch < c; ch++) out[ch] = -std::numeric_limits<float>::infinity();
-        Window w = windowOf(g, oy, ox);
-        for (int64_t row = w.rowStart; row < w.rowEnd; row++) {
-          for (int64_t col = w.colStart; col < w.colEnd; col++) {
-            const float *in = x + ((b * g.ih + row) * g.iw + col) * c;
-            for (int64_t ch = 0; ch < c; ch++) out[ch] = in[ch] > out[ch] ? in[ch] : out[ch];
-          }
+  for (int64_t oy = 0; oy < g.oh; oy++) {
+    for (int64_t ox = 0; ox < g.ow; ox++) {
+      float *__restrict out = y + (oy * g.ow + ox) * c;
+      for (int64_t ch = 0; ch < c; ch++) out[ch] = -std::numeric_limits<float>::infinity();
+      Window w = windowOf(g, oy, ox);
+      for (int64_t row = w.rowStart; row < w.rowEnd; row++) {
+        for (int64_t col = w.colStart; col < w.colEnd; col++) {
+          const float *__restrict in = x + (row * g.iw + col) * c;
+          for (int64_t ch = 0; ch < c; ch++) out[ch] = in[ch] > out[ch] ? in[ch] : out[ch];
         }
       }
     }
   }
 }
 
+// One image's gradient. `best` and `tap` hold, per channel, the window's
+// maximum so far and the position (in window order) where it was first seen.
+TRAINYARD_CLONES
+void maxPoolGradImage(const PoolGeometry &g, const float *__restrict x, const float *__restrict dy, float *__restrict dx,
+                      float *__restrict best, int32_t *__restrict tap) {
+  const int64_t c = g.c;
+  std::memset(dx, 0, sizeof(float) * size_t(g.ih * g.iw * c));
+  for (int64_t oy = 0; oy < g.oh; oy++) {
+    for (int64_t ox = 0; ox < g.ow; ox++) {
+      Window w = windowOf(g, oy, ox);
+      const int64_t width = w.colEnd - w.colStart;
+      if (w.rowEnd <= w.rowStart || width <= 0) continue;
+      for (int64_t ch = 0; ch < c; ch++) {
+        best[ch] = -std::numeric_limits<float>::infinity();
+        tap[ch] = -1;
+      }
+      int32_t t = 0;
+      for (int64_t row = w.rowStart; row < w.rowEnd; row++) {
+        for (int64_t col = w.colStart; col < w.colEnd; col++, t++) {
+          const float *__restrict in = x + (row * g.iw + col) * c;
+          for (int64_t ch = 0; ch < c; ch++) {
+            const bool better = in[ch] > best[ch];
+            best[ch] = better ? in[ch] : best[ch];
+            tap[ch] = better ? t : tap[ch];
+          }
+        }
+      }
+      const float *__restrict grad = dy + (oy * g.ow + ox) * c;
+      for (int64_t ch = 0; ch < c; ch++) {
+        if (tap[ch] < 0) continue;
+        const int64_t row = w.rowStart + tap[ch] / width;
+        const int64_t col = w.colStart + tap[ch] % width;
+        dx[(row * g.iw + col) * c + ch] += grad[ch];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void maxPool(const Heap &heap, const PoolGeometry &g, double xAt, double yAt) {
+  const float *x = heap.floats(xAt, size_t(g.n * g.ih * g.iw * g.c), "x");
+  float *y = heap.floats(yAt, size_t(g.n * g.oh * g.ow * g.c), "output");
+#pragma omp parallel for num_threads(threadsFor(g.n)) schedule(static)
+  for (int64_t b = 0; b < g.n; b++) maxPoolImage(g, x + b * g.ih * g.iw * g.c, y + b * g.oh * g.ow * g.c);
+}
+
 void maxPoolGrad(const Heap &heap, const PoolGeometry &g, double xAt, double dyAt, double dxAt) {
   const float *x = heap.floats(xAt, size_t(g.n * g.ih * g.iw * g.c), "input");
   const float *dy = heap.floats(dyAt, size_t(g.n * g.oh * g.ow * g.c), "dy");
   float *dx = heap.floats(dxAt, size_t(g.n * g.ih * g.iw * g.c), "dx");
-  const int64_t c = g.c;
-  const int64_t image = g.ih * g.iw * c;
+  if (g.fh * g.fw >= (int64_t(1) << 31)) throw ArgumentError("pooling window is too large");
+  const int64_t image = g.ih * g.iw * g.c;
+  const int64_t outImage = g.oh * g.ow * g.c;
+  // Each image's windows write only its own dx, so images run in parallel.
 #pragma omp parallel num_threads(threadsFor(g.n))
   {
-    std::vector<float> best(static_cast<size_t>(c));
-    std::vector<int64_t> where(static_cast<size_t>(c));
+    std::vector<float> best(static_cast<size_t>(g.c));
+    std::vector<int32_t> tap(static_cast<size_t>(g.c));
 #pragma omp for schedule(static)
-    for (int64_t b = 0; b < g.n; b++) {
-      // Each image's windows write only its own dx, so images run in parallel.
-      std::memset(dx + b * image, 0, sizeof(float) * size_t(image));
-      for (int64_t oy = 0; oy < g.oh; oy++) {
-        for (int64_t ox = 0; ox < g.ow; ox++) {
-          Window w = windowOf(g, oy, ox);
-          for (int64_t ch = 0; ch < c; ch++) {
-            best[size_t(ch)] = -std::numeric_limits<float>::infinity();
-            where[size_t(ch)] = -1;
-          }
-          for (int64_t row = w.rowStart; row < w.rowEnd; row++) {
-            for (int64_t col = w.colStart; col < w.colEnd; col++) {
-              const int64_t base = ((b * g.ih + row) * g.iw + col) * c;
-              const float *in = x + base;
-              for (int64_t ch = 0; ch < c; ch++) {
-                bool better = in[ch] > best[size_t(ch)];
-                best[size_t(ch)] = better ? in[ch] : best[size_t(ch)];
-                where[size_t(ch)] = better ? base + ch : where[size_t(ch)];
-              }
-            }
-          }
-          const float *grad = dy + ((b * g.oh + oy) * g.ow + ox) * c;
-          for (int64_t ch = 0; ch < c; ch++) {
-            if (where[size_t(ch)] >= 0) dx[where[size_t(ch)]] += grad[ch];
-          }
-        }
-      }
-    }
+    for (int64_t b = 0; b < g.n; b++) maxPoolGradImage(g, x + b * image, dy + b * outImage, dx + b * image, best.data(), tap.data());
   }
 }
 

@@ -12,7 +12,21 @@ import { allFloat32, assertShape, type KernelArgs, requireInput, type Shape4 } f
  * does not take (another dtype or layout, a PReLU, an odd broadcast) goes to
  * the kernel that was registered before, so every op still runs.
  */
-export const NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'MaxPool', 'MaxPoolGrad'] as const;
+export const NATIVE_KERNELS = [
+  'Conv2D',
+  'FusedConv2D',
+  'Conv2DBackpropInput',
+  'Conv2DBackpropFilter',
+  'BatchMatMul',
+  '_FusedMatMul',
+  'MaxPool',
+  'MaxPoolGrad',
+  'Add',
+  'Sum',
+  'Mean',
+  'Sqrt',
+  'Relu',
+] as const;
 export type NativeKernelName = (typeof NATIVE_KERNELS)[number];
 
 const BACKEND = 'wasm';
@@ -221,6 +235,64 @@ function makeMaxPoolGrad(addon: NativeAddon, fallback: Fallback): tf.KernelFunc 
   };
 }
 
+/**
+ * Add where one side is a vector along the other's last axis (a bias: the
+ * wasm kernel broadcasts it element by element, 3x slower on the seed net's
+ * first layer). Same-shape and other broadcasts stay on wasm.
+ */
+function makeAdd(addon: NativeAddon, fallback: Fallback): tf.KernelFunc {
+  return (args: KernelArgs) => {
+    const { inputs } = args;
+    const backend = args.backend as BackendWasm;
+    const a = requireInput(inputs, 'a');
+    const b = requireInput(inputs, 'b');
+    if (!allFloat32(a, b)) return fallback(args);
+    const [big, vector] = sizeOf(a) >= sizeOf(b) ? [a, b] : [b, a];
+    const cols = big.shape[big.shape.length - 1];
+    const isRowVector =
+      big.shape.length >= 1 &&
+      vector.shape.length >= 1 &&
+      vector.shape.length <= big.shape.length &&
+      vector.shape[vector.shape.length - 1] === cols &&
+      sizeOf(vector) === cols &&
+      sizeOf(big) > cols;
+    if (!isRowVector || cols === 0) return fallback(args);
+    return runNative('Add', backend, [...big.shape], (heap, out) =>
+      addon.addRowVector(heap, Float64Array.of(heapOffset(backend, big), heapOffset(backend, vector), out), sizeOf(big) / cols, cols),
+    );
+  };
+}
+
+/** Sum and Mean over leading axes (bias gradients, batch statistics), in float64 as on cpu; others stay on wasm. */
+function makeLeadingReduction(addon: NativeAddon, fallback: Fallback, mean: boolean): tf.KernelFunc {
+  const kernel = mean ? 'Mean' : 'Sum';
+  return (args: KernelArgs) => {
+    const { inputs, attrs } = args;
+    const backend = args.backend as BackendWasm;
+    const x = requireInput(inputs, 'x');
+    const { axis, keepDims } = attrs as unknown as tf.SumAttrs;
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+    const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i);
+    if (!leading || !allFloat32(x) || sizeOf(x) === 0) return fallback(args);
+    const kept = x.shape.slice(axes.length);
+    const cols = tf.util.sizeFromShape(kept);
+    const rows = sizeOf(x) / cols;
+    return runNative(kernel, backend, keepDims ? [...axes.map(() => 1), ...kept] : kept, (heap, out) =>
+      addon.sumRows(heap, Float64Array.of(heapOffset(backend, x), out), rows, cols, mean ? 1 : 0),
+    );
+  };
+}
+
+function makeUnary(addon: NativeAddon, fallback: Fallback, kernel: 'Sqrt' | 'Relu'): tf.KernelFunc {
+  const op = kernel === 'Sqrt' ? 0 : 1;
+  return (args: KernelArgs) => {
+    const x = requireInput(args.inputs, 'x');
+    const backend = args.backend as BackendWasm;
+    if (!allFloat32(x) || sizeOf(x) === 0) return fallback(args);
+    return runNative(kernel, backend, [...x.shape], (heap, out) => addon.unary(heap, op, Float64Array.of(heapOffset(backend, x), out), sizeOf(x)));
+  };
+}
+
 function factories(addon: NativeAddon, previous: (name: NativeKernelName) => Fallback): Record<NativeKernelName, tf.KernelFunc> {
   return {
     Conv2D: makeConv2d(addon, previous('Conv2D')),
@@ -231,6 +303,11 @@ function factories(addon: NativeAddon, previous: (name: NativeKernelName) => Fal
     _FusedMatMul: makeMatMul(addon, previous('_FusedMatMul'), true),
     MaxPool: makeMaxPool(addon, previous('MaxPool')),
     MaxPoolGrad: makeMaxPoolGrad(addon, previous('MaxPoolGrad')),
+    Add: makeAdd(addon, previous('Add')),
+    Sum: makeLeadingReduction(addon, previous('Sum'), false),
+    Mean: makeLeadingReduction(addon, previous('Mean'), true),
+    Sqrt: makeUnary(addon, previous('Sqrt'), 'Sqrt'),
+    Relu: makeUnary(addon, previous('Relu'), 'Relu'),
   };
 }
 

@@ -21,6 +21,8 @@ export interface StockWasmKernels {
   tile: tf.KernelFunc;
   maxPoolGrad: tf.KernelFunc;
   avgPoolGrad: tf.KernelFunc;
+  identity: tf.KernelFunc;
+  cast: tf.KernelFunc;
 }
 
 /**

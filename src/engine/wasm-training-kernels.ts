@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 // Side effect: registers the wasm backend and its stock kernels, which ours wrap.
 import '@tensorflow/tfjs-backend-wasm';
+import { makeCast, makeIdentity } from './alias.kernels.js';
 import { makeConv2dBackpropFilter } from './conv2d-backprop-filter.kernel.js';
 import { makeConv2dBackpropInput } from './conv2d-backprop-input.kernel.js';
 import { makeBatchMatMul } from './mat-mul.kernel.js';
@@ -11,7 +12,18 @@ import { makeTile } from './tile.kernel.js';
 import type { StockWasmKernels } from './wasm-kernel-scope.js';
 
 /** Kernels we register for the wasm backend, in registration order. */
-export const WASM_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'AvgPoolGrad', 'Sum', 'Mean', 'Tile'] as const;
+export const WASM_TRAINING_KERNELS = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'BatchMatMul',
+  'MaxPoolGrad',
+  'AvgPoolGrad',
+  'Sum',
+  'Mean',
+  'Tile',
+  'Identity',
+  'Cast',
+] as const;
 export type WasmTrainingKernel = (typeof WASM_TRAINING_KERNELS)[number];
 
 const BACKEND = 'wasm';
@@ -49,6 +61,8 @@ function factories(stock: StockWasmKernels): Record<WasmTrainingKernel, tf.Kerne
     Sum: makeSum(stock),
     Mean: makeMean(stock),
     Tile: makeTile(stock),
+    Identity: makeIdentity(stock),
+    Cast: makeCast(stock),
   };
 }
 
@@ -77,6 +91,8 @@ export function registerWasmTrainingKernels(only: readonly WasmTrainingKernel[] 
     tile: requireStock('Tile'),
     maxPoolGrad: requireStock('MaxPoolGrad'),
     avgPoolGrad: requireStock('AvgPoolGrad'),
+    identity: requireStock('Identity'),
+    cast: requireStock('Cast'),
   };
   const made = factories(stock);
   for (const kernelName of WASM_TRAINING_KERNELS) {

@@ -76,7 +76,8 @@ export function outOfMemoryError(cause: unknown, ctx: MemoryContext): TrainingEr
   const copies = weightCopies(ctx.optimizer);
   const weightBytes = copies * ctx.plan.weightBytes;
   const batchBytes = perExampleBytes * batch;
-  const wasm = ctx.engine === 'wasm';
+  // The native engine keeps every tensor on the wasm heap too; only its kernels run elsewhere.
+  const wasm = ctx.engine === 'wasm' || ctx.engine === 'native';
   const limit = wasm ? ` (its heap holds at most ${formatBytes(WASM_HEAP_MAX_BYTES)})` : '';
   const asked = cause instanceof WasmOutOfMemoryError ? `: a tensor of ${formatBytes(cause.requestedBytes)} did not fit` : '';
   const needs =

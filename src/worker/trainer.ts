@@ -23,6 +23,7 @@ import { TrainingControl } from './training-control.js';
 import { loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoints.js';
 import { gatherExamples, type Examples } from './examples.js';
 import { isOutOfMemoryError, outOfMemoryError } from './out-of-memory.js';
+import { NativeKernelError } from '../engine/native-kernel.error.js';
 
 export interface TrainContext {
   db: Db;
@@ -298,7 +299,10 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
     return { status: 'succeeded', modelId, stopReason };
   } catch (err) {
     failed = true;
-    if (!isOutOfMemoryError(err)) throw err;
+    const nativeOutOfMemory = err instanceof NativeKernelError && err.nativeCode === 'ERR_NATIVE_OUT_OF_MEMORY';
+    // The same kernel on the same shapes fails the same way on every attempt: fail now, naming it.
+    if (err instanceof NativeKernelError && !nativeOutOfMemory) throw new TrainingError('engine-failed', err.message);
+    if (!isOutOfMemoryError(err) && !nativeOutOfMemory) throw err;
     throw outOfMemoryError(err, { plan, batchSize: training.batchSize, trainExamples: split.train.length, engine: ctx.engine.name, optimizer: training.optimizer });
   } finally {
     try {

@@ -209,6 +209,65 @@ suite.each([...poolCases, ...extraPoolCases])(`native pooling: x $x, window $siz
   });
 });
 
+suite(`native element-wise kernels and reductions${NATIVE_SKIP_REASON}`, () => {
+  const addCases: { a: number[]; b: number[] }[] = [
+    { a: [3, 5, 4, 7], b: [7] },
+    { a: [7], b: [3, 7] },
+    { a: [2, 3], b: [1, 3] },
+    { a: [1, 1, 5], b: [4, 2, 5] },
+    // Left to wasm: same shape, broadcasts on other axes, scalars.
+    { a: [4, 6], b: [4, 6] },
+    { a: [4, 1], b: [1, 3] },
+    { a: [5, 3], b: [] },
+    { a: [2, 3], b: [2, 1, 3] },
+  ];
+  it.each(addCases)('Add $a + $b matches cpu', async (c) => {
+    const a = randomFloats(tf.util.sizeFromShape(c.a), 41);
+    const b = randomFloats(tf.util.sizeFromShape(c.b), 42);
+    const { cpu, native } = await onCpuAndNative(() => tf.add(tf.tensor(a, c.a), tf.tensor(b, c.b)));
+    expectClose(native, cpu);
+  });
+
+  const reduceCases: { x: number[]; axis: number | number[]; keepDims: boolean }[] = [
+    { x: [3, 9, 9, 8], axis: [0, 1, 2], keepDims: false },
+    { x: [3, 9, 9, 8], axis: [2, 0, 1], keepDims: true },
+    { x: [40, 7], axis: 0, keepDims: false },
+    { x: [1, 5, 1, 3], axis: [0, 1], keepDims: false },
+    // Left to wasm: not leading axes, all axes.
+    { x: [3, 9, 9, 8], axis: [1, 2], keepDims: false },
+    { x: [4, 6], axis: [0, 1], keepDims: false },
+  ];
+  it.each(reduceCases)('Sum and Mean of x $x over axes $axis (keepDims $keepDims) match cpu', async (c) => {
+    const x = randomFloats(tf.util.sizeFromShape(c.x), 43);
+    for (const reduce of [tf.sum, tf.mean]) {
+      const { cpu, native } = await onCpuAndNative(() => reduce(tf.tensor(x, c.x), c.axis, c.keepDims));
+      expectClose(native, cpu);
+    }
+  });
+
+  it('Sum keeps a long sum of large and small values accurate (float64 partial sums)', async () => {
+    const rows = 100_003;
+    const x = new Float32Array(rows * 2).map((_, i) => (i % 2 === 0 ? 1 : i % 7 === 0 ? 1e4 : 1e-3));
+    const { cpu, native } = await onCpuAndNative(() => tf.sum(tf.tensor2d(x, [rows, 2]), 0));
+    expectClose(native, cpu, 1e-6);
+  });
+
+  it.each([[[3, 5, 7]], [[100_001]], [[1]]])('Sqrt and Relu of x %j match cpu', async (shape) => {
+    const x = randomFloats(tf.util.sizeFromShape(shape), 44);
+    const before = nativeCalls();
+    const sqrt = await onCpuAndNative(() => tf.sqrt(tf.abs(tf.tensor(x, shape))));
+    expectClose(sqrt.native, sqrt.cpu);
+    const relu = await onCpuAndNative(() => tf.relu(tf.tensor(x, shape)));
+    expectClose(relu.native, relu.cpu);
+    expect(nativeCalls()).toBeGreaterThanOrEqual(before + 2);
+  });
+
+  it('Sqrt of a negative number and Relu of NaN give NaN, as on cpu', async () => {
+    const native = await computeOn('native', () => tf.concat([tf.sqrt(tf.tensor1d([-1, 4])), tf.relu(tf.tensor1d([Number.NaN, -2]))]));
+    expect(Array.from(native.values)).toEqual([Number.NaN, 2, Number.NaN, 0]);
+  });
+});
+
 suite(`native MaxPoolGrad semantics${NATIVE_SKIP_REASON}`, () => {
   it('routes every window to its first maximum, as cpu does (all ≤ 0, ties)', async () => {
     // Windows (2x2, valid): all ≤ 0 with a tie at 0, all negative, a tie at 5, mixed.

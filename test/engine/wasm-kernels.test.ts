@@ -166,6 +166,30 @@ describe('Tile', () => {
   });
 });
 
+describe('Identity and Cast to the same dtype', () => {
+  it('share the input bytes instead of copying, and each tensor outlives the other', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+    const ids = backend.numDataIds();
+    const copy = tf.clone(x);
+    const same = tf.cast(x, 'float32');
+    expect(backend.numDataIds()).toBe(ids);
+    x.dispose();
+    expect(Array.from(await copy.data())).toEqual([1, 2, 3, 4]);
+    copy.dispose();
+    expect(Array.from(await same.data())).toEqual([1, 2, 3, 4]);
+    same.dispose();
+    expect(backend.numDataIds()).toBe(ids - 1);
+  });
+
+  it('Cast to another dtype still converts', async () => {
+    const { cpu, wasm } = await onBothEngines(() => tf.cast(tf.cast(tf.tensor1d([1.7, -2.2, 0]), 'int32'), 'float32'));
+    expect(Array.from(wasm.values)).toEqual(Array.from(cpu.values));
+    expect(Array.from(wasm.values)).toEqual([1, -2, 0]);
+  });
+});
+
 describe('one training step of a small conv net', () => {
   const inputShape: [number, number, number] = [16, 16, 2];
   const batch = 6;
