@@ -12,6 +12,7 @@ export const WebhookEventTypeSchema = Type.Enum([...WEBHOOK_EVENT_TYPES], {
 });
 
 const UrlSchema = Type.String({
+  title: 'WebhookUrl',
   minLength: 1,
   maxLength: 2048,
   description:
@@ -20,7 +21,7 @@ const UrlSchema = Type.String({
   examples: ['https://example.com/trainyard/webhooks'],
 });
 
-const EventsSchema = Type.Array(WebhookEventTypeSchema, { minItems: 1, maxItems: WEBHOOK_EVENT_TYPES.length, uniqueItems: true, description: 'The event types it receives.' });
+const EventsSchema = Type.Array(WebhookEventTypeSchema, { title: 'WebhookEventTypes', minItems: 1, maxItems: WEBHOOK_EVENT_TYPES.length, uniqueItems: true, description: 'The event types it receives.' });
 const DescriptionSchema = Type.String({ minLength: 1, maxLength: 500, description: 'A note for people: what receives these messages.' });
 const EnabledSchema = Type.Boolean({ description: 'A disabled endpoint receives nothing new; its pending deliveries fail at their next attempt.' });
 
@@ -116,8 +117,9 @@ export const WebhookDeliveryListSchema = Type.Object({ items: Type.Array(Webhook
 export const DeliveryListQuerySchema = Type.Object(
   {
     ...PageQuerySchema.properties,
-    status: Type.Optional(WebhookDeliveryStatusSchema),
-    eventType: Type.Optional(WebhookEventTypeSchema),
+    // Untitled copies: a query parameter's schema is published apart from its description.
+    status: Type.Optional(Type.Enum(['pending', 'succeeded', 'failed'], { description: 'Only deliveries in this state.' })),
+    eventType: Type.Optional(Type.Enum([...WEBHOOK_EVENT_TYPES], { description: 'Only deliveries of this event type.' })),
   },
   { additionalProperties: false },
 );
