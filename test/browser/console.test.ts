@@ -87,6 +87,32 @@ describe('the console in a browser', () => {
     await page.locator('#layer-7-type:focus').waitFor(LONG);
     expect(await page.locator('.layer-card').count()).toBe(8);
     await planTable.getByText('3,274,634').or(page.locator('.plan-totals').getByText('3,274,634')).first().waitFor(LONG);
+
+    // A Keras document pasted in the JSON tab replaces the model; the plan follows it.
+    await page.getByRole('tab', { name: 'JSON' }).click();
+    const keras = {
+      class_name: 'Sequential',
+      config: {
+        name: 'pasted',
+        layers: [
+          {
+            class_name: 'Conv2D',
+            config: { name: 'conv', batch_input_shape: [null, 28, 28, 1], filters: 8, kernel_size: [3, 3], strides: [2, 2], padding: 'valid', activation: 'relu' },
+          },
+          { class_name: 'Flatten', config: { name: 'flat' } },
+          { class_name: 'Dense', config: { name: 'out', units: 10, activation: 'softmax' } },
+        ],
+      },
+      keras_version: '2.15.0',
+      backend: 'tensorflow',
+    };
+    await page.getByLabel('Job body (JSON)').fill(JSON.stringify(keras));
+    await planTable.getByText('⌊(28 − 3 + 2·0)/2⌋ + 1 = 13').waitFor(LONG);
+    await page.getByRole('tab', { name: 'Form' }).click();
+    await page.getByText('This model is a Keras document').waitFor(LONG);
+    await page.reload();
+    await page.locator('main[data-route="new"][aria-busy="false"]').waitFor(LONG);
+    await planTable.getByText('(14 − 2 + 2·0)/2 + 1 = 7').waitFor(LONG);
     await planTable.getByText('(14 − 2 + 2·0)/2 + 1 = 7').waitFor(LONG);
   });
 

@@ -99,3 +99,41 @@ export function table(caption: string, head: string[], rows: Child[][] | HTMLTab
     ),
   );
 }
+
+export interface TabDef {
+  id: string;
+  label: string;
+  content?: Child[];
+}
+
+/**
+ * A tab list (WAI-ARIA tabs: one tab in the Tab order, arrow keys move
+ * between tabs and select them). `onSelect` runs before the panel shows.
+ */
+export function tabList(label: string, defs: TabDef[], onSelect: (id: string) => void): { list: HTMLElement; panels: Record<string, HTMLElement> } {
+  const tabs = defs.map((d, i) =>
+    h('button', { type: 'button', role: 'tab', id: `tab-${d.id}`, 'aria-controls': `panel-${d.id}`, 'aria-selected': String(i === 0), tabindex: i === 0 ? '0' : '-1' }, d.label),
+  );
+  const panels = Object.fromEntries(
+    defs.map((d, i) => [d.id, h('div', { role: 'tabpanel', id: `panel-${d.id}`, 'aria-labelledby': `tab-${d.id}`, hidden: i !== 0 }, d.content ?? [])]),
+  );
+  const select = (index: number) => {
+    onSelect(defs[index].id);
+    tabs.forEach((t, i) => {
+      t.setAttribute('aria-selected', String(i === index));
+      t.tabIndex = i === index ? 0 : -1;
+      panels[defs[i].id].hidden = i !== index;
+    });
+  };
+  tabs.forEach((t, i) => {
+    t.addEventListener('click', () => select(i));
+    t.addEventListener('keydown', (e) => {
+      const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+      if (!step) return;
+      const next = (i + step + tabs.length) % tabs.length;
+      tabs[next].focus();
+      select(next);
+    });
+  });
+  return { list: h('div', { role: 'tablist', class: 'tabs', 'aria-label': label }, tabs), panels };
+}

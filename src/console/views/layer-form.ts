@@ -2,152 +2,7 @@ import { field, h, option } from '../lib/dom.js';
 import * as fmt from '../lib/format.js';
 import { formatWindow, parseNumber, parseWindow } from '../lib/spec-input.js';
 import type { LayerPlan, LayerSpec, ModelSpec } from '../lib/types.js';
-
-export const LAYER_TYPES = ['conv2d', 'maxPool2d', 'avgPool2d', 'globalAvgPool2d', 'flatten', 'dense', 'dropout', 'activation', 'batchNorm', 'inception'] as const;
-export const ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'hardSigmoid', 'tanh', 'softmax', 'softplus', 'softsign', 'swish', 'mish', 'gelu'];
-
-type Kind = 'int' | 'number' | 'window' | 'activation' | 'pool-padding' | 'conv-padding' | 'text' | 'json';
-interface FieldDef {
-  key: string;
-  label: string;
-  kind: Kind;
-  /** Optional fields are left out of the spec when empty (the API's default applies). */
-  optional?: boolean;
-  hint?: string;
-}
-
-const NAME: FieldDef = {
-  key: 'name',
-  label: 'Name',
-  kind: 'text',
-  optional: true,
-  hint: 'optional',
-};
-/** Hints shown as placeholders: the label stays, the hint is the default the API applies. */
-const FIELDS: Record<string, FieldDef[]> = {
-  conv2d: [
-    { key: 'filters', label: 'Filters (K)', kind: 'int' },
-    {
-      key: 'kernelSize',
-      label: 'Kernel (F)',
-      kind: 'window',
-      hint: 'n, or h, w',
-    },
-    {
-      key: 'strides',
-      label: 'Stride (S)',
-      kind: 'window',
-      optional: true,
-      hint: 'default 1',
-    },
-    {
-      key: 'padding',
-      label: 'Padding (P)',
-      kind: 'conv-padding',
-      optional: true,
-    },
-    {
-      key: 'activation',
-      label: 'Activation',
-      kind: 'activation',
-      optional: true,
-    },
-    NAME,
-  ],
-  maxPool2d: [
-    {
-      key: 'poolSize',
-      label: 'Pool (F)',
-      kind: 'window',
-      optional: true,
-      hint: 'default 2',
-    },
-    {
-      key: 'strides',
-      label: 'Stride (S)',
-      kind: 'window',
-      optional: true,
-      hint: 'default: the pool',
-    },
-    { key: 'padding', label: 'Padding', kind: 'pool-padding', optional: true },
-    NAME,
-  ],
-  avgPool2d: [],
-  globalAvgPool2d: [NAME],
-  flatten: [NAME],
-  dense: [
-    { key: 'units', label: 'Units', kind: 'int' },
-    {
-      key: 'activation',
-      label: 'Activation',
-      kind: 'activation',
-      optional: true,
-    },
-    NAME,
-  ],
-  dropout: [{ key: 'rate', label: 'Rate', kind: 'number', hint: 'in [0, 1)' }, NAME],
-  activation: [{ key: 'activation', label: 'Activation', kind: 'activation' }, NAME],
-  batchNorm: [
-    {
-      key: 'momentum',
-      label: 'Momentum',
-      kind: 'number',
-      optional: true,
-      hint: 'default 0.99',
-    },
-    {
-      key: 'epsilon',
-      label: 'Epsilon',
-      kind: 'number',
-      optional: true,
-      hint: 'default 0.001',
-    },
-    NAME,
-  ],
-  inception: [
-    {
-      key: 'branches',
-      label: 'Branches (JSON: a list of layer lists)',
-      kind: 'json',
-    },
-    NAME,
-  ],
-};
-FIELDS.avgPool2d = FIELDS.maxPool2d;
-
-const DEFAULTS: Record<string, LayerSpec> = {
-  conv2d: {
-    type: 'conv2d',
-    filters: 16,
-    kernelSize: 3,
-    padding: 'same',
-    activation: 'relu',
-  },
-  maxPool2d: { type: 'maxPool2d', poolSize: 2 },
-  avgPool2d: { type: 'avgPool2d', poolSize: 2 },
-  globalAvgPool2d: { type: 'globalAvgPool2d' },
-  flatten: { type: 'flatten' },
-  dense: { type: 'dense', units: 64, activation: 'relu' },
-  dropout: { type: 'dropout', rate: 0.25 },
-  activation: { type: 'activation', activation: 'relu' },
-  batchNorm: { type: 'batchNorm' },
-  inception: {
-    type: 'inception',
-    branches: [
-      [{ type: 'conv2d', filters: 8, kernelSize: 1, activation: 'relu' }],
-      [
-        { type: 'conv2d', filters: 8, kernelSize: 1, activation: 'relu' },
-        {
-          type: 'conv2d',
-          filters: 8,
-          kernelSize: 3,
-          padding: 'same',
-          activation: 'relu',
-        },
-      ],
-    ],
-  },
-};
+import { ACTIVATIONS, type FieldDef, FIELDS, LAYER_DEFAULTS, LAYER_TYPES } from './layer-fields.js';
 
 export type ErrorSink = Map<string, (message: string | null) => void>;
 
@@ -183,7 +38,7 @@ export class LayerEditor {
     const cards = this.layers.map((layer, i) => this.card(layer, i));
     const add = h('button', { type: 'button', class: 'secondary', id: 'add-layer' }, '+ Add layer');
     add.addEventListener('click', () => {
-      this.layers.push(structuredClone(DEFAULTS[this.addType.value]));
+      this.layers.push(structuredClone(LAYER_DEFAULTS[this.addType.value]));
       this.focusAfterRender = `layer-${this.layers.length - 1}-type`;
       this.changed(true);
     });
@@ -208,7 +63,7 @@ export class LayerEditor {
     );
     if (!LAYER_TYPES.includes(layer.type as (typeof LAYER_TYPES)[number])) typeSelect.prepend(option(layer.type, layer.type, true));
     typeSelect.addEventListener('change', () => {
-      this.layers[i] = structuredClone(DEFAULTS[typeSelect.value] ?? { type: typeSelect.value });
+      this.layers[i] = structuredClone(LAYER_DEFAULTS[typeSelect.value] ?? { type: typeSelect.value });
       this.focusAfterRender = `layer-${i}-type`;
       this.changed(true);
     });

@@ -2,118 +2,19 @@ import { ApiError, api, type FieldProblem } from '../lib/api.js';
 import { debounce, field, h, mount, option } from '../lib/dom.js';
 import { href } from '../lib/router.js';
 import { bodyFromJson, type JobBody, nearestPath, parseNumber } from '../lib/spec-input.js';
-import type { Dataset, Job, ModelPlan, ModelSpec, TrainingSpec } from '../lib/types.js';
-import { card, errorBlock } from '../lib/ui.js';
+import type { Dataset, Job, ModelPlan } from '../lib/types.js';
+import { card, errorBlock, tabList } from '../lib/ui.js';
 import type { ViewContext } from '../lib/view.js';
 import { type ErrorSink, LayerEditor } from './layer-form.js';
 import { renderPlan } from './plan-panel.js';
-
-/** The lesson's MNIST network: two 5x5 SAME convolutions with 2x2 pooling, a 1024-unit dense layer with dropout, softmax. */
-export const LESSON_MNIST_MODEL: ModelSpec = {
-  input: { shape: [28, 28, 1] },
-  layers: [
-    {
-      type: 'conv2d',
-      filters: 32,
-      kernelSize: 5,
-      strides: 1,
-      padding: 'same',
-      activation: 'relu',
-    },
-    { type: 'maxPool2d', poolSize: 2, strides: 2, padding: 'same' },
-    {
-      type: 'conv2d',
-      filters: 64,
-      kernelSize: 5,
-      padding: 'same',
-      activation: 'relu',
-    },
-    { type: 'maxPool2d', poolSize: 2 },
-    { type: 'flatten' },
-    { type: 'dense', units: 1024, activation: 'relu' },
-    { type: 'dropout', rate: 0.25 },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-};
-
-const TRAINING_FIELDS: {
-  key: keyof TrainingSpec & string;
-  label: string;
-  hint?: string;
-  options?: string[];
-}[] = [
-  {
-    key: 'optimizer',
-    label: 'Optimizer',
-    options: ['adam', 'sgd', 'momentum', 'rmsprop'],
-  },
-  { key: 'learningRate', label: 'Learning rate' },
-  { key: 'epochs', label: 'Epochs' },
-  { key: 'batchSize', label: 'Batch size' },
-  {
-    key: 'validationSplit',
-    label: 'Validation split',
-    hint: 'fraction, e.g. 0.1',
-  },
-  { key: 'testSplit', label: 'Test split', hint: 'fraction, e.g. 0.1' },
-  { key: 'seed', label: 'Seed' },
-];
+import { startingBody, TRAINING_FIELDS } from './new-job-start.js';
 
 export async function newJobView(ctx: ViewContext): Promise<HTMLElement> {
   const { signal } = ctx;
   const datasets = await api.get<{ items: Dataset[] }>('/v1/datasets', { signal }).catch(() => ({ items: [] as Dataset[] }));
-  let body: JobBody = {
-    name: 'mnist-lesson',
-    model: structuredClone(LESSON_MNIST_MODEL),
-    training: {
-      optimizer: 'adam',
-      learningRate: 0.001,
-      epochs: 2,
-      batchSize: 64,
-      validationSplit: 0.1,
-      testSplit: 0.1,
-      seed: 42,
-    },
-    dataset: { id: 'mnist', limit: 2000 },
-  };
-  // "Train on it" from a dataset's page: its shape in, its classes out; flat examples get a small dense network.
-  const preset = datasets.items.find((d) => d.id === ctx.route.query.get('dataset'));
-  if (preset && preset.id !== body.dataset.id) {
-    const model: ModelSpec =
-      preset.inputShape.length === 1
-        ? {
-            input: { shape: [...preset.inputShape] },
-            layers: [
-              { type: 'dense', units: 32, activation: 'relu' },
-              { type: 'dense', units: preset.numClasses, activation: 'softmax' },
-            ],
-          }
-        : { input: { shape: [...preset.inputShape] }, layers: structuredClone(LESSON_MNIST_MODEL.layers) };
-    const last = model.layers.at(-1);
-    if (last?.type === 'dense') last.units = preset.numClasses;
-    body = { ...body, name: `${preset.name}-job`, model, dataset: { id: preset.id } };
-  }
-  const from = ctx.route.query.get('from');
-  let fromNote: HTMLElement | null = null;
-  if (from) {
-    try {
-      const job = await api.get<Job>(`/v1/jobs/${encodeURIComponent(from)}`, {
-        signal,
-      });
-      if (job.spec) {
-        body = {
-          name: `${job.name ?? 'job'}-copy`,
-          model: job.spec.model,
-          training: { ...job.spec.training },
-          dataset: { ...job.dataset },
-        };
-        fromNote = h('p', { class: 'notice' }, 'Prefilled from ', h('a', { href: href(`/jobs/${job.id}`) }, job.name ?? job.id), '.');
-      }
-    } catch (err) {
-      fromNote = errorBlock(err);
-    }
-  }
-
+  const start = await startingBody(ctx, datasets.items);
+  let body: JobBody = start.body;
+  const fromNote = start.note;
   const errors: ErrorSink = new Map();
   const generalErrors = h('div', { 'aria-live': 'polite' });
   const planHost = h('div', { class: 'plan-host' }, h('p', { class: 'loading' }, 'Planning…'));
@@ -261,75 +162,33 @@ export async function newJobView(ctx: ViewContext): Promise<HTMLElement> {
   });
 
   // Tabs: the form, or the JSON body (paste a whole body, a model, or a Keras document).
-  const formTab = h(
-    'button',
-    {
-      type: 'button',
-      role: 'tab',
-      id: 'tab-form',
-      'aria-controls': 'panel-form',
-      'aria-selected': 'true',
+  const tabs = tabList(
+    'Edit as',
+    [
+      { id: 'form', label: 'Form' },
+      {
+        id: 'json',
+        label: 'JSON',
+        content: [
+          h('label', { for: 'job-json' }, 'Job body (JSON)'),
+          h(
+            'p',
+            { class: 'hint', id: 'job-json-hint' },
+            'The body of POST /v1/jobs. Paste a whole body, just a model ({"input", "layers"}), or a Keras model.to_json() / tfjs model.json document: it replaces the model.',
+          ),
+          jsonArea,
+          jsonError,
+        ],
+      },
+    ],
+    (which) => {
+      if (which === 'json') jsonArea.value = JSON.stringify(body, null, 2);
+      else syncJobFieldsFromBody();
+      void plan();
     },
-    'Form',
   );
-  const jsonTab = h(
-    'button',
-    {
-      type: 'button',
-      role: 'tab',
-      id: 'tab-json',
-      'aria-controls': 'panel-json',
-      'aria-selected': 'false',
-      tabindex: '-1',
-    },
-    'JSON',
-  );
-  const formPanel = h('div', {
-    role: 'tabpanel',
-    id: 'panel-form',
-    'aria-labelledby': 'tab-form',
-  });
-  const jsonPanel = h(
-    'div',
-    {
-      role: 'tabpanel',
-      id: 'panel-json',
-      'aria-labelledby': 'tab-json',
-      hidden: true,
-    },
-    h('label', { for: 'job-json' }, 'Job body (JSON)'),
-    h(
-      'p',
-      { class: 'hint', id: 'job-json-hint' },
-      'The body of POST /v1/jobs. Paste a whole body, just a model ({"input", "layers"}), or a Keras model.to_json() / tfjs model.json document: it replaces the model.',
-    ),
-    jsonArea,
-    jsonError,
-  );
-  const selectTab = (which: 'form' | 'json') => {
-    const json = which === 'json';
-    if (json) jsonArea.value = JSON.stringify(body, null, 2);
-    else syncJobFieldsFromBody();
-    formTab.setAttribute('aria-selected', String(!json));
-    jsonTab.setAttribute('aria-selected', String(json));
-    formTab.tabIndex = json ? -1 : 0;
-    jsonTab.tabIndex = json ? 0 : -1;
-    formPanel.hidden = json;
-    jsonPanel.hidden = !json;
-    errors.set('(json)', () => undefined);
-    void plan();
-  };
-  formTab.addEventListener('click', () => selectTab('form'));
-  jsonTab.addEventListener('click', () => selectTab('json'));
-  for (const tab of [formTab, jsonTab]) {
-    tab.addEventListener('keydown', (e) => {
-      if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
-        const next = tab === formTab ? jsonTab : formTab;
-        next.focus();
-        next.click();
-      }
-    });
-  }
+  const formPanel = tabs.panels.form;
+  const jsonPanel = tabs.panels.json;
   jsonArea.addEventListener('input', () => {
     try {
       body = bodyFromJson(JSON.parse(jsonArea.value), body);
@@ -417,7 +276,7 @@ export async function newJobView(ctx: ViewContext): Promise<HTMLElement> {
   const form = h(
     'form',
     { class: 'job-form', novalidate: true, 'aria-label': 'New training job' },
-    h('div', { role: 'tablist', class: 'tabs', 'aria-label': 'Edit as' }, formTab, jsonTab),
+    tabs.list,
     formPanel,
     jsonPanel,
     generalErrors,
