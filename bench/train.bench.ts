@@ -6,11 +6,17 @@
  *                      and V8 compiles the kernels on the first ones
  *   --batches N        timed batches (20), cut short after --max-seconds (20)
  *   --models a,b       seed-mnist, tiny-cnn, mlp (all)
- *   --engines a,b      tensorflow, wasm, cpu (all; unavailable ones are skipped)
+ *   --engines a,b      tensorflow, native, wasm, cpu (all; unavailable ones are skipped)
  *   --skip-baseline    skip stock wasm and wasm with only Conv2DBackpropFilter
  *   --cpu-all          also time one batch of the seed net on stock cpu (~3 min)
  *   --profile          print the slowest kernels of one batch per run
- *   --peak-gflops N    one core's peak, for the fraction column (157, STACK.md)
+ *   --peak-gflops N    one core's peak for the "% of peak" figures (default:
+ *                      measured at the start: the best one-thread SGEMM of
+ *                      oneDNN, XNNPACK and PyTorch here)
+ *   --rounds N         interleaved rounds of the seed-net head to head (3):
+ *                      native, wasm and PyTorch (Debian's python3-torch, one
+ *                      thread, NCHW and channels-last) train, then predict
+ *   --skip-head-to-head, --skip-pytorch
  *
  * Data is synthetic (uniform pixels, random labels) and the same batch is fed
  * every step, so this measures the engine, not input handling. ms/batch is
@@ -19,14 +25,19 @@
  * counted as 2 FLOP per multiply-accumulate and 3× the forward MACs per
  * training sample (forward, input gradient, weight gradient).
  */
-import { loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, planModel } from '../src/model-spec/index.js';
 import { EngineUnavailableError } from '../src/engine/engine-unavailable.error.js';
-import { selectEngine, type EngineInfo, type EngineName } from '../src/engine/select-engine.js';
+import { describeEngine, type EngineInfo, type EngineName, selectEngine } from '../src/engine/select-engine.js';
+import { nativeAddonBuilt } from '../src/engine/native-addon.js';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../src/engine/wasm-training-kernels.js';
 import { BENCH_MODELS, type BenchModel } from './bench-models.js';
+import { DEBIAN_PYTHON, pytorchUnavailable } from './pytorch-baseline.js';
+import { seedHeadToHead } from './seed-head-to-head.js';
+import { measureSgemmPeak, tfjsMatMulGflops } from './sgemm-peak.js';
 
 const OPTIONS = {
   'batch-size': { type: 'string', default: '128' },
@@ -38,7 +49,10 @@ const OPTIONS = {
   'skip-baseline': { type: 'boolean', default: false },
   'cpu-all': { type: 'boolean', default: false },
   profile: { type: 'boolean', default: false },
-  'peak-gflops': { type: 'string', default: '157' },
+  'peak-gflops': { type: 'string' },
+  rounds: { type: 'string', default: '3' },
+  'skip-head-to-head': { type: 'boolean', default: false },
+  'skip-pytorch': { type: 'boolean', default: false },
 } as const;
 
 /**
@@ -66,7 +80,8 @@ function numberArg(name: keyof typeof args, min = 0): number {
 }
 
 const batchSize = numberArg('batch-size', 1);
-const peakGflops = numberArg('peak-gflops', Number.MIN_VALUE);
+/** Set in main: given, or measured before anything else runs. */
+let peakGflops = args['peak-gflops'] === undefined ? Number.NaN : numberArg('peak-gflops', Number.MIN_VALUE);
 const models = pick(
   BENCH_MODELS.map((m) => m.name),
   args.models,
@@ -102,13 +117,8 @@ function pick<T extends string>(all: readonly T[], list: string | undefined, fla
   return wanted as T[];
 }
 
-function describeEngine(info: EngineInfo): string {
-  const extras = [
-    info.simd !== undefined ? `simd ${info.simd}` : '',
-    info.threads !== undefined ? `threads ${info.threads}` : '',
-    info.kernels ? `our kernels: ${info.kernels.join(', ') || 'none'}` : '',
-  ].filter(Boolean);
-  return `${info.name} (tfjs ${info.version}${extras.length ? `; ${extras.join('; ')}` : ''})`;
+function describeWithKernels(info: EngineInfo): string {
+  return `${describeEngine(info)}${info.kernels ? `; ${info.name === 'native' ? 'native' : 'our'} kernels: ${info.kernels.join(', ') || 'none'}` : ''}`;
 }
 
 function syntheticBatch(inputShape: number[], classes: number): [tf.Tensor, tf.Tensor] {
@@ -188,20 +198,6 @@ async function timeTraining(bench: BenchModel, engine: string, plan: RunPlan): P
   }
 }
 
-/** XNNPACK's fully-connected sgemm on one core: what wasm can reach at best. */
-function wasmSgemmGflops(): number {
-  const n = 1024;
-  const [a, b] = tf.tidy(() => [tf.randomUniform([n, n], -1, 1, 'float32', 3), tf.randomUniform([n, n], -1, 1, 'float32', 4)]);
-  const once = (): void => tf.tidy(() => void tf.matMul(a, b).dataSync());
-  once(); // packs b once; later calls reuse the packed operand
-  const reps = 10;
-  const start = performance.now();
-  for (let i = 0; i < reps; i++) once();
-  const seconds = (performance.now() - start) / 1000;
-  tf.dispose([a, b]);
-  return (2 * n ** 3 * reps) / seconds / 1e9;
-}
-
 async function runEngine(name: EngineName): Promise<void> {
   let info: EngineInfo;
   try {
@@ -211,9 +207,9 @@ async function runEngine(name: EngineName): Promise<void> {
     console.log(`\n${name}: skipped, ${err.reason}`);
     return;
   }
-  console.log(`\n${describeEngine(info)}`);
-  if (name === 'wasm') {
-    console.log(`  wasm sgemm 1024³ on the fast path: ${fmt(wasmSgemmGflops(), 1)} GFLOP/s`);
+  console.log(`\n${describeWithKernels(info)}`);
+  if (name === 'wasm' || name === 'native') {
+    console.log(`  ${name} sgemm 1024³ (tf.matMul, best of 5): ${fmt(tfjsMatMulGflops(1024), 1)} GFLOP/s (load ${loadAverage()})`);
   }
   const normal: RunPlan = { warmup: numberArg('warmup'), batches: numberArg('batches', 1) };
   for (const bench of models) {
@@ -269,10 +265,24 @@ function fmt(value: number, digits: number): string {
 }
 
 async function main(): Promise<void> {
+  const noTorch = args['skip-pytorch'] ? 'skipped (--skip-pytorch)' : pytorchUnavailable();
   console.log(
     `bench:train  batch ${batchSize}, ${numberArg('warmup')} warm-up + up to ${numberArg('batches', 1)} timed batches` +
-      ` (≤ ${numberArg('max-seconds')} s), peak ${peakGflops} GFLOP/s, node ${process.version}, load average ${loadAverage()}`,
+      ` (≤ ${numberArg('max-seconds')} s), node ${process.version}, ${cpuModel()}, load average ${loadAverage()}`,
   );
+  console.log(`  PyTorch baseline: ${noTorch ?? `${DEBIAN_PYTHON} with python3-torch, one thread`}`);
+
+  const peak = await measureSgemmPeak({ native: engines.includes('native') && nativeAddonBuilt(), pytorch: noTorch === null });
+  console.log('\none-core SGEMM (float32, one thread, best of 5):');
+  for (const f of peak.figures) console.log(`  ${f.library.padEnd(40)} n=${String(f.n).padEnd(5)} ${f.gflops.toFixed(1).padStart(6)} GFLOP/s  (load ${f.load})`);
+  if (Number.isNaN(peakGflops)) {
+    peakGflops = peak.gflops;
+    console.log(`  peak: ${peakGflops.toFixed(1)} GFLOP/s (${peak.source}); "% of peak" below divides by it`);
+  } else {
+    console.log(`  peak given with --peak-gflops: ${peakGflops} GFLOP/s (measured best: ${peak.gflops.toFixed(1)})`);
+  }
+
+  console.log('');
   for (const bench of models) {
     const plan = planModel(bench.spec, { maxParams: Infinity, maxMacs: Infinity });
     console.log(
@@ -281,11 +291,55 @@ async function main(): Promise<void> {
     );
   }
   for (const name of engines) await runEngine(name);
+
+  const headToHead: object[] = [];
+  const headToHeadEngines = (['native', 'wasm'] as const).filter((e) => engines.includes(e) && (e !== 'native' || nativeAddonBuilt()));
+  if (!args['skip-head-to-head'] && models.some((m) => m.name === 'seed-mnist') && headToHeadEngines.length > 0) {
+    const figures = await seedHeadToHead({
+      engines: [...headToHeadEngines],
+      pytorch: noTorch === null,
+      batchSize,
+      warmup: numberArg('warmup'),
+      batches: numberArg('batches', 1),
+      rounds: numberArg('rounds', 1),
+      maxSeconds: numberArg('max-seconds'),
+      peakGflops,
+    });
+    headToHead.push(
+      ...figures.map((f) => ({
+        model: 'seed-mnist',
+        headToHead: f.contender,
+        trainSamplesPerSec: round(f.trainSamplesPerSec, 1),
+        trainMsPerBatch: round(f.trainMsPerBatch, 1),
+        trainGflops: round(f.trainGflops, 2),
+        peakFraction: round(f.peakFraction, 4),
+        peakGflops: round(peakGflops, 1),
+        predictSamplesPerSec: round(f.predictSamplesPerSec, 1),
+        predictMsPerBatch: round(f.predictMsPerBatch, 1),
+        batches: f.batches,
+        batchSize,
+      })),
+    );
+  }
+
   console.log(`\nload average at the end: ${loadAverage()}`);
   console.log('');
   for (const r of results) {
     const { model, engine, samplesPerSec, msPerBatch, gflops, ...rest } = r;
     console.log(JSON.stringify({ model, engine, samplesPerSec, msPerBatch, gflops, ...rest }));
+  }
+  for (const f of headToHead) console.log(JSON.stringify(f));
+}
+
+/** The CPU's model name (Linux), for the header: figures depend on it. */
+function cpuModel(): string {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
+    return `${line?.split(':')[1]?.trim() ?? 'unknown CPU'} × ${availableParallelism()}`;
+  } catch {
+    return `${availableParallelism()} CPUs`;
   }
 }
 

@@ -279,16 +279,14 @@ int64_t positiveCount(double v, const char *name) {
   return int64_t(v);
 }
 
-// unary(heap, op (0 sqrt, 1 relu), [x, y], size)
-napi_value Unary(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "unary", [](Call &call) {
-    call.need(4, "unary(heap, op, offsets, size)");
+// sqrt(heap, [x, y], size)
+napi_value Sqrt(napi_env env, napi_callback_info info) {
+  return guarded(env, info, "sqrt", [](Call &call) {
+    call.need(3, "sqrt(heap, offsets, size)");
     Heap heap = call.heap(0);
-    double op = call.number(1);
-    if (op != 0 && op != 1) throw JsArgumentError("op must be 0 (sqrt) or 1 (relu)");
-    const double *at = call.numbers(2, 2);
+    const double *at = call.numbers(1, 2);
     call.ctx->calls++;
-    unary(heap, UnaryOp(int(op)), at[0], at[1], positiveCount(call.number(3), "size"));
+    squareRoot(heap, at[0], at[1], positiveCount(call.number(2), "size"));
     return undefinedValue(call.env);
   });
 }
@@ -350,7 +348,7 @@ NAPI_MODULE_INIT() {
       {"matMul", MatMul},
       {"maxPool", MaxPool},
       {"maxPoolGrad", MaxPoolGrad},
-      {"unary", Unary},
+      {"sqrt", Sqrt},
       {"addRowVector", AddRowVector},
       {"sumRows", SumRows},
   };

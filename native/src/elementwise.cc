@@ -1,6 +1,6 @@
 // Memory-bound ops that the seed net's profile showed next after the
 // convolutions and products: a bias added to every row, the rows summed (a
-// bias gradient), and square root / ReLU (Adam, activations). Compiled for
+// bias gradient), and the square root (Adam). Compiled for
 // several instruction sets, chosen at load time, like the pooling loops.
 #include <omp.h>
 
@@ -27,12 +27,6 @@ void sqrtRange(const float *__restrict x, float *__restrict y, int64_t n) {
 }
 
 TRAINYARD_CLONES
-void reluRange(const float *__restrict x, float *__restrict y, int64_t n) {
-  // x > 0 ? x : 0, so NaN stays NaN as in tfjs.
-  for (int64_t i = 0; i < n; i++) y[i] = x[i] < 0.f ? 0.f : x[i];
-}
-
-TRAINYARD_CLONES
 void addRowVectorRows(const float *__restrict x, const float *__restrict v, float *__restrict y, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; r++) {
     const float *__restrict in = x + r * cols;
@@ -51,7 +45,7 @@ void sumRowsInto(const float *__restrict x, double *__restrict acc, int64_t rows
 
 }  // namespace
 
-void unary(const Heap &heap, UnaryOp op, double xAt, double yAt, int64_t n) {
+void squareRoot(const Heap &heap, double xAt, double yAt, int64_t n) {
   if (n < 1) throw ArgumentError("size must be at least 1");
   const float *x = heap.floats(xAt, size_t(n), "x");
   float *y = heap.floats(yAt, size_t(n), "output");
@@ -60,11 +54,7 @@ void unary(const Heap &heap, UnaryOp op, double xAt, double yAt, int64_t n) {
   for (int64_t i = 0; i < chunks; i++) {
     const int64_t start = i * kChunk;
     const int64_t count = std::min(kChunk, n - start);
-    if (op == UnaryOp::sqrt) {
-      sqrtRange(x + start, y + start, count);
-    } else {
-      reluRange(x + start, y + start, count);
-    }
+    sqrtRange(x + start, y + start, count);
   }
 }
 

@@ -49,8 +49,7 @@ void maxPool(const Heap &heap, const PoolGeometry &g, double xAt, double yAt);
 // dx[first maximum of each window, row-major] += dy: tfjs's cpu semantics.
 void maxPoolGrad(const Heap &heap, const PoolGeometry &g, double xAt, double dyAt, double dxAt);
 
-enum class UnaryOp : int { sqrt = 0, relu = 1 };
-void unary(const Heap &heap, UnaryOp op, double xAt, double yAt, int64_t n);
+void squareRoot(const Heap &heap, double xAt, double yAt, int64_t n);
 // y[r, c] = x[r, c] + v[c]: a bias added along the last axis.
 void addRowVector(const Heap &heap, double xAt, double vAt, double yAt, int64_t rows, int64_t cols);
 // y[c] = sum (or mean) over r of x[r, c]: leading axes reduced.

@@ -42,8 +42,8 @@ export interface NativeAddon {
   matMul(heap: ArrayBuffer, offsets: Float64Array, geometry: Float64Array, activation: number, alpha: number): void;
   maxPool(heap: ArrayBuffer, offsets: Float64Array, geometry: Float64Array): void;
   maxPoolGrad(heap: ArrayBuffer, offsets: Float64Array, geometry: Float64Array): void;
-  /** op 0: square root, 1: ReLU; offsets [x, y]. */
-  unary(heap: ArrayBuffer, op: 0 | 1, offsets: Float64Array, size: number): void;
+  /** Square root; offsets [x, y]. */
+  sqrt(heap: ArrayBuffer, offsets: Float64Array, size: number): void;
   /** y[r, c] = x[r, c] + v[c]; offsets [x, v, y]. */
   addRowVector(heap: ArrayBuffer, offsets: Float64Array, rows: number, cols: number): void;
   /** y[c] = Σ_r x[r, c] (divided by rows when `mean` is 1); offsets [x, y]. */

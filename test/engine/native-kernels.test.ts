@@ -252,18 +252,16 @@ suite(`native element-wise kernels and reductions${NATIVE_SKIP_REASON}`, () => {
     expectClose(native, cpu, 1e-6);
   });
 
-  it.each([[[3, 5, 7]], [[100_001]], [[1]]])('Sqrt and Relu of x %j match cpu', async (shape) => {
+  it.each([[[3, 5, 7]], [[100_001]], [[1]]])('Sqrt of x %j matches cpu', async (shape) => {
     const x = randomFloats(tf.util.sizeFromShape(shape), 44);
     const before = nativeCalls();
-    const sqrt = await onCpuAndNative(() => tf.sqrt(tf.abs(tf.tensor(x, shape))));
-    expectClose(sqrt.native, sqrt.cpu);
-    const relu = await onCpuAndNative(() => tf.relu(tf.tensor(x, shape)));
-    expectClose(relu.native, relu.cpu);
-    expect(nativeCalls()).toBeGreaterThanOrEqual(before + 2);
+    const { cpu, native } = await onCpuAndNative(() => tf.sqrt(tf.abs(tf.tensor(x, shape))));
+    expectClose(native, cpu);
+    expect(nativeCalls()).toBeGreaterThan(before);
   });
 
-  it('Sqrt of a negative number and Relu of NaN give NaN, as on cpu', async () => {
-    const native = await computeOn('native', () => tf.concat([tf.sqrt(tf.tensor1d([-1, 4])), tf.relu(tf.tensor1d([Number.NaN, -2]))]));
+  it('Sqrt of a negative number or NaN gives NaN, as on cpu', async () => {
+    const native = await computeOn('native', () => tf.sqrt(tf.tensor1d([-1, 4, Number.NaN, 0])));
     expect(Array.from(native.values)).toEqual([Number.NaN, 2, Number.NaN, 0]);
   });
 });
