@@ -221,6 +221,20 @@ describe('the console in a browser', () => {
     expect(Math.abs(mx / t - 14)).toBeLessThanOrEqual(0.5);
     expect(Math.abs(my / t - 14)).toBeLessThanOrEqual(0.5);
     await chrome.screenshot('model-draw-1280');
+
+    // Download the artifact (fetched with the key, never a key in a link), then register it and point an alias at it.
+    const [file] = await Promise.all([page.waitForEvent('download', LONG), page.getByRole('button', { name: 'Download model.json' }).click()]);
+    expect(file.suggestedFilename()).toBe('model.json');
+    expect(file.url()).toMatch(/^blob:/);
+    await page.getByLabel('Registered model name').fill('browser-digits');
+    await page.getByRole('button', { name: 'Register', exact: true }).click();
+    await page.locator('main[data-route="registered"][aria-busy="false"]').waitFor(LONG);
+    await page.getByLabel('Alias', { exact: true }).fill('production');
+    await page.getByRole('button', { name: 'Set alias' }).click();
+    await page.locator('.alias-list').getByText('@production → v1').waitFor(LONG);
+    const registered = await stack.call<{ aliases: { alias: string; version: number }[] }>('GET', '/v1/registered-models/browser-digits');
+    expect(registered.body.aliases).toEqual([{ alias: 'production', version: 1 }]);
+    await chrome.screenshot('registry-1280');
   });
 
   it('uploads a dataset with a progress bar, then shows its class histogram, statistics and samples', async () => {

@@ -221,3 +221,14 @@ export async function followEvents(path: string, options: StreamOptions): Promis
     await sleep(Math.min(retryMs * Math.max(1, failures), 15_000), signal);
   }
 }
+
+/** A file of the API (a model's artifact) as a Blob, fetched with the key in the header. */
+export async function fetchBlob(path: string, signal?: AbortSignal): Promise<Blob> {
+  const res = await fetch(path, { headers: authHeaders(), signal, cache: 'no-store' });
+  if (!res.ok) {
+    const error = await problemOf(res);
+    if (res.status === 401) unauthorized(error);
+    throw error;
+  }
+  return res.blob();
+}

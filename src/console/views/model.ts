@@ -6,6 +6,7 @@ import type { Job, LayerSpec, Model, RegisteredModel } from '../lib/types.js';
 import { card, details } from '../lib/ui.js';
 import type { ViewContext } from '../lib/view.js';
 import { predictPanel } from './predict.js';
+import { download, registerForm } from './registry-actions.js';
 
 /** `conv2d 32 · 5×5 · same · relu`: a layer in one line. */
 export function describeLayer(l: LayerSpec): string {
@@ -29,6 +30,13 @@ export async function modelView(ctx: ViewContext): Promise<HTMLElement> {
   const version = registered?.versions.find((v) => v.modelId === model.id);
   const m = model.metrics;
   const title = model.name ?? `model ${model.id.slice(0, 8)}`;
+  const downloadButton = (file: string) => {
+    const b = h('button', { type: 'button', class: 'secondary' }, `Download ${file}`);
+    b.addEventListener('click', () =>
+      download(`/v1/models/${model.id}/artifact/${file}`, file, signal).catch((err) => ctx.notify(`Could not download ${file}: ${(err as Error).message}`, 'error')),
+    );
+    return b;
+  };
 
   return h(
     'section',
@@ -99,6 +107,26 @@ export async function modelView(ctx: ViewContext): Promise<HTMLElement> {
           ['Size', fmt.bytes(model.sizeBytes)],
           ['Created', fmt.timestamp(model.createdAt)],
         ]),
+      ),
+    ),
+    h(
+      'div',
+      { class: 'two-col' },
+      card(
+        'Register',
+        h(
+          'p',
+          { class: 'hint' },
+          version
+            ? `This model is ${version.name} v${version.version}. Register it under another name, or as a new version:`
+            : 'Give this model a name and a version number in the registry:',
+        ),
+        registerForm(ctx, model.id),
+      ),
+      card(
+        'Download',
+        h('p', { class: 'hint' }, 'The TensorFlow.js layers format: tf.loadLayersModel reads model.json with weights.bin beside it.'),
+        h('div', { class: 'actions' }, downloadButton('model.json'), downloadButton('weights.bin')),
       ),
     ),
     card(

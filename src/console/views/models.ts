@@ -5,6 +5,7 @@ import { href } from '../lib/router.js';
 import type { Model, Page, RegisteredModel, RegisteredModelSummary } from '../lib/types.js';
 import { card, emptyState, table } from '../lib/ui.js';
 import type { ViewContext } from '../lib/view.js';
+import { aliasForm } from './registry-actions.js';
 
 export async function modelsView(ctx: ViewContext): Promise<HTMLElement> {
   const { signal } = ctx;
@@ -50,6 +51,8 @@ export async function modelsView(ctx: ViewContext): Promise<HTMLElement> {
 
 export async function registeredModelView(ctx: ViewContext): Promise<HTMLElement> {
   const r = await api.get<RegisteredModel>(`/v1/registered-models/${encodeURIComponent(ctx.route.params.name)}`, { signal: ctx.signal });
+  // After an alias changes, the view is drawn again from the API.
+  const reload = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
   const rows = [...r.versions].reverse().map((v) => [
     h('a', { href: href(`/models/${v.modelId}`) }, `v${v.version}`),
     v.aliases.length ? v.aliases.map((a) => h('span', { class: 'badge alias' }, `@${a}`)) : '—',
@@ -83,5 +86,8 @@ export async function registeredModelView(ctx: ViewContext): Promise<HTMLElement
       'Versions',
       table(`Versions of ${r.name}, newest first`, ['Version', 'Aliases', 'Test acc.', 'Job', 'Dataset', 'Hyperparameters', 'Registered'], rows, { hideCaption: true }),
     ),
+    r.versions.length
+      ? card('Aliases', h('p', { class: 'hint' }, 'Clients that predict through an alias (e.g. production) follow it when it moves.'), aliasForm(ctx, r, reload))
+      : null,
   );
 }
