@@ -29,7 +29,7 @@ describe('health', () => {
     expect(res.body.checks.postgres.ok).toBe(true);
     expect(res.body.checks.redis.ok).toBe(true);
     expect(res.body.compute).toEqual({ threads: 1, started: true });
-    expect(['tensorflow', 'wasm', 'cpu']).toContain(res.body.engine.name);
+    expect(['tensorflow', 'native', 'wasm', 'cpu']).toContain(res.body.engine.name);
   });
 
   it('GET /readyz is 503 naming Redis when Redis is unreachable', async () => {
