@@ -77,6 +77,8 @@ describe('the queue dashboard at /admin/queues behind ADMIN_TOKEN', () => {
     const ours = queues.body.queues.find((q: { name: string }) => q.name === t.config.QUEUE_NAME);
     expect(ours).toMatchObject({ displayName: `training (${t.config.QUEUE_NAME})`, counts: expect.objectContaining({ waiting: 1 }) });
     expect(ours.jobs.map((j: { data: { jobId: string } }) => j.data.jobId)).toEqual([jobId]);
+    // The webhook deliveries' queue is there too.
+    expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual([t.config.QUEUE_NAME, `${t.config.QUEUE_NAME}.webhooks`]);
   });
 
   it('takes the token as a bearer token too (scripts)', async () => {

@@ -4,6 +4,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { sendProblem } from '../app/error-handler.js';
+import { createWebhookQueue, webhookQueueName } from '../../../queue/webhook-queue.js';
 
 /** Where the queue dashboard is mounted. */
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
@@ -34,8 +35,9 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /**
- * bull-board at /admin/queues: the training queue's entries by state, their
- * data, progress, failures and retries, for operators holding ADMIN_TOKEN.
+ * bull-board at /admin/queues: the training and webhook-delivery queues'
+ * entries by state, their data, progress, failures and retries, for
+ * operators holding ADMIN_TOKEN.
  * Job rows in PostgreSQL stay the truth: removing an entry here does not
  * cancel its job (POST /v1/jobs/{id}/cancel does), and the workers'
  * reconciler queues a `queued` job again when its entry is gone. Its routes
@@ -43,7 +45,13 @@ function sameSecret(a: string, b: string): boolean {
  * handler and view engine stay inside.
  */
 export default async function bullBoard(app: FastifyInstance) {
-  const { config, queue } = app.services;
+  const { config, queue, redis } = app.services;
+  // The API only reads this queue here; the delivery process fills and drains it.
+  const webhooks = createWebhookQueue(webhookQueueName(config.QUEUE_NAME), redis);
+  webhooks.on('error', (err) => app.log.debug({ err: err.message }, 'webhook queue error'));
+  app.addHook('onClose', async () => {
+    await webhooks.close().catch(() => undefined);
+  });
 
   // Runs before bull-board's own handlers, and answers in the API's problem format (bull-board's error handler would not).
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -69,7 +77,7 @@ export default async function bullBoard(app: FastifyInstance) {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
   createBullBoard({
-    queues: [new BullMQAdapter(queue, { displayName: `training (${config.QUEUE_NAME})` })],
+    queues: [new BullMQAdapter(queue, { displayName: `training (${config.QUEUE_NAME})` }), new BullMQAdapter(webhooks, { displayName: `webhook deliveries (${webhooks.name})` })],
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Trainyard' } },
   });
