@@ -92,11 +92,14 @@ napi_value guarded(napi_env env, napi_callback_info info, const char *kernel, Bo
     Call call(env, info);
     if (!call.ctx->fault.empty() && call.ctx->fault == kernel) {
       call.ctx->fault.clear();
+      if (call.ctx->faultUnsupported) throw UnsupportedError("unsupported, as a test asked");
       throw std::runtime_error("fault injected by a test");
     }
     return body(call);
   } catch (const ArgumentError &err) {
     throwJs(env, "ERR_NATIVE_ARGUMENT", std::string(kernel) + ": " + err.what());
+  } catch (const UnsupportedError &err) {
+    throwJs(env, "ERR_NATIVE_UNSUPPORTED", std::string(kernel) + ": " + err.what());
   } catch (const dnnl::error &err) {
     throwJs(env, "ERR_NATIVE_ONEDNN", std::string(kernel) + ": oneDNN failed (status " + std::to_string(int(err.status)) + "): " + err.what());
   } catch (const std::bad_alloc &) {
@@ -176,13 +179,16 @@ napi_value ReleaseCaches(napi_env env, napi_callback_info info) {
 
 napi_value InjectFault(napi_env env, napi_callback_info info) {
   return guarded(env, info, "injectFault", [](Call &call) {
-    call.need(1, "injectFault(kernel)");
+    call.need(1, "injectFault(kernel, unsupported?)");
     size_t length = 0;
     char name[64] = {0};
     if (napi_get_value_string_utf8(call.env, call.argv[0], name, sizeof(name), &length) != napi_ok) {
       throw JsArgumentError("kernel must be a string");
     }
     call.ctx->fault.assign(name, length);
+    bool unsupported = false;
+    if (call.argc > 1) napi_get_value_bool(call.env, call.argv[1], &unsupported);
+    call.ctx->faultUnsupported = unsupported;
     return undefinedValue(call.env);
   });
 }

@@ -147,6 +147,22 @@ std::shared_ptr<PrimitiveEntry> makeEntry(Context &ctx, const dnnl::primitive_de
   return entry;
 }
 
+std::shared_ptr<PrimitiveEntry> cachedEntry(Context &ctx, const std::string &key, const std::function<std::shared_ptr<PrimitiveEntry>()> &build) {
+  auto entry = ctx.cache.find(key);
+  if (!entry) {
+    try {
+      entry = build();
+    } catch (const dnnl::error &err) {
+      if (err.status != dnnl_unimplemented) throw;
+      entry = std::make_shared<PrimitiveEntry>();
+      entry->unsupported = true;
+    }
+    ctx.cache.insert(key, entry);
+  }
+  if (entry->unsupported) throw UnsupportedError("oneDNN has no implementation for this shape");
+  return entry;
+}
+
 std::string cacheKey(const char *kind, std::initializer_list<int64_t> values) {
   std::string key(kind);
   for (int64_t v : values) {

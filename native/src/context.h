@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <stdexcept>
@@ -25,6 +26,13 @@ namespace trainyard {
 class ArgumentError : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
+};
+
+// oneDNN has no implementation for a shape: the caller runs its own kernel
+// instead. Remembered per shape, so asking again costs nothing.
+class UnsupportedError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // The wasm heap as the add-on sees it: its bytes and their count.
@@ -82,6 +90,8 @@ struct Operand {
 
 // A built primitive and how to feed it from the heap.
 struct PrimitiveEntry {
+  // oneDNN could not build one for this key (see UnsupportedError).
+  bool unsupported = false;
   dnnl::primitive primitive;
   std::vector<Operand> operands;
   dnnl::memory::desc scratch;
@@ -115,8 +125,10 @@ struct Context {
   int threads = 1;
   uint64_t calls = 0;
   // A kernel name planted by a test (injectFault): that kernel throws
-  // inside C++ on its next call, as a failing library would.
+  // inside C++ on its next call, as a failing library would, or reports
+  // its shape unsupported when `faultUnsupported`.
   std::string fault;
+  bool faultUnsupported = false;
 
   void setThreads(int n);
   // Runs a cached primitive on heap pointers, one per operand in order,
@@ -133,6 +145,10 @@ struct OperandSpec {
 };
 std::shared_ptr<PrimitiveEntry> makeEntry(Context &ctx, const dnnl::primitive_desc_base &pd, dnnl::primitive primitive,
                                           const std::vector<OperandSpec> &specs);
+
+// The cached entry for `key`, built by `build` on a miss. A shape oneDNN
+// cannot implement is cached as such and throws UnsupportedError.
+std::shared_ptr<PrimitiveEntry> cachedEntry(Context &ctx, const std::string &key, const std::function<std::shared_ptr<PrimitiveEntry>()> &build);
 
 // A key from a kind and a list of integers.
 std::string cacheKey(const char *kind, std::initializer_list<int64_t> values);

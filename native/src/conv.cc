@@ -125,8 +125,7 @@ void convForward(Context &ctx, const Heap &heap, const ConvGeometry &g, const Co
   int64_t alphaBits = 0;
   std::memcpy(&alphaBits, &alpha, sizeof(float));
   std::string key = keyOf("conv-fwd", g, (int64_t(act) << 1) | int64_t(hasBias), alphaBits);
-  auto entry = ctx.cache.find(key);
-  if (!entry) {
+  auto entry = cachedEntry(ctx, key, [&] {
     Descs d = descsOf(g);
     dnnl::post_ops ops;
     switch (act) {
@@ -158,9 +157,8 @@ void convForward(Context &ctx, const Heap &heap, const ConvGeometry &g, const Co
     std::vector<OperandSpec> specs{{DNNL_ARG_SRC, d.src, false}, {DNNL_ARG_WEIGHTS, d.wei, false}};
     if (hasBias) specs.push_back({DNNL_ARG_BIAS, d.bias, false});
     specs.push_back({DNNL_ARG_DST, d.dst, true});
-    entry = makeEntry(ctx, pd, dnnl::convolution_forward(pd), specs);
-    ctx.cache.insert(key, entry);
-  }
+    return makeEntry(ctx, pd, dnnl::convolution_forward(pd), specs);
+  });
   std::vector<float *> pointers{x, w};
   if (hasBias) pointers.push_back(bias);
   pointers.push_back(y);
@@ -172,16 +170,14 @@ void convBackwardData(Context &ctx, const Heap &heap, const ConvGeometry &g, dou
   float *w = heap.floats(wAt, size_t(g.kh * g.kw * g.ci * g.co), "filter");
   float *dx = heap.floats(dxAt, size_t(g.n * g.ih * g.iw * g.ci), "dx");
   std::string key = keyOf("conv-bwd-data", g);
-  auto entry = ctx.cache.find(key);
-  if (!entry) {
+  auto entry = cachedEntry(ctx, key, [&] {
     Descs d = descsOf(g);
     dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, any(d.src), any(d.wei), any(d.dst), d.strides, d.dilates,
                                              d.padL, d.padR);
     dnnl::convolution_backward_data::primitive_desc pd(bd, userScratchpad(), ctx.engine, forwardHint(ctx, d));
-    entry = makeEntry(ctx, pd, dnnl::convolution_backward_data(pd),
-                      {{DNNL_ARG_DIFF_DST, d.dst, false}, {DNNL_ARG_WEIGHTS, d.wei, false}, {DNNL_ARG_DIFF_SRC, d.src, true}});
-    ctx.cache.insert(key, entry);
-  }
+    return makeEntry(ctx, pd, dnnl::convolution_backward_data(pd),
+                     {{DNNL_ARG_DIFF_DST, d.dst, false}, {DNNL_ARG_WEIGHTS, d.wei, false}, {DNNL_ARG_DIFF_SRC, d.src, true}});
+  });
   ctx.execute(*entry, {dy, w, dx});
 }
 
@@ -190,16 +186,14 @@ void convBackwardWeights(Context &ctx, const Heap &heap, const ConvGeometry &g, 
   float *dy = heap.floats(dyAt, size_t(g.n * g.oh * g.ow * g.co), "dy");
   float *dw = heap.floats(dwAt, size_t(g.kh * g.kw * g.ci * g.co), "filter gradient");
   std::string key = keyOf("conv-bwd-weights", g);
-  auto entry = ctx.cache.find(key);
-  if (!entry) {
+  auto entry = cachedEntry(ctx, key, [&] {
     Descs d = descsOf(g);
     dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, any(d.src), any(d.wei), any(d.dst), d.strides,
                                                 d.dilates, d.padL, d.padR);
     dnnl::convolution_backward_weights::primitive_desc pd(bd, userScratchpad(), ctx.engine, forwardHint(ctx, d));
-    entry = makeEntry(ctx, pd, dnnl::convolution_backward_weights(pd),
-                      {{DNNL_ARG_SRC, d.src, false}, {DNNL_ARG_DIFF_DST, d.dst, false}, {DNNL_ARG_DIFF_WEIGHTS, d.wei, true}});
-    ctx.cache.insert(key, entry);
-  }
+    return makeEntry(ctx, pd, dnnl::convolution_backward_weights(pd),
+                     {{DNNL_ARG_SRC, d.src, false}, {DNNL_ARG_DIFF_DST, d.dst, false}, {DNNL_ARG_DIFF_WEIGHTS, d.wei, true}});
+  });
   ctx.execute(*entry, {x, dy, dw});
 }
 

@@ -27,15 +27,19 @@ export interface NativeAddonInfo {
  * The add-on's functions (native/src/addon.cc). Every tensor is float32 on
  * the wasm heap, passed as a byte offset into `heap`; -1 for an optional
  * one that is absent. Geometry layouts are those of native-geometry.ts.
- * A failure throws an Error whose `code` starts with `ERR_NATIVE_`.
+ * A failure throws an Error whose `code` starts with `ERR_NATIVE_`;
+ * ERR_NATIVE_UNSUPPORTED means oneDNN has no implementation for the shape.
  */
 export interface NativeAddon {
   info(): NativeAddonInfo;
   setThreads(threads: number): void;
   /** Drops cached primitives and the workspace (they are rebuilt on the next call). */
   releaseCaches(): void;
-  /** Test hook: the named kernel throws inside C++ on its next call. */
-  injectFault(kernel: string): void;
+  /**
+   * Test hook: the named kernel throws inside C++ on its next call (or, with
+   * `unsupported`, reports its shape unsupported, which sends the call to wasm).
+   */
+  injectFault(kernel: string, unsupported?: boolean): void;
   conv2d(heap: ArrayBuffer, offsets: Float64Array, geometry: Float64Array, activation: number, alpha: number): void;
   conv2dBackpropInput(heap: ArrayBuffer, offsets: Float64Array, geometry: Float64Array): void;
   conv2dBackpropFilter(heap: ArrayBuffer, offsets: Float64Array, geometry: Float64Array): void;

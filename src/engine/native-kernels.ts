@@ -55,14 +55,17 @@ function heapOf(backend: BackendWasm): ArrayBuffer {
 /**
  * Allocates the output on the heap, then calls the add-on with the heap as
  * it is after that allocation (growing the heap replaces its ArrayBuffer).
- * A failure frees the output and becomes a {@link NativeKernelError}.
+ * A shape oneDNN cannot implement goes to the fallback; any other failure
+ * frees the output and becomes a {@link NativeKernelError}.
  */
-function runNative(kernel: string, backend: BackendWasm, outShape: number[], call: (heap: ArrayBuffer, out: number) => void): tf.TensorInfo {
+function runNative(kernel: string, args: KernelArgs, fallback: Fallback, outShape: number[], call: (heap: ArrayBuffer, out: number) => void): tf.TensorInfo | tf.TensorInfo[] {
+  const backend = args.backend as BackendWasm;
   const out = backend.makeOutput(outShape, 'float32');
   try {
     call(heapOf(backend), heapOffset(backend, out));
   } catch (err) {
     backend.disposeData(out.dataId);
+    if ((err as { code?: unknown } | null)?.code === 'ERR_NATIVE_UNSUPPORTED') return fallback(args);
     throw asKernelError(kernel, err);
   }
   return out;
@@ -101,7 +104,7 @@ function makeConv2d(addon: NativeAddon, fallback: Fallback): tf.KernelFunc {
     const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations ?? 1, pad, dimRoundingMode, false, 'channelsLast');
     const geometry = convGeometry(info);
     if (!geometry) return fallback(args);
-    return runNative('Conv2D', backend, info.outShape, (heap, out) =>
+    return runNative('Conv2D', args, fallback, info.outShape, (heap, out) =>
       addon.conv2d(heap, Float64Array.of(heapOffset(backend, x), heapOffset(backend, filter), -1, out), geometry, 0, 0),
     );
   };
@@ -124,7 +127,7 @@ function makeFusedConv2d(addon: NativeAddon, fallback: Fallback): tf.KernelFunc 
     const geometry = convGeometry(info);
     // A bias that broadcasts from fewer values than output channels stays on wasm.
     if (!geometry || (bias && sizeOf(bias) !== info.outChannels)) return fallback(args);
-    return runNative('FusedConv2D', backend, info.outShape, (heap, out) =>
+    return runNative('FusedConv2D', args, fallback, info.outShape, (heap, out) =>
       addon.conv2d(heap, Float64Array.of(heapOffset(backend, x), heapOffset(backend, filter), bias ? heapOffset(backend, bias) : -1, out), geometry, code, leakyreluAlpha ?? 0.2),
     );
   };
@@ -145,7 +148,7 @@ function makeConv2dBackpropInput(addon: NativeAddon, fallback: Fallback): tf.Ker
     if (filter.shape[2] !== inputShape[3]) throw new Error(`Conv2DBackpropInput: filter has ${filter.shape[2]} input channels, inputShape has ${inputShape[3]}`);
     const geometry = convGeometry(info);
     if (!geometry) return fallback(args);
-    return runNative('Conv2DBackpropInput', backend, [...inputShape], (heap, out) =>
+    return runNative('Conv2DBackpropInput', args, fallback, [...inputShape], (heap, out) =>
       addon.conv2dBackpropInput(heap, Float64Array.of(heapOffset(backend, dy), heapOffset(backend, filter), out), geometry),
     );
   };
@@ -166,7 +169,7 @@ function makeConv2dBackpropFilter(addon: NativeAddon, fallback: Fallback): tf.Ke
     assertShape('dy', dy.shape, info.outShape);
     const geometry = convGeometry(info);
     if (!geometry) return fallback(args);
-    return runNative('Conv2DBackpropFilter', backend, [...filterShape], (heap, out) =>
+    return runNative('Conv2DBackpropFilter', args, fallback, [...filterShape], (heap, out) =>
       addon.conv2dBackpropFilter(heap, Float64Array.of(heapOffset(backend, x), heapOffset(backend, dy), out), geometry),
     );
   };
@@ -194,7 +197,7 @@ function makeMatMul(addon: NativeAddon, fallback: Fallback, fused: boolean): tf.
     const n = plan.outShape[plan.outShape.length - 1];
     // A bias that is not one value per output column (a scalar, a per-row one) stays on wasm.
     if (bias && (sizeOf(bias) !== n || bias.shape[bias.shape.length - 1] !== n)) return fallback(args);
-    return runNative(kernel, backend, plan.outShape, (heap, out) =>
+    return runNative(kernel, args, fallback, plan.outShape, (heap, out) =>
       addon.matMul(heap, Float64Array.of(heapOffset(backend, a), heapOffset(backend, b), bias ? heapOffset(backend, bias) : -1, out), plan.geometry, code, leakyreluAlpha ?? 0.2),
     );
   };
@@ -211,7 +214,7 @@ function makeMaxPool(addon: NativeAddon, fallback: Fallback): tf.KernelFunc {
     const info = tf.backend_util.computePool2DInfo(x.shape as Shape4, filterSize, strides, 1, pad, dimRoundingMode);
     const geometry = poolGeometry(info);
     if (!geometry) return fallback(args);
-    return runNative('MaxPool', backend, info.outShape, (heap, out) => addon.maxPool(heap, Float64Array.of(heapOffset(backend, x), out), geometry));
+    return runNative('MaxPool', args, fallback, info.outShape, (heap, out) => addon.maxPool(heap, Float64Array.of(heapOffset(backend, x), out), geometry));
   };
 }
 
@@ -228,7 +231,7 @@ function makeMaxPoolGrad(addon: NativeAddon, fallback: Fallback): tf.KernelFunc 
     assertShape('dy', dy.shape, info.outShape);
     const geometry = poolGeometry(info);
     if (!geometry) return fallback(args);
-    return runNative('MaxPoolGrad', backend, [...input.shape], (heap, out) =>
+    return runNative('MaxPoolGrad', args, fallback, [...input.shape], (heap, out) =>
       addon.maxPoolGrad(heap, Float64Array.of(heapOffset(backend, input), heapOffset(backend, dy), out), geometry),
     );
   };
@@ -256,7 +259,7 @@ function makeAdd(addon: NativeAddon, fallback: Fallback): tf.KernelFunc {
       sizeOf(vector) === cols &&
       sizeOf(big) > cols;
     if (!isRowVector || cols === 0) return fallback(args);
-    return runNative('Add', backend, [...big.shape], (heap, out) =>
+    return runNative('Add', args, fallback, [...big.shape], (heap, out) =>
       addon.addRowVector(heap, Float64Array.of(heapOffset(backend, big), heapOffset(backend, vector), out), sizeOf(big) / cols, cols),
     );
   };
@@ -276,7 +279,7 @@ function makeLeadingReduction(addon: NativeAddon, fallback: Fallback, mean: bool
     const kept = x.shape.slice(axes.length);
     const cols = tf.util.sizeFromShape(kept);
     const rows = sizeOf(x) / cols;
-    return runNative(kernel, backend, keepDims ? [...axes.map(() => 1), ...kept] : kept, (heap, out) =>
+    return runNative(kernel, args, fallback, keepDims ? [...axes.map(() => 1), ...kept] : kept, (heap, out) =>
       addon.sumRows(heap, Float64Array.of(heapOffset(backend, x), out), rows, cols, mean ? 1 : 0),
     );
   };
@@ -288,7 +291,7 @@ function makeSqrt(addon: NativeAddon, fallback: Fallback): tf.KernelFunc {
     const x = requireInput(args.inputs, 'x');
     const backend = args.backend as BackendWasm;
     if (!allFloat32(x) || sizeOf(x) === 0) return fallback(args);
-    return runNative('Sqrt', backend, [...x.shape], (heap, out) => addon.sqrt(heap, Float64Array.of(heapOffset(backend, x), out), sizeOf(x)));
+    return runNative('Sqrt', args, fallback, [...x.shape], (heap, out) => addon.sqrt(heap, Float64Array.of(heapOffset(backend, x), out), sizeOf(x)));
   };
 }
 

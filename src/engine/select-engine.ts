@@ -125,6 +125,11 @@ async function activateNative(threads: number, addonPath?: string): Promise<Engi
     throw new EngineUnavailableError('native', `the add-on failed to start (${errorMessage(err)})`);
   }
   const wasm = await activateWasm();
+  // The add-on reads tensors through the heap's ArrayBuffer; a threaded wasm build would share its memory instead.
+  const heap = (wasmModule() as { HEAPU8?: Uint8Array } | null)?.HEAPU8;
+  if (!heap || !(heap.buffer instanceof ArrayBuffer)) {
+    throw new EngineUnavailableError('native', 'the wasm heap is not a plain ArrayBuffer (a threaded wasm build?)');
+  }
   const kernels = registerNativeKernels(addon);
   return {
     name: 'native',

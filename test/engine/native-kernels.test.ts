@@ -438,6 +438,21 @@ suite(`native failures${NATIVE_SKIP_REASON}`, () => {
     );
   });
 
+  it('sends a shape oneDNN has no implementation for to the kernel registered before it', async () => {
+    const x = randomFloats(2 * 6 * 6 * 3, 33);
+    const filter = randomFloats(3 * 3 * 3 * 4, 34);
+    const build = () => tf.conv2d(tf.tensor4d(x, [2, 6, 6, 3]), tf.tensor4d(filter, [3, 3, 3, 4]), 1, 'same');
+    const cpu = await computeOn('cpu', build);
+    await computeOn('native', () => tf.scalar(0));
+    const before = nativeCalls();
+    const dataIds = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    loadNativeAddon().injectFault('conv2d', true);
+    expectClose(await computeOn('native', build), cpu);
+    // The add-on computed nothing (wasm did), and the output it had been given was freed.
+    expect(nativeCalls()).toBe(before);
+    expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(dataIds);
+  });
+
   it('turns a C++ exception into a NativeKernelError, frees the output, and keeps working', async () => {
     await computeOn('native', () => tf.scalar(0));
     const x = tf.tensor4d(randomFloats(2 * 6 * 6 * 3, 31), [2, 6, 6, 3]);
