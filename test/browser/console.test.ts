@@ -170,6 +170,11 @@ describe('the console in a browser', () => {
   });
 
   it('trains to the end; a digit drawn with the mouse gets a prediction', async () => {
+    // The jobs list (where the last test left us) shows the job succeed without a reload.
+    await page.locator(`tr[data-job-id="${trainedJobId}"]`).waitFor(LONG);
+    await page.evaluate('window.stillThisPage = true');
+    await page.locator(`tr[data-job-id="${trainedJobId}"] .badge.status-succeeded`).waitFor({ timeout: 240_000 });
+    expect(await page.evaluate('window.stillThisPage')).toBe(true);
     const done = await waitFor(
       () => stack.call<{ status: string; modelId: string | null }>('GET', `/v1/jobs/${trainedJobId}`),
       (r) => ['succeeded', 'failed', 'cancelled'].includes(r.body.status),
@@ -183,6 +188,15 @@ describe('the console in a browser', () => {
     await page.goto(`${stack.baseUrl}/#/jobs/${trainedJobId}`);
     await page.locator('.epochs-table tbody tr').nth(2).waitFor(LONG);
     await chrome.screenshot('job-done-1280');
+    // "Edit as new job" starts the editor from this job's model and settings.
+    await page.getByRole('link', { name: 'Edit as new job' }).click();
+    await page.locator('main[data-route="new"][aria-busy="false"]').waitFor(LONG);
+    await page.getByText('Prefilled from').waitFor(LONG);
+    expect(await page.locator('#job-name').inputValue()).toBe('browser-lesson-copy');
+    expect(await page.locator('#training-epochs').inputValue()).toBe('3');
+    expect(await page.locator('#job-limit').inputValue()).toBe('2000');
+    await page.goBack();
+    await page.locator('main[data-route="job"][aria-busy="false"]').waitFor(LONG);
     await page.getByRole('link', { name: 'Open the model' }).click();
     const pad = page.getByRole('img', { name: /Drawing pad/ });
     await pad.waitFor(LONG);
