@@ -112,6 +112,15 @@ describe("the API's /metrics after a real job", () => {
     expect(sampleValue(samples, 'trainyard_heartbeat_slots', { queue: t.config.QUEUE_NAME, state: 'busy' })).toBe(0);
   });
 
+  it("counts a job's event stream once it ends, by its route pattern", async () => {
+    const stream = await t.http.get(`/v1/jobs/${job.id}/events`);
+    expect(stream.status).toBe(200);
+    expect(stream.text).toContain('event: end');
+    const samples = await scrapeApi();
+    const events = histogramOf(samples, 'trainyard_http_request_duration_seconds', { method: 'GET', route: '/v1/jobs/:id/events', status_code: '200' });
+    expect(events.count).toBe(1);
+  });
+
   it('times predictions, counts batch sizes and model-cache misses then hits', async () => {
     const blank = Array(784).fill(0);
     const first = await t.http.post(`/v1/models/${job.modelId}/predict`).send({ instances: [blank, blank, blank] });
