@@ -1,7 +1,6 @@
 /** Small DOM helpers: elements are built from data, never from HTML strings, so nothing a user typed is parsed as markup. */
 
 export type Child = Node | string | number | null | undefined | false | Child[];
-type Listener = (event: never) => void;
 export type Props = Record<string, unknown>;
 
 const PROPERTIES = new Set(['value', 'checked', 'selected', 'disabled', 'indeterminate', 'multiple', 'readOnly']);
@@ -100,5 +99,3 @@ export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: numb
   wrapped.cancel = () => window.clearTimeout(timer);
   return wrapped;
 }
-
-export type { Listener };

@@ -3,7 +3,7 @@ import { debounce, field, h, mount, option } from '../lib/dom.js';
 import * as fmt from '../lib/format.js';
 import { href } from '../lib/router.js';
 import { JOB_STATUSES, type Job, type Page } from '../lib/types.js';
-import { emptyState, errorBlock, progressBar, setStatusBadge, statusBadge } from '../lib/ui.js';
+import { emptyState, errorBlock, progressBar, setStatusBadge } from '../lib/ui.js';
 import { every, type ViewContext } from '../lib/view.js';
 
 const REFRESH_MS = 2000;
@@ -204,5 +204,3 @@ export async function jobsView(ctx: ViewContext): Promise<HTMLElement> {
     h('p', { class: 'hint' }, 'States and progress update by themselves. Tick two or more jobs to compare their curves.'),
   );
 }
-
-export { statusBadge };
