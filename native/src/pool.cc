@@ -70,6 +70,50 @@ void maxPoolImage(const PoolGeometry &g, const float *__restrict x, float *__res
 // One image's gradient. `best` and `tap` hold, per channel, the window's
 // maximum so far and the position (in window order) where it was first seen.
 TRAINYARD_CLONES
+void windowArgmax(const PoolGeometry &g, const float *__restrict x, const Window &w, float *__restrict best, int32_t *__restrict tap) {
+  const int64_t c = g.c;
+  for (int64_t ch = 0; ch < c; ch++) {
+    best[ch] = -std::numeric_limits<float>::infinity();
+    tap[ch] = -1;
+  }
+  int32_t t = 0;
+  for (int64_t row = w.rowStart; row < w.rowEnd; row++) {
+    for (int64_t col = w.colStart; col < w.colEnd; col++, t++) {
+      const float *__restrict in = x + (row * g.iw + col) * c;
+      for (int64_t ch = 0; ch < c; ch++) {
+        const bool better = in[ch] > best[ch];
+        best[ch] = better ? in[ch] : best[ch];
+        tap[ch] = better ? t : tap[ch];
+      }
+    }
+  }
+}
+
+// Windows that do not overlap (stride ≥ window) and cover the image: every
+// input pixel belongs to exactly one window, so each window writes its
+// pixels once (the gradient at its maximum, zero elsewhere), with no zeroing
+// pass and no read-modify-write. The seed net's 2x2/2 poolings are such.
+TRAINYARD_CLONES
+void maxPoolGradTiled(const PoolGeometry &g, const float *__restrict x, const float *__restrict dy, float *__restrict dx,
+                      float *__restrict best, int32_t *__restrict tap) {
+  const int64_t c = g.c;
+  for (int64_t oy = 0; oy < g.oh; oy++) {
+    for (int64_t ox = 0; ox < g.ow; ox++) {
+      Window w = windowOf(g, oy, ox);
+      windowArgmax(g, x, w, best, tap);
+      const float *__restrict grad = dy + (oy * g.ow + ox) * c;
+      int32_t t = 0;
+      for (int64_t row = w.rowStart; row < w.rowEnd; row++) {
+        for (int64_t col = w.colStart; col < w.colEnd; col++, t++) {
+          float *__restrict out = dx + (row * g.iw + col) * c;
+          for (int64_t ch = 0; ch < c; ch++) out[ch] = tap[ch] == t ? grad[ch] : 0.f;
+        }
+      }
+    }
+  }
+}
+
+TRAINYARD_CLONES
 void maxPoolGradImage(const PoolGeometry &g, const float *__restrict x, const float *__restrict dy, float *__restrict dx,
                       float *__restrict best, int32_t *__restrict tap) {
   const int64_t c = g.c;
@@ -79,21 +123,7 @@ void maxPoolGradImage(const PoolGeometry &g, const float *__restrict x, const fl
       Window w = windowOf(g, oy, ox);
       const int64_t width = w.colEnd - w.colStart;
       if (w.rowEnd <= w.rowStart || width <= 0) continue;
-      for (int64_t ch = 0; ch < c; ch++) {
-        best[ch] = -std::numeric_limits<float>::infinity();
-        tap[ch] = -1;
-      }
-      int32_t t = 0;
-      for (int64_t row = w.rowStart; row < w.rowEnd; row++) {
-        for (int64_t col = w.colStart; col < w.colEnd; col++, t++) {
-          const float *__restrict in = x + (row * g.iw + col) * c;
-          for (int64_t ch = 0; ch < c; ch++) {
-            const bool better = in[ch] > best[ch];
-            best[ch] = better ? in[ch] : best[ch];
-            tap[ch] = better ? t : tap[ch];
-          }
-        }
-      }
+      windowArgmax(g, x, w, best, tap);
       const float *__restrict grad = dy + (oy * g.ow + ox) * c;
       for (int64_t ch = 0; ch < c; ch++) {
         if (tap[ch] < 0) continue;
@@ -103,6 +133,12 @@ void maxPoolGradImage(const PoolGeometry &g, const float *__restrict x, const fl
       }
     }
   }
+}
+
+// Whether the windows along one axis tile it: adjacent, none overlapping,
+// the first starting at or before 0 and the last ending at or after the end.
+bool tiles(int64_t in, int64_t out, int64_t filter, int64_t stride, int64_t padBefore) {
+  return stride == filter && padBefore <= 0 && (out - 1) * stride - padBefore + filter >= in && -padBefore + filter > 0;
 }
 
 }  // namespace
@@ -121,13 +157,20 @@ void maxPoolGrad(const Heap &heap, const PoolGeometry &g, double xAt, double dyA
   if (g.fh * g.fw >= (int64_t(1) << 31)) throw ArgumentError("pooling window is too large");
   const int64_t image = g.ih * g.iw * g.c;
   const int64_t outImage = g.oh * g.ow * g.c;
+  const bool tiled = tiles(g.ih, g.oh, g.fh, g.sh, g.pt) && tiles(g.iw, g.ow, g.fw, g.sw, g.pl);
   // Each image's windows write only its own dx, so images run in parallel.
 #pragma omp parallel num_threads(threadsFor(g.n))
   {
     std::vector<float> best(static_cast<size_t>(g.c));
     std::vector<int32_t> tap(static_cast<size_t>(g.c));
 #pragma omp for schedule(static)
-    for (int64_t b = 0; b < g.n; b++) maxPoolGradImage(g, x + b * image, dy + b * outImage, dx + b * image, best.data(), tap.data());
+    for (int64_t b = 0; b < g.n; b++) {
+      if (tiled) {
+        maxPoolGradTiled(g, x + b * image, dy + b * outImage, dx + b * image, best.data(), tap.data());
+      } else {
+        maxPoolGradImage(g, x + b * image, dy + b * outImage, dx + b * image, best.data(), tap.data());
+      }
+    }
   }
 }
 
