@@ -408,6 +408,30 @@ suite(`native numeric gradients${NATIVE_SKIP_REASON}`, () => {
   );
 });
 
+suite(`native kernels on two threads${NATIVE_SKIP_REASON}`, () => {
+  it('give the same results as on cpu (ENGINE_THREADS=2)', async () => {
+    // Large enough that every kernel splits its work: images across threads, long sums in parts.
+    const shape: Shape4 = [8, 32, 32, 16];
+    const x = randomFloats(tf.util.sizeFromShape(shape), 51, 1 / 4);
+    const filter = randomFloats(3 * 3 * 16 * 8, 52);
+    const build = () =>
+      tf.tidy(() => {
+        const input = tf.tensor4d(x, shape);
+        const conv = tf.conv2d(input, tf.tensor4d(filter, [3, 3, 16, 8]), 1, 'same');
+        const pooled = tf.maxPool(input, 2, 2, 'same');
+        const poolGrad = tf.grad((v: tf.Tensor) => tf.maxPool(v as tf.Tensor4D, 2, 2, 'same').sum())(input);
+        return tf.concat([conv.flatten(), pooled.flatten(), poolGrad.flatten(), tf.sum(input, [0, 1, 2]), tf.sqrt(tf.abs(input)).flatten()]);
+      });
+    const cpu = await computeOn('cpu', build);
+    try {
+      expect(await selectEngine('native', { threads: 2 })).toMatchObject({ threadCount: 2 });
+      expectClose(await computeOn('native', build), cpu);
+    } finally {
+      await selectEngine('native');
+    }
+  });
+});
+
 suite(`native failures${NATIVE_SKIP_REASON}`, () => {
   it('refuses inconsistent shapes in TypeScript, before the add-on runs', async () => {
     await computeOn('native', () => tf.scalar(0));
