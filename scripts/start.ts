@@ -1,7 +1,7 @@
 /**
- * `npm start`: applies migrations, then runs the API and one training worker
- * as two processes. Ctrl-C (or SIGTERM) stops both gracefully; if either
- * exits, the other is stopped too.
+ * `npm start`: applies migrations, then runs the API, one training worker and
+ * one webhook delivery process as three processes. Ctrl-C (or SIGTERM) stops
+ * them gracefully; if one exits, the others are stopped too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -36,7 +36,7 @@ migrate.on('exit', (code) => {
   const bootstrap = spawn(process.execPath, [...tsx, path.join(root, 'scripts/keys.ts'), 'bootstrap'], { cwd: root, stdio: 'inherit' });
   bootstrap.on('exit', (status) => {
     if (status !== 0) process.exit(status ?? 1);
-    children = [run('api', 'src/api/server.ts'), run('worker', 'src/worker/main.ts')];
+    children = [run('api', 'src/api/server.ts'), run('worker', 'src/worker/main.ts'), run('webhooks', 'src/worker/webhooks-main.ts')];
   });
 });
 process.once('SIGINT', () => stop('SIGTERM'));

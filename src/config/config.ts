@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { DEFAULT_PLAN_LIMITS } from '../model-spec/plan-limits.js';
-import { describeViolations, typeboxViolations } from '../model-spec/schema-errors.js';
+import { describeViolations, expects, typeboxViolations } from '../model-spec/schema-errors.js';
 
 /**
  * The one place that reads process.env. Everything else receives an AppConfig.
@@ -15,8 +15,29 @@ export const ConfigSchema = Type.Object({
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: 'postgresql://postgres@127.0.0.1:5432/trainyard' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
-  /** Directory of the on-disk artifact store (trained models, caches). */
+  /** Directory of the on-disk artifact store (trained models, checkpoints, uploaded datasets); unused with STORAGE_URL. */
   ARTIFACT_DIR: Type.String({ minLength: 1, default: './var/artifacts' }),
+  /**
+   * `s3://<bucket>[/<prefix>]`: keep artifacts, checkpoints and uploaded
+   * datasets in an S3-compatible object store instead of ARTIFACT_DIR, so
+   * that workers on several hosts share them. Every API and worker process
+   * must name the same one.
+   */
+  STORAGE_URL: Type.Optional(
+    Type.String({
+      pattern: '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/([A-Za-z0-9._-]+/?)*)?$',
+      ...expects('s3://<bucket>[/<prefix>] (a bucket name, then path segments of letters, digits, . _ -)'),
+    }),
+  ),
+  /** Endpoint of an S3-compatible store other than AWS (MinIO, Ceph, R2...), e.g. http://minio:9000. Unset: AWS for AWS_REGION. */
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', ...expects('an http:// or https:// URL') })),
+  /** Address buckets as <endpoint>/<bucket> instead of <bucket>.<endpoint> (MinIO and most self-hosted stores need true). */
+  S3_FORCE_PATH_STYLE: Type.Enum(['true', 'false'], { default: 'false' }),
+  /** Region of the bucket. Unset: the AWS SDK's own lookup (AWS_PROFILE's config), else us-east-1. */
+  AWS_REGION: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', ...expects('a region name such as eu-west-1') })),
+  /** Access key of the object store, with AWS_SECRET_ACCESS_KEY. Unset: the AWS SDK's default chain (profile, web identity, instance role). */
+  AWS_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
+  AWS_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
   /** BullMQ queue name; tests give each run its own. */
   QUEUE_NAME: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$', default: 'trainyard-train' }),
   /** Training engine: auto = tfjs-node if installed, else native (our oneDNN add-on) if built, else wasm, else cpu. */
@@ -130,7 +151,7 @@ export const ConfigSchema = Type.Object({
   WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
   /** Wait before the first retry of a failed delivery; each further retry waits twice as long (at most 6 hours). */
   WEBHOOK_RETRY_BASE_MS: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 30_000 }),
-  /** How long a delivery is retried, from its event (or its redelivery request): no attempt starts later. */
+  /** How long a delivery is retried, from its event (or its redelivery request): no retry is scheduled later. */
   WEBHOOK_RETRY_FOR_MS: Type.Integer({ minimum: 1000, maximum: 7 * 24 * 3_600_000, default: 24 * 3_600_000 }),
   /** Webhook requests one delivery process sends at once (to different endpoints; one endpoint's go one at a time). */
   WEBHOOK_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 256, default: 8 }),
@@ -158,7 +179,7 @@ const INTEGER_KEYS = new Set(
  * Throws ConfigError naming every bad variable and what it accepts.
  */
 /** Settings that may hold credentials: their values never appear in error messages. */
-const SECRET_KEYS = new Set(['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'METRICS_TOKEN']);
+const SECRET_KEYS = new Set(['DATABASE_URL', 'REDIS_URL', 'ADMIN_TOKEN', 'METRICS_TOKEN', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
   const raw: Record<string, unknown> = {};
@@ -183,7 +204,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     const lines = [...byKey.values()];
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
+  const storage = storageProblems(withDefaults as AppConfig);
+  if (storage.length > 0) throw new ConfigError(`Invalid configuration:\n  ${storage.join('\n  ')}`);
   return withDefaults as AppConfig;
+}
+
+/** Object-store settings that are each valid but do not fit together. */
+function storageProblems(config: AppConfig): string[] {
+  const problems: string[] = [];
+  if ((config.AWS_ACCESS_KEY_ID === undefined) !== (config.AWS_SECRET_ACCESS_KEY === undefined)) {
+    problems.push("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together, or neither (then the AWS SDK's default credential chain applies)");
+  }
+  if (!config.STORAGE_URL && config.S3_ENDPOINT !== undefined) {
+    problems.push('S3_ENDPOINT is set but STORAGE_URL is not: set STORAGE_URL=s3://<bucket>[/<prefix>] to use the object store (without it, artifacts go to ARTIFACT_DIR)');
+  }
+  return problems;
 }
 
 /** The config as environment variables, for child processes that must see exactly this config. */

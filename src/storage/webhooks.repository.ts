@@ -176,7 +176,8 @@ export interface OutboxEntry {
 }
 
 /**
- * Takes up to `limit` deliveries of `queueName` that are not in the queue
+ * Takes up to `limit` deliveries of the queue family `queueName` (the
+ * QUEUE_NAME their endpoint was registered under) that are not in the queue
  * yet, oldest event first, hands them to `enqueue`, and marks them queued
  * once it returns, all in one transaction: rows other drainers hold are
  * skipped, and when `enqueue` throws (Redis away) nothing is marked and the

@@ -7,7 +7,6 @@
  * seconds.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { inject } from 'vitest';
 import { UnrecoverableError, Worker } from 'bullmq';
@@ -19,6 +18,7 @@ import { reconcileOwnerlessJobs } from '../../src/worker/reconciler.js';
 import { startHeartbeat } from '../../src/queue/worker-heartbeats.js';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { PrivateRedis } from '../helpers/private-redis.js';
 import { isTerminalStatus } from '../../src/storage/jobs.repository.js';
 
 const FAST = { JOB_LOCK_MS: 2000, RECONCILE_INTERVAL_MS: 1000 } as const;
@@ -37,46 +37,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/** A private, throw-away Redis that keeps nothing on disk, so a restart comes back empty. */
-class PrivateRedis {
-  private process: ChildProcess | null = null;
-  private constructor(readonly port: number) {}
-
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
-    await redis.up();
-    return redis;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async up(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.process = child;
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const check = (d: Buffer) => {
-        out += d;
-        if (out.includes('Ready to accept connections')) resolve();
-      };
-      child.stdout!.on('data', check);
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${out}`)));
-    });
-  }
-
-  /** kill -9: whatever it held is gone. */
-  async kill(): Promise<void> {
-    const child = this.process;
-    this.process = null;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
 }
 
 /** A TCP proxy in front of PostgreSQL that can drop every connection and refuse new ones until restored. */
