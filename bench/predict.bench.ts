@@ -134,7 +134,7 @@ async function storeModel(db: Db, artifactDir: string, tenantId: string, queueNa
   const model = buildModel(spec, { seed: normalized.seed });
   const modelId = randomUUID();
   const artifactKey = modelArtifactKey(modelId);
-  const sizeBytes = await saveModelArtifact(createArtifactStore(artifactDir), artifactKey, model);
+  const sizeBytes = await saveModelArtifact(createArtifactStore({ kind: 'disk', dir: artifactDir }), artifactKey, model);
   // What trainJob computes for a built-in dataset: statistics of the examples themselves.
   const data = await loadMnist(dataset.limit);
   const inputShape = [...spec.input.shape];

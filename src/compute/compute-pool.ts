@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { AppConfig } from '../config/config.js';
-import type { ComputeResults, ComputeTask, ComputeThreadOptions, TaskResult } from './compute-tasks.js';
+import { ObjectStoreUnavailableError } from '../infra/object-store-unavailable.error.js';
+import { artifactStoreSettings } from '../storage/artifact-store.js';
+import type { ComputeResults, ComputeTask, ComputeThreadOptions, TaskOutage, TaskResult } from './compute-tasks.js';
 
 type TaskOf<K extends ComputeTask['kind']> = Extract<ComputeTask, { kind: K }>;
 
@@ -27,7 +29,7 @@ export class ComputePool {
       threads: config.COMPUTE_THREADS || availableParallelism(),
       ENGINE: config.ENGINE,
       ENGINE_THREADS: config.ENGINE_THREADS,
-      ARTIFACT_DIR: config.ARTIFACT_DIR,
+      STORAGE: artifactStoreSettings(config),
       MODEL_CACHE_SIZE: config.MODEL_CACHE_SIZE,
     });
   }
@@ -41,15 +43,17 @@ export class ComputePool {
       workerData: {
         ENGINE: this.options.ENGINE,
         ENGINE_THREADS: this.options.ENGINE_THREADS,
-        ARTIFACT_DIR: this.options.ARTIFACT_DIR,
+        STORAGE: this.options.STORAGE,
         MODEL_CACHE_SIZE: this.options.MODEL_CACHE_SIZE,
       } satisfies ComputeThreadOptions,
     });
     return this.pool;
   }
 
-  run<K extends ComputeTask['kind']>(task: TaskOf<K>, transferList: ArrayBufferLike[] = []): Promise<TaskResult<ComputeResults[K]>> {
-    return this.piscina().run(task, { transferList: transferList as ArrayBuffer[] });
+  async run<K extends ComputeTask['kind']>(task: TaskOf<K>, transferList: ArrayBufferLike[] = []): Promise<TaskResult<ComputeResults[K]>> {
+    const result: TaskResult<ComputeResults[K]> | TaskOutage = await this.piscina().run(task, { transferList: transferList as ArrayBuffer[] });
+    if (!result.ok && result.kind === 'object-store-unavailable') throw new ObjectStoreUnavailableError(result.message);
+    return result;
   }
 
   /** Starts every thread and its engine now; returns the engine they run. */

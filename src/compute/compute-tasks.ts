@@ -4,6 +4,7 @@ import type { DatasetInfo } from '../data/datasets.js';
 import type { DatasetPreview } from '../data/dataset-preview.js';
 import type { ReadInstances } from '../predict/preprocess.js';
 import type { EngineInfo, EnginePreference } from '../engine/select-engine.js';
+import type { ArtifactStoreSettings } from '../storage/artifact-store.js';
 
 /**
  * The contract between the API process and its compute threads: one task
@@ -14,7 +15,8 @@ export interface ComputeThreadOptions {
   ENGINE: EnginePreference;
   /** Threads of the native engine in each compute thread. */
   ENGINE_THREADS: number;
-  ARTIFACT_DIR: string;
+  /** The artifact store each thread opens (disk or object store): models to serve, datasets to store and preview. */
+  STORAGE: ArtifactStoreSettings;
   MODEL_CACHE_SIZE: number;
 }
 
@@ -46,7 +48,6 @@ export interface ParseDatasetTask extends ParseUploadInput {
 export interface DatasetPreviewTask {
   kind: 'dataset-preview';
   info: DatasetInfo;
-  artifactDir: string;
   storageKey: string | null;
 }
 
@@ -65,6 +66,17 @@ export interface TaskFailure {
 }
 
 export type TaskResult<T> = { ok: true; value: T } | TaskFailure;
+
+/**
+ * What a thread answers when the object store is away. Errors lose their
+ * class on the way between threads, so the pool turns this back into an
+ * ObjectStoreUnavailableError on the API's side (503 naming the store).
+ */
+export interface TaskOutage {
+  ok: false;
+  kind: 'object-store-unavailable';
+  message: string;
+}
 
 export interface ComputeResults {
   /** `cacheHit`: the thread had the model loaded (or loading) already. */

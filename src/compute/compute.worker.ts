@@ -6,12 +6,13 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { ModelCache } from '../predict/model-cache.js';
 import { decodeImagesInto, InstanceError } from '../predict/preprocess.js';
 import { createArtifactStore } from '../storage/artifact-store.js';
+import { isObjectStoreUnavailable } from '../infra/object-store-unavailable.error.js';
 import { loadModelArtifact } from '../storage/model-artifacts.js';
 import { parseAndStoreUpload } from '../data/parse-upload.js';
 import { datasetPreview } from '../data/dataset-preview.js';
 import { DatasetFormatError } from '../data/parsers/index.js';
 import { selectEngine, type EngineInfo } from '../engine/select-engine.js';
-import type { ComputeTask, ComputeThreadOptions, DecodeImagesTask, PredictTask, TaskResult } from './compute-tasks.js';
+import type { ComputeTask, ComputeThreadOptions, DecodeImagesTask, PredictTask, TaskOutage, TaskResult } from './compute-tasks.js';
 
 /**
  * One compute thread of the API process. Each thread has its own tfjs
@@ -37,7 +38,7 @@ function lowerPriority(): void {
   }
 }
 lowerPriority();
-const artifacts = createArtifactStore(options.ARTIFACT_DIR);
+const artifacts = createArtifactStore(options.STORAGE);
 let engine: Promise<EngineInfo> | null = null;
 const models = new ModelCache<tf.LayersModel>(options.MODEL_CACHE_SIZE, (key) => loadModelArtifact(artifacts, key));
 
@@ -86,21 +87,22 @@ async function run(task: ComputeTask): Promise<unknown> {
     }
     case 'parse-dataset': {
       const { kind: _kind, ...input } = task;
-      return { ok: true, value: await parseAndStoreUpload(input) };
+      return { ok: true, value: await parseAndStoreUpload(input, artifacts) };
     }
     case 'dataset-preview':
-      return { ok: true, value: await datasetPreview(task.info, createArtifactStore(task.artifactDir), task.storageKey) };
+      return { ok: true, value: await datasetPreview(task.info, artifacts, task.storageKey) };
     case 'engine':
       return { ok: true, value: await startEngine() };
   }
 }
 
-export default async function handle(task: ComputeTask): Promise<TaskResult<unknown>> {
+export default async function handle(task: ComputeTask): Promise<TaskResult<unknown> | TaskOutage> {
   try {
     return (await run(task)) as TaskResult<unknown>;
   } catch (err) {
     if (err instanceof InstanceError) return { ok: false, kind: 'instance', field: err.field, message: err.message };
     if (err instanceof DatasetFormatError) return { ok: false, kind: 'dataset', field: err.field, message: err.message };
+    if (isObjectStoreUnavailable(err)) return { ok: false, kind: 'object-store-unavailable', message: (err as Error).message };
     throw err;
   }
 }

@@ -28,10 +28,12 @@ export interface StoredLayout {
 
 /** Raw values as float32 (the tensors' type) and labels; `limit` keeps the first N examples. */
 export async function loadDatasetFiles(store: ArtifactStore, key: string, layout: StoredLayout, limit?: number) {
-  const [xBuf, yBuf] = await Promise.all([store.get(key, X_BIN), store.get(key, Y_BIN)]);
-  if (!xBuf || !yBuf) throw new Error(`dataset files under ${key} are missing`);
   const count = Math.min(limit ?? layout.examples, layout.examples);
   const size = layout.inputShape.reduce((a, b) => a * b, 1);
+  // A limit reads only the examples it keeps (from an object store, only those bytes travel).
+  const read = (file: string, bytes: number) => (count < layout.examples ? store.getRange(key, file, 0, bytes) : store.get(key, file));
+  const [xBuf, yBuf] = await Promise.all([read(X_BIN, count * size * (layout.dtype === 'uint8' ? 1 : 4)), read(Y_BIN, count * (layout.numClasses > 256 ? 2 : 1))]);
+  if (!xBuf || !yBuf) throw new Error(`dataset files under ${key} are missing`);
   const x = new Float32Array(count * size);
   if (layout.dtype === 'uint8') {
     x.set(xBuf.subarray(0, count * size));

@@ -1,4 +1,4 @@
-import { createArtifactStore } from '../storage/artifact-store.js';
+import type { ArtifactStore } from '../storage/artifact-store.js';
 import { saveDatasetFiles } from './dataset-files.js';
 import { parseCsv, parseIdx, parseImageZip, parseNpy, type DatasetStats, type ParsedDataset } from './parsers/index.js';
 
@@ -16,7 +16,6 @@ export interface ParseUploadInput {
   /** Path of each received file part, by part name. */
   files: Record<string, string>;
   options: Record<string, string | number>;
-  artifactDir: string;
   storageKey: string;
 }
 
@@ -49,9 +48,9 @@ function parse(format: DatasetFormat, files: Record<string, string>, options: Re
  * CPU- and memory-heavy: runs on a compute thread, and hands back only the
  * summary so no large array crosses threads. Throws DatasetFormatError.
  */
-export async function parseAndStoreUpload(input: ParseUploadInput): Promise<ParsedUploadSummary> {
+export async function parseAndStoreUpload(input: ParseUploadInput, store: ArtifactStore): Promise<ParsedUploadSummary> {
   const parsed = await parse(input.format, input.files, input.options);
-  await saveDatasetFiles(createArtifactStore(input.artifactDir), input.storageKey, parsed);
+  await saveDatasetFiles(store, input.storageKey, parsed);
   return {
     count: parsed.count,
     inputShape: parsed.inputShape,

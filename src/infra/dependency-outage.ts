@@ -1,11 +1,13 @@
+import { isObjectStoreUnavailable } from './object-store-unavailable.error.js';
+
 /**
- * Recognises the errors that mean a dependency is away (PostgreSQL or Redis
- * unreachable, its connection lost or exhausted), as opposed to a bug. The
- * API answers those with 503 and Retry-After, so clients retry instead of
- * reporting a 500; the worker waits for the dependency and resumes the job
- * instead of spending one of its attempts.
+ * Recognises the errors that mean a dependency is away (PostgreSQL, Redis or
+ * the object store unreachable, its connection lost or exhausted), as
+ * opposed to a bug. The API answers those with 503 and Retry-After, so
+ * clients retry instead of reporting a 500; the worker waits for the
+ * dependency and resumes the job instead of spending one of its attempts.
  */
-export type Dependency = 'PostgreSQL' | 'Redis';
+export type Dependency = 'PostgreSQL' | 'Redis' | 'object store';
 
 // Prisma's codes for "cannot reach / lost / timed out / pool exhausted".
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
@@ -23,6 +25,8 @@ interface MaybeError {
 
 export function dependencyOutage(error: unknown): Dependency | null {
   if (error === null || typeof error !== 'object') return null;
+  // The S3 store wraps every failure that is not "no such file" in this error.
+  if (isObjectStoreUnavailable(error)) return 'object store';
   const e = error as MaybeError;
   const name = typeof e.name === 'string' ? e.name : '';
   if (name.startsWith('PrismaClient') || name === 'DriverAdapterError') {

@@ -8,7 +8,7 @@ import { loadConfig } from '../config/config.js';
 import { tenantQuotas } from '../storage/quotas.repository.js';
 import type { RunningLimit } from '../storage/jobs.repository.js';
 import { createDb, type Db } from '../storage/prisma.js';
-import { createArtifactStore, type ArtifactStore } from '../storage/artifact-store.js';
+import { artifactStoreFor, type ArtifactStore } from '../storage/artifact-store.js';
 import { selectEngine, type EngineInfo } from '../engine/select-engine.js';
 import { trainJob, type TrainOutcome } from './trainer.js';
 import { HandBackError } from './hand-back.error.js';
@@ -36,7 +36,7 @@ function init() {
     return {
       db: createDb(config.DATABASE_URL, { poolSize: 2 }),
       engine,
-      artifacts: createArtifactStore(config.ARTIFACT_DIR),
+      artifacts: artifactStoreFor(config),
       maxWallTimeMs: config.JOB_MAX_WALL_TIME_SECONDS * 1000,
       maxRunning: async (tx, tenantId) => (await tenantQuotas(tx, config, tenantId)).runningJobs,
     };
@@ -78,6 +78,12 @@ export default async function trainProcessor(job: SandboxedJob<JobOf<'train'>>, 
       if (!back && signal?.reason === LOCK_LOST) throw new LockLostError(`the queue lock was lost while PostgreSQL was unreachable (${(err as Error).message})`);
       return handBack(db, job, token, `PostgreSQL was unreachable (${firstLine(err)}); the job resumes from its last checkpoint`);
     }
+    if (!(err instanceof TrainingError) && dependencyOutage(err) === 'object store') {
+      // The same for the object store (a checkpoint, the dataset or the model could not be read or written).
+      const back = await waitForStore(artifacts, signal);
+      if (!back && signal?.reason === LOCK_LOST) throw new LockLostError(`the queue lock was lost while the object store was unreachable (${(err as Error).message})`);
+      return handBack(db, job, token, `the object store was unreachable (${firstLine(err)}); the job resumes from its last checkpoint`);
+    }
     throw err;
   }
   if (outcome.status === 'deferred') {
@@ -96,6 +102,32 @@ async function handBack(db: Db, job: SandboxedJob<JobOf<'train'>>, token: string
   await markRetrying(db, job.data.jobId, reason).catch(() => undefined);
   await job.moveToWait(token);
   throw new WaitingError();
+}
+
+const STORE_FIRST_WAIT_MS = 250;
+const STORE_LONGEST_WAIT_MS = 5000;
+
+/** Resolves true once the artifact store answers again (backoff 250 ms doubling to 5 s), false as soon as `signal` aborts. */
+async function waitForStore(store: ArtifactStore, signal?: AbortSignal): Promise<boolean> {
+  for (let wait = STORE_FIRST_WAIT_MS; ; wait = Math.min(wait * 2, STORE_LONGEST_WAIT_MS)) {
+    if (signal?.aborted) return false;
+    if (
+      await store.ping().then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, wait);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
 }
 
 /** Whether `err` came from PostgreSQL being away: by its kind, or because the database does not answer now. */

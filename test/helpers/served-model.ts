@@ -4,7 +4,7 @@ import type { TestApp } from './app.js';
 import { storedJobFields } from './job-row.js';
 import { createJob, markRunning } from '../../src/storage/jobs.repository.js';
 import { completeJobWithModel } from '../../src/storage/models.repository.js';
-import { createArtifactStore } from '../../src/storage/artifact-store.js';
+import { artifactStoreFor } from '../../src/storage/artifact-store.js';
 import { modelArtifactKey, saveModelArtifact, type Preprocessing } from '../../src/storage/model-artifacts.js';
 import { buildModel } from '../../src/model-spec/index.js';
 import { selectEngine } from '../../src/engine/select-engine.js';
@@ -39,7 +39,7 @@ export async function storeModel(
   const { db } = t.app.services;
   const model = buildModel(spec as never, { seed: options.seed ?? 1 });
   const id = randomUUID();
-  const sizeBytes = await saveModelArtifact(createArtifactStore(t.config.ARTIFACT_DIR), modelArtifactKey(id), model);
+  const sizeBytes = await saveModelArtifact(artifactStoreFor(t.config), modelArtifactKey(id), model);
   const job = await createJob(db, {
     tenantId,
     name: 'stored-in-test',

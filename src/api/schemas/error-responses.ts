@@ -57,6 +57,20 @@ export const PROBLEM_RESPONSES: Record<number, { name: string; description: stri
     description: 'The request body is not in a content type this route takes.',
     example: problem(415, 'unsupported-media-type', 'Unsupported Media Type', 'content type "text/plain" is not supported; send application/json', '/v1/jobs'),
   },
+  416: {
+    name: 'RangeNotSatisfiable',
+    description: 'The Range header asks for bytes past the end of the file; Content-Range says its size (`bytes */<size>`).',
+    example: problem(
+      416,
+      'range-not-satisfiable',
+      'Range Not Satisfiable',
+      'weights.bin has 13480 bytes; the Range header asks for none of them',
+      `/v1/models/${ID}/artifact/weights.bin`,
+      {
+        size: 13480,
+      },
+    ),
+  },
   422: {
     name: 'UnprocessableContent',
     description: 'Valid, but over a quota of the tenant, or an idempotency key reused with another body.',

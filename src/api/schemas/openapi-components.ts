@@ -87,6 +87,7 @@ export const OPENAPI_PARAMETERS: Record<string, ParameterSource> = {
   ServedModelVersion: ['tfservingPredictVersion', 'version'],
   VersionLabel: ['tfservingPredictLabel', 'label'],
   WebhookDeliveryId: ['getWebhookDelivery', 'deliveryId'],
+  ByteRange: ['getModelArtifactWeights', 'range'],
 };
 
 /**

@@ -102,7 +102,6 @@ export async function uploadDataset(deps: DatasetsDeps, tenantId: string, upload
     format,
     files: Object.fromEntries(Object.entries(upload.files).map(([part, f]) => [part, f.path])),
     options,
-    artifactDir: deps.config.ARTIFACT_DIR,
     storageKey,
   });
   if (!result.ok) throw new InvalidRequestError(result.message, [{ field: result.field, message: result.message }], 'invalid-dataset');

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Db } from '../../storage/prisma.js';
 import { pingDatabase } from '../../storage/db-health.js';
+import type { ArtifactStore } from '../../storage/artifact-store.js';
 
 const READY_TIMEOUT_MS = 2000;
 
@@ -34,3 +35,5 @@ async function pingRedis(redis: Redis): Promise<unknown> {
 
 export const checkPostgres = (db: Db) => check(() => pingDatabase(db));
 export const checkRedis = (redis: Redis) => check(() => pingRedis(redis));
+/** The artifact store: its bucket answers (object store), or its directory is writable (disk). */
+export const checkStorage = (store: ArtifactStore) => check(() => store.ping());

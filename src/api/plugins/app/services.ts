@@ -5,7 +5,7 @@ import type { AppConfig } from '../../../config/config.js';
 import { createDb, type Db } from '../../../storage/prisma.js';
 import { createRedis } from '../../../queue/connection.js';
 import { createTrainQueue, type TrainQueue } from '../../../queue/train-queue.js';
-import { createArtifactStore, type ArtifactStore } from '../../../storage/artifact-store.js';
+import { artifactStoreFor, type ArtifactStore } from '../../../storage/artifact-store.js';
 import { ComputePool } from '../../../compute/compute-pool.js';
 import { Serving } from '../../../predict/serving.js';
 import { ServedModels } from '../../services/served-models.js';
@@ -42,7 +42,7 @@ export default fp(
     redis.on('error', (err) => app.log.debug({ err: err.message }, 'redis connection error'));
     const queue = createTrainQueue(config.QUEUE_NAME, redis, config.JOB_ATTEMPTS);
     queue.on('error', (err) => app.log.debug({ err: err.message }, 'queue error'));
-    const artifacts = createArtifactStore(config.ARTIFACT_DIR);
+    const artifacts = artifactStoreFor(config);
     const compute = ComputePool.fromConfig(config);
     const metrics = new ApiMetrics();
     const serving = new Serving(compute, { maxBatchSize: config.PREDICT_MAX_BATCH_SIZE, timeoutMicros: config.PREDICT_BATCH_TIMEOUT_MICROS, observer: metrics.serving });

@@ -106,7 +106,7 @@ const datasetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!info) throw new NotFoundError('dataset', request.params.id);
       const row = info.builtin ? undefined : ((await repo.findDataset(db, request.tenantId, info.id)) ?? undefined);
       // Reading examples and drawing thumbnails is a compute thread's work.
-      const preview = await compute.run({ kind: 'dataset-preview', info, artifactDir: config.ARTIFACT_DIR, storageKey: row?.storageKey ?? null });
+      const preview = await compute.run({ kind: 'dataset-preview', info, storageKey: row?.storageKey ?? null });
       if (!preview.ok) throw new Error(preview.message);
       return { ...view(info, row), preview: preview.value };
     },

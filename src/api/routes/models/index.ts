@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { IdParamsSchema, PageQuerySchema, problems } from '../../schemas/common.schema.js';
-import { NotFoundError } from '../../errors/index.js';
+import { NotFoundError, ProblemError } from '../../errors/index.js';
 import { findModel, listModels } from '../../../storage/models.repository.js';
 import { MODEL_JSON, WEIGHTS_BIN } from '../../../storage/model-artifacts.js';
 import type { StoredModel } from '../../../storage/model.schema.js';
 import { outputRows } from '../../../predict/serving.js';
 import { predictInstances } from '../../services/predict.service.js';
+import { byteRangeOf } from '../../services/byte-range.js';
 import { ModelListSchema, ModelSchema, PredictBodySchema, PredictResponseSchema } from './models.schema.js';
 
 function toModelView(m: StoredModel) {
@@ -88,19 +89,41 @@ const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           tags: ['models'],
           operationId: file === MODEL_JSON ? 'getModelArtifactJson' : 'getModelArtifactWeights',
           summary: file === MODEL_JSON ? 'Model topology and weights manifest (tfjs layers format)' : 'Model weights (float32, little-endian)',
+          description: 'Streamed from the artifact store. A `Range: bytes=<start>-<end>` header asks for part of the file (206 with Content-Range), e.g. to resume a download.',
           params: IdParamsSchema,
+          headers: Type.Object({ range: Type.Optional(Type.String({ description: 'One byte range, e.g. bytes=0-1023 or bytes=-512.' })) }),
           produces: [file === MODEL_JSON ? 'application/json' : 'application/octet-stream'],
-          response: { 200: Type.Unknown({ description: file }), ...problems(400, 404) },
+          response: {
+            200: Type.Unknown({ description: file }),
+            206: Type.Unknown({ description: `The requested bytes of ${file}; Content-Range says which.` }),
+            ...problems(400, 404, 416),
+          },
         },
       },
       async (request, reply) => {
         const model = await getModel(request.tenantId, request.params.id);
-        const content = await artifacts.get(model.artifactKey, file);
-        if (!content) throw new NotFoundError('artifact file', `${model.id}/${file}`);
-        return reply
+        const stored = await artifacts.open(model.artifactKey, file);
+        if (!stored) throw new NotFoundError('artifact file', `${model.id}/${file}`);
+        const range = byteRangeOf(request.headers.range, stored.size);
+        if (range.kind === 'unsatisfiable') {
+          reply.header('content-range', `bytes */${stored.size}`);
+          throw new ProblemError(416, 'range-not-satisfiable', 'Range Not Satisfiable', `${file} has ${stored.size} bytes; the Range header asks for none of them`, {
+            size: stored.size,
+          });
+        }
+        reply
           .type(file === MODEL_JSON ? 'application/json' : 'application/octet-stream')
           .header('content-disposition', `attachment; filename="${file}"`)
-          .send(content);
+          .header('accept-ranges', 'bytes');
+        if (range.kind === 'part') {
+          reply
+            .code(206)
+            .header('content-range', `bytes ${range.start}-${range.end}/${stored.size}`)
+            .header('content-length', range.end - range.start + 1);
+          return reply.send(await stored.read(range));
+        }
+        // Streamed: a large model never sits whole in the API's memory.
+        return reply.header('content-length', stored.size).send(await stored.read());
       },
     );
   }

@@ -1,0 +1,24 @@
+// s3rver ships no types: what the tests use of it.
+declare module 's3rver' {
+  import type { Server } from 'node:http';
+
+  interface S3rverOptions {
+    address?: string;
+    port?: number;
+    silent?: boolean;
+    directory?: string;
+    configureBuckets?: { name: string }[];
+  }
+
+  type Middleware = (ctx: { req: { socket: { destroy(): void } }; respond?: boolean }, next: () => Promise<void>) => Promise<void>;
+
+  export default class S3rver {
+    constructor(options?: S3rverOptions);
+    /** Koa's middleware list, composed when the server starts listening. */
+    middleware: Middleware[];
+    serverOptions: { address?: string; port?: number };
+    httpServer: Server;
+    run(): Promise<{ address: string; port: number }>;
+    close(): Promise<void>;
+  }
+}
