@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -57,4 +58,21 @@ export async function startWebhookReceiver(responder: Responder = () => 204): Pr
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/**
+ * The receiver's side of Standard Webhooks, written from the specification:
+ * HMAC-SHA256 keyed with the base64 after whsec_, over "id.timestamp.body",
+ * compared in constant time against each v1 signature of the header.
+ */
+export function verifyStandardWebhook(secret: string, headers: IncomingHttpHeaders, body: string): boolean {
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  const expected = createHmac('sha256', key).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest();
+  return String(headers['webhook-signature'] ?? '')
+    .split(' ')
+    .some((entry) => {
+      const [version, signature] = entry.split(',');
+      const given = Buffer.from(signature ?? '', 'base64');
+      return version === 'v1' && given.length === expected.length && timingSafeEqual(given, expected);
+    });
 }
