@@ -12,7 +12,7 @@ const hasCompose = spawnSync('docker-compose', ['version'], { encoding: 'utf8' }
 // There is no Docker engine on our machines; docker-compose validates the file offline.
 // .ci/run installs it, so in CI its absence is a failure, not a skip.
 describe.skipIf(!hasCompose && !process.env.CI)('docker-compose.yml', () => {
-  it('is valid and runs postgres, redis, migrations, the API and scalable workers', () => {
+  it('is valid and runs postgres, redis, migrations, the API, scalable workers and the webhook sender', () => {
     const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: root, encoding: 'utf8' });
     expect(result.error, 'docker-compose is not installed').toBeUndefined();
     expect(result.stderr).toBe('');
@@ -20,11 +20,12 @@ describe.skipIf(!hasCompose && !process.env.CI)('docker-compose.yml', () => {
     const config = parse(result.stdout);
     // Services behind a profile (`--profile monitoring`, ...) do not start by default.
     const byDefault = Object.entries(config.services as Record<string, { profiles?: string[] }>).filter(([, svc]) => !svc.profiles?.length);
-    expect(byDefault.map(([name]) => name).sort()).toEqual(['api', 'migrate', 'postgres', 'redis', 'worker']);
+    expect(byDefault.map(([name]) => name).sort()).toEqual(['api', 'migrate', 'postgres', 'redis', 'webhooks', 'worker']);
+    expect(config.services.webhooks.command).toEqual(['npm', 'run', 'webhooks']);
     expect(config.services.worker.ports).toBeUndefined(); // so that --scale worker=N does not clash
     expect(config.services.worker.command).toEqual(['npm', 'run', 'worker']);
     expect(config.services.api.depends_on.migrate.condition).toBe('service_completed_successfully');
-    for (const svc of ['api', 'worker']) {
+    for (const svc of ['api', 'worker', 'webhooks']) {
       expect(config.services[svc].environment.DATABASE_URL).toMatch(/@postgres:5432\//);
       expect(config.services[svc].environment.REDIS_URL).toBe('redis://redis:6379');
       expect(config.services[svc].build.dockerfile).toBe('docker/Dockerfile');
