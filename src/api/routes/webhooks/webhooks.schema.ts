@@ -21,7 +21,13 @@ const UrlSchema = Type.String({
   examples: ['https://example.com/trainyard/webhooks'],
 });
 
-const EventsSchema = Type.Array(WebhookEventTypeSchema, { title: 'WebhookEventTypes', minItems: 1, maxItems: WEBHOOK_EVENT_TYPES.length, uniqueItems: true, description: 'The event types it receives.' });
+const EventsSchema = Type.Array(WebhookEventTypeSchema, {
+  title: 'WebhookEventTypes',
+  minItems: 1,
+  maxItems: WEBHOOK_EVENT_TYPES.length,
+  uniqueItems: true,
+  description: 'The event types it receives.',
+});
 const DescriptionSchema = Type.String({ minLength: 1, maxLength: 500, description: 'A note for people: what receives these messages.' });
 const EnabledSchema = Type.Boolean({ description: 'A disabled endpoint receives nothing new; its pending deliveries fail at their next attempt.' });
 
