@@ -16,6 +16,6 @@ closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + config.SHUTDOWN_DRAIN_MS }, a
 
 // Compute threads and their engine start before the first request, not during it.
 const engine = await app.services.compute.start();
-app.log.info({ threads: app.services.compute.threads, engine: engine.name }, 'compute threads ready');
+app.log.info({ threads: app.services.compute.threads, engine: engine.name, storage: app.services.artifacts.describe() }, 'compute threads ready');
 await app.listen({ port: config.PORT, host: config.HOST });
 app.log.info(`docs at http://${config.HOST}:${config.PORT}/docs`);

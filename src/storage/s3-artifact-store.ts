@@ -285,9 +285,7 @@ export class S3ArtifactStore implements ArtifactStore {
       // HEAD answers carry no error body: say what a bare 404 or 403 means here.
       const status = (err as SdkError).$metadata?.httpStatusCode;
       const meaning = status === 404 ? 'the bucket does not exist' : status === 403 ? 'access to the bucket is denied' : undefined;
-      throw meaning
-        ? new ObjectStoreUnavailableError(`object store ${this.where}: ${meaning} (HTTP ${status})`, { cause: err })
-        : this.failure(`reaching bucket ${this.bucket}`, err);
+      throw meaning ? new ObjectStoreUnavailableError(`object store ${this.where}: ${meaning} (HTTP ${status})`, { cause: err }) : this.failure('reaching the bucket', err);
     }
   }
 }

@@ -28,6 +28,8 @@ export interface S3TestServer {
   restart(): Promise<void>;
   /** The next request the server receives stops it: that request's connection is cut, later ones refused. */
   stopOnNextRequest(): Promise<void>;
+  /** Every request is answered 503 ServiceUnavailable (and listed, as "METHOD path") until `end()`. */
+  answer503(): { requests: string[]; end(): void };
   close(): Promise<void>;
 }
 
@@ -39,9 +41,17 @@ export interface S3TestServer {
 export async function startS3Server(): Promise<S3TestServer> {
   const directory = mkdtempSync(path.join(tmpdir(), 'trainyard-s3-'));
   let armed: (() => void) | null = null;
+  let refused: string[] | null = null;
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
   // s3rver is a Koa app; its middleware list is composed when it starts listening.
   server.middleware.unshift(async (ctx, next) => {
+    if (refused) {
+      refused.push(`${ctx.method} ${ctx.path}`);
+      ctx.status = 503;
+      ctx.type = 'application/xml';
+      ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>The store is down for a test.</Message></Error>';
+      return;
+    }
     const trip = armed;
     if (!trip) return next();
     armed = null;
@@ -113,6 +123,16 @@ export async function startS3Server(): Promise<S3TestServer> {
       return new Promise<void>((resolve) => {
         armed = () => void stop().then(resolve);
       });
+    },
+    answer503() {
+      const requests: string[] = [];
+      refused = requests;
+      return {
+        requests,
+        end: () => {
+          refused = null;
+        },
+      };
     },
     async close() {
       client.destroy();

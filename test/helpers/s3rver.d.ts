@@ -10,7 +10,16 @@ declare module 's3rver' {
     configureBuckets?: { name: string }[];
   }
 
-  type Middleware = (ctx: { req: { socket: { destroy(): void } }; respond?: boolean }, next: () => Promise<void>) => Promise<void>;
+  interface Context {
+    req: { socket: { destroy(): void } };
+    method: string;
+    path: string;
+    status: number;
+    type: string;
+    body: unknown;
+    respond?: boolean;
+  }
+  type Middleware = (ctx: Context, next: () => Promise<void>) => Promise<void>;
 
   export default class S3rver {
     constructor(options?: S3rverOptions);

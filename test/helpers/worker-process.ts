@@ -10,11 +10,18 @@ export interface WorkerProcess {
   exited: Promise<number | null>;
 }
 
+export interface SpawnOptions {
+  /** Settings the process must not have at all (e.g. ARTIFACT_DIR, for a worker on "another host"). */
+  without?: (keyof AppConfig)[];
+}
+
 /** Runs an entry of this repository as a real process with `config`, resolving once its output includes `readyText`. */
-export async function spawnEntry(entry: string, config: AppConfig, readyText: string): Promise<WorkerProcess> {
+export async function spawnEntry(entry: string, config: AppConfig, readyText: string, options: SpawnOptions = {}): Promise<WorkerProcess> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...configToEnv(config), LOG_LEVEL: 'info' };
+  for (const key of options.without ?? []) delete env[key];
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry], {
     cwd: root,
-    env: { ...process.env, ...configToEnv(config), LOG_LEVEL: 'info' },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -36,11 +43,11 @@ export async function spawnEntry(entry: string, config: AppConfig, readyText: st
 }
 
 /** Runs `npm run worker`'s entry as a real process with `config`, resolving once it logs "worker ready". */
-export function spawnWorker(config: AppConfig): Promise<WorkerProcess> {
-  return spawnEntry('src/worker/main.ts', config, '"worker ready"');
+export function spawnWorker(config: AppConfig, options?: SpawnOptions): Promise<WorkerProcess> {
+  return spawnEntry('src/worker/main.ts', config, '"worker ready"', options);
 }
 
 /** Runs `npm run api`'s entry as a real process with `config`, resolving once it listens. */
-export function spawnApi(config: AppConfig): Promise<WorkerProcess> {
-  return spawnEntry('src/api/server.ts', config, 'Server listening at');
+export function spawnApi(config: AppConfig, options?: SpawnOptions): Promise<WorkerProcess> {
+  return spawnEntry('src/api/server.ts', config, 'Server listening at', options);
 }
