@@ -25,8 +25,8 @@ export const ConfigSchema = Type.Object({
    */
   STORAGE_URL: Type.Optional(
     Type.String({
-      pattern: '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/([A-Za-z0-9._-]+/?)*)?$',
-      ...expects('s3://<bucket>[/<prefix>] (a bucket name, then path segments of letters, digits, . _ -)'),
+      pattern: '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/([A-Za-z0-9][A-Za-z0-9._-]*/?)*)?$',
+      ...expects('s3://<bucket>[/<prefix>] (a bucket name, then path segments of letters, digits, . _ - that start with a letter or digit)'),
     }),
   ),
   /** Endpoint of an S3-compatible store other than AWS (MinIO, Ceph, R2...), e.g. http://minio:9000. Unset: AWS for AWS_REGION. */
