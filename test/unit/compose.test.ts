@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
+import { artifactStoreSettings } from '../../src/storage/artifact-store.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const hasCompose = spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0;
@@ -57,5 +58,31 @@ describe.skipIf(!hasCompose && !process.env.CI)('docker-compose.yml', () => {
     // The dashboard the provisioning points at is the one committed.
     const provider = parse(readFileSync(path.join(root, 'docker/grafana/provisioning/dashboards/trainyard.yml'), 'utf8')).providers[0];
     expect(provider.options.path).toBe('/var/lib/grafana/dashboards');
+  });
+
+  it('keeps artifacts on the shared volume by default, and on MinIO with docker/minio.env and the minio profile', () => {
+    const envOf = (config: { services: Record<string, { environment: Record<string, unknown> }> }, svc: string) =>
+      Object.fromEntries(Object.entries(config.services[svc].environment).map(([k, v]) => [k, String(v ?? '')]));
+    const plain = parse(spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: root, encoding: 'utf8' }).stdout);
+    for (const svc of ['api', 'worker']) expect(artifactStoreSettings(loadConfig(envOf(plain, svc)))).toEqual({ kind: 'disk', dir: '/data/artifacts' });
+
+    const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', '--env-file', 'docker/minio.env', '--profile', 'minio', 'config'], { cwd: root, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const config = parse(result.stdout);
+    expect(config.services.minio.profiles).toEqual(['minio']);
+    expect(config.services['minio-bucket'].profiles).toEqual(['minio']);
+    expect(config.services['minio-bucket'].depends_on.minio.condition).toBe('service_healthy');
+    const minio = config.services.minio.environment;
+    const bucketJob = config.services['minio-bucket'].environment;
+    for (const svc of ['api', 'worker']) {
+      const env = envOf(config, svc);
+      const store = artifactStoreSettings(loadConfig(env));
+      // The store the app uses is the MinIO service (its default API port), the bucket the one-shot service creates, with MinIO's own user.
+      expect(store).toMatchObject({ kind: 's3', endpoint: 'http://minio:9000', forcePathStyle: true, bucket: 'trainyard', prefix: 'artifacts/' });
+      expect(env.STORAGE_URL).toBe(bucketJob.STORAGE_URL);
+      expect(store.kind === 's3' && store.credentials).toEqual({ accessKeyId: minio.MINIO_ROOT_USER, secretAccessKey: minio.MINIO_ROOT_PASSWORD });
+    }
+    expect(config.services.minio.command).toEqual(['server', '/data', '--console-address', ':9001']);
   });
 });
