@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { createTestApp, jobBody, type TestApp, quietLog } from '../helpers/app.js';
@@ -216,6 +217,9 @@ describe('tenant isolation across the whole API', () => {
     // A registered model, version and alias of this tenant for the registry's routes.
     expect((await t.http.post('/v1/registered-models/walk/versions').send({ modelId: job.modelId })).status).toBe(201);
     expect((await t.http.put('/v1/registered-models/walk/aliases/production').send({ version: 1 })).status).toBe(200);
+    // A webhook endpoint of this tenant (a public address literal: nothing is resolved or sent here).
+    const hook = await t.http.post('/v1/webhooks').send({ url: 'https://93.184.216.34/hooks/trainyard', events: ['job.succeeded'] });
+    expect(hook.status, JSON.stringify(hook.body)).toBe(201);
     const params: Record<string, string> = { name: 'walk', version: '1', alias: 'production' };
     const bodies: Record<string, object> = {
       'post /v1/registered-models/{name}/versions': { modelId: job.modelId },
@@ -232,9 +236,11 @@ describe('tenant isolation across the whole API', () => {
       if (!protectedPath(path)) continue;
       for (const method of Object.keys(operations)) {
         if (path.includes('{id}')) {
-          const id = path.startsWith('/v1/jobs') ? job.id : job.modelId;
-          const url = path.replace('{id}', id);
-          const res = await (other.http as any)[method](url).send(method === 'post' ? (path.endsWith('/predict') ? { instances: [Array(784).fill(0)] } : {}) : undefined);
+          const id = path.startsWith('/v1/jobs') ? job.id : path.startsWith('/v1/webhooks') ? hook.body.id : job.modelId;
+          // A delivery id that exists nowhere: the endpoint's id is what must not leak.
+          const url = path.replace('{id}', id).replace('{deliveryId}', randomUUID());
+          const body = method === 'post' ? (path.endsWith('/predict') ? { instances: [Array(784).fill(0)] } : {}) : method === 'patch' ? { events: ['job.failed'] } : undefined;
+          const res = await (other.http as any)[method](url).send(body);
           expect(res.status, `${method.toUpperCase()} ${url} as another tenant`).toBe(404);
           checked++;
         } else if (path.includes('{')) {
