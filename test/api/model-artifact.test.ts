@@ -63,6 +63,15 @@ describe.each(STORES)('model artifact downloads (%s store)', (kind, storage) => 
     expect((res.body as Buffer).equals(weights)).toBe(true);
   });
 
+  it('answers HEAD with the length and no body', async () => {
+    const res = await t.http.head(`/v1/models/${id}/artifact/weights.bin`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-length']).toBe(String(weights.length));
+    const part = await t.http.head(`/v1/models/${id}/artifact/weights.bin`).set('range', 'bytes=0-9');
+    expect(part.status).toBe(206);
+    expect(part.headers['content-length']).toBe('10');
+  });
+
   it('answers one byte range with 206 and Content-Range: from-to, open-ended, the last N bytes, cut at the end', async () => {
     const size = weights.length;
     for (const [range, start, end] of [

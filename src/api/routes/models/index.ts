@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { IdParamsSchema, PageQuerySchema, problems } from '../../schemas/common.schema.js';
@@ -120,10 +121,14 @@ const modelsRoutes: FastifyPluginAsyncTypebox = async (app) => {
             .code(206)
             .header('content-range', `bytes ${range.start}-${range.end}/${stored.size}`)
             .header('content-length', range.end - range.start + 1);
-          return reply.send(await stored.read(range));
+        } else {
+          reply.header('content-length', stored.size);
         }
+        // HEAD wants the headers only: no bytes are read from the store. (Fastify's HEAD route keeps our
+        // content-length for a stream, which it drains, but sets 0 for no payload: hence an empty stream.)
+        if (request.method === 'HEAD') return reply.send(Readable.from([]));
         // Streamed: a large model never sits whole in the API's memory.
-        return reply.header('content-length', stored.size).send(await stored.read());
+        return reply.send(await stored.read(range.kind === 'part' ? range : undefined));
       },
     );
   }
