@@ -18,11 +18,15 @@ export const WorkerStatusSchema = Type.Object({
   queue: Type.String({ description: 'Queue it takes jobs from.' }),
   engine: Type.Object(
     {
-      name: Type.String({ description: 'tensorflow (tfjs-node), wasm or cpu: the engine its jobs train on.' }),
+      name: Type.String({ description: 'tensorflow (tfjs-node), native (oneDNN add-on), wasm or cpu: the engine its jobs train on.' }),
       version: Type.String({ description: 'tfjs version.' }),
-      simd: Type.Optional(Type.Boolean({ description: 'wasm: whether the SIMD build runs.' })),
+      simd: Type.Optional(Type.Boolean({ description: 'wasm and native: whether the SIMD build runs.' })),
       threads: Type.Optional(Type.Boolean()),
-      kernels: Type.Optional(Type.Array(Type.String(), { description: "wasm: Trainyard's training kernels in place." })),
+      threadCount: Type.Optional(Type.Integer({ description: "Threads of the engine's kernels in each training process (native: ENGINE_THREADS)." })),
+      library: Type.Optional(Type.String({ description: 'native: the kernel library (oneDNN).' })),
+      libraryVersion: Type.Optional(Type.String({ description: "native: the library's version." })),
+      implementation: Type.Optional(Type.String({ description: 'native: the implementation the library picks for convolutions here, e.g. jit:avx512_core.' })),
+      kernels: Type.Optional(Type.Array(Type.String(), { description: "wasm: Trainyard's training kernels in place; native: the kernels that run in the add-on." })),
       fallbackReason: Type.Optional(Type.String({ description: 'ENGINE=auto: why faster engines were passed over.' })),
     },
     { additionalProperties: true },

@@ -102,8 +102,11 @@ export const JobSchema = Type.Object(
     }),
     engine: Nullable(
       Type.Object(
-        { name: Type.String({ description: 'tensorflow (tfjs-node), wasm or cpu: the engine that actually trained the job.' }), version: Type.String() },
-        { additionalProperties: true },
+        {
+          name: Type.String({ description: 'tensorflow (tfjs-node), native (oneDNN add-on), wasm or cpu: the engine that actually trained the job.' }),
+          version: Type.String(),
+        },
+        { additionalProperties: true, description: 'For native also library, libraryVersion, implementation and threadCount.' },
       ),
     ),
     attempts: Type.Integer({ description: 'Training attempts so far (retries after infrastructure failures count).' }),
