@@ -4,6 +4,8 @@ export * from './spec-error.js';
 export * from './layer-spec.schema.js';
 export * from './model-spec.schema.js';
 export * from './training-spec.schema.js';
+export * from './learning-rate-schedule.schema.js';
+export * from './augmentation.schema.js';
 export {
   normalizeModelSpec,
   NAME_PREFIXES,

@@ -3,6 +3,8 @@ import type { ModelSpec } from './model-spec.schema.js';
 import type { NormalizedModelSpec } from './model-spec.normalizer.js';
 import { checkSchema } from './schema-check.js';
 import { SpecError } from './spec-error.js';
+import { AUGMENTATION_DEFAULTS } from './augmentation.schema.js';
+import { checkLearningRateSchedule, normalizeLearningRateSchedule } from './learning-rate-schedule.normalizer.js';
 import { MAX_HELD_OUT_FRACTION, TRAINING_DEFAULTS, TrainingSpecSchema, type LossName, type NormalizedTrainingSpec, type TrainingSpec } from './training-spec.schema.js';
 
 /**
@@ -28,6 +30,9 @@ export function normalizeTrainingSpec(raw: unknown = {}, model?: ModelSpec | Nor
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new SpecError('the training spec must be a JSON object', { path: '' });
   }
+  // The schedule is a union: checked first against the variant its type names, for a message about that variant.
+  const schedule = (raw as { learningRateSchedule?: unknown }).learningRateSchedule;
+  if (schedule !== undefined) checkLearningRateSchedule(schedule);
   checkSchema(TrainingSpecSchema, raw, { pointer: '' });
   const spec = raw as Partial<NormalizedTrainingSpec>;
   const d = TRAINING_DEFAULTS;
@@ -53,6 +58,9 @@ export function normalizeTrainingSpec(raw: unknown = {}, model?: ModelSpec | Nor
       });
     }
   }
+  const { learningRateSchedule, augmentation } = raw as TrainingSpec;
+  if (learningRateSchedule) normalized.learningRateSchedule = normalizeLearningRateSchedule(learningRateSchedule, normalized);
+  if (augmentation) normalized.augmentation = { ...AUGMENTATION_DEFAULTS, ...augmentation };
   const loss = spec.loss ?? (model === undefined ? undefined : defaultLossFor(model));
   if (loss !== undefined) normalized.loss = loss;
   // Each split alone is capped at 0.5 by the schema; only together can they

@@ -1,4 +1,6 @@
 import { Type, type Static } from 'typebox';
+import { AugmentationSchema, type NormalizedAugmentation } from './augmentation.schema.js';
+import { LearningRateScheduleSchema, MONITORED_METRICS, type NormalizedLearningRateSchedule } from './learning-rate-schedule.schema.js';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'rmsprop'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
@@ -6,7 +8,7 @@ export type OptimizerName = (typeof OPTIMIZERS)[number];
 export const LOSSES = ['categoricalCrossentropy', 'meanSquaredError', 'binaryCrossentropy'] as const;
 export type LossName = (typeof LOSSES)[number];
 
-export const EARLY_STOPPING_MONITORS = ['val_loss', 'val_accuracy', 'loss', 'accuracy'] as const;
+export const EARLY_STOPPING_MONITORS = MONITORED_METRICS;
 export type EarlyStoppingMonitor = (typeof EARLY_STOPPING_MONITORS)[number];
 
 /** Defaults filled in by {@link normalizeTrainingSpec} and advertised by the schema. */
@@ -151,6 +153,8 @@ export const TrainingSpecSchema = Type.Object(
           'sigmoid binaryCrossentropy; a linear output is treated as logits and trained with softmax cross-entropy.',
       }),
     ),
+    learningRateSchedule: Type.Optional(LearningRateScheduleSchema),
+    augmentation: Type.Optional(AugmentationSchema),
   },
   {
     additionalProperties: false,
@@ -166,7 +170,9 @@ export type TrainingSpec = Static<typeof TrainingSpecSchema>;
  * Training settings with every default applied, as the worker uses them.
  * `loss` alone may stay unset: see `defaultLossFor` for why.
  */
-export type NormalizedTrainingSpec = Required<Omit<TrainingSpec, 'loss' | 'earlyStopping' | 'maxWallTimeSeconds'>> &
+export type NormalizedTrainingSpec = Required<Omit<TrainingSpec, 'loss' | 'earlyStopping' | 'maxWallTimeSeconds' | 'learningRateSchedule' | 'augmentation'>> &
   Pick<TrainingSpec, 'loss' | 'maxWallTimeSeconds'> & {
     earlyStopping?: { monitor: EarlyStoppingMonitor; patience: number; minDelta: number };
+    learningRateSchedule?: NormalizedLearningRateSchedule;
+    augmentation?: NormalizedAugmentation;
   };

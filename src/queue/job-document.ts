@@ -1,6 +1,8 @@
 import { Type, type Static } from 'typebox';
 import { ModelSpecSchema } from '../model-spec/model-spec.schema.js';
 import { TrainingSpecSchema, type NormalizedTrainingSpec } from '../model-spec/training-spec.schema.js';
+import { NormalizedLearningRateScheduleSchema } from '../model-spec/learning-rate-schedule.schema.js';
+import { NormalizedAugmentationSchema } from '../model-spec/augmentation.schema.js';
 import { normalizeTrainingSpec } from '../model-spec/training-spec.normalizer.js';
 
 /**
@@ -11,7 +13,7 @@ import { normalizeTrainingSpec } from '../model-spec/training-spec.normalizer.js
 /** The format of the document the API writes now; documents without `version` are {@link LegacyJobDocument}s. */
 export const JOB_DOCUMENT_VERSION = 2;
 
-const { loss, earlyStopping, maxWallTimeSeconds, ...defaulted } = TrainingSpecSchema.properties;
+const { loss, earlyStopping, maxWallTimeSeconds, learningRateSchedule, augmentation, ...defaulted } = TrainingSpecSchema.properties;
 
 /**
  * Training settings as `normalizeTrainingSpec` returns them: every default
@@ -24,6 +26,8 @@ export const NormalizedTrainingSpecSchema = Type.Object(
     earlyStopping: Type.Optional(Type.Object(Type.Required(earlyStopping).properties, { additionalProperties: false })),
     maxWallTimeSeconds,
     loss,
+    learningRateSchedule: Type.Optional(NormalizedLearningRateScheduleSchema),
+    augmentation: Type.Optional(NormalizedAugmentationSchema),
   },
   { additionalProperties: false, title: 'NormalizedTrainingSpec' },
 );

@@ -257,7 +257,7 @@ describe('training spec errors', () => {
     [
       'unknown field',
       { lr: 0.1 },
-      'lr is not an allowed field; allowed fields: optimizer, learningRate, momentum, epochs, batchSize, validationSplit, testSplit, seed, earlyStopping, normalization, maxWallTimeSeconds, loss',
+      'lr is not an allowed field; allowed fields: optimizer, learningRate, momentum, epochs, batchSize, validationSplit, testSplit, seed, earlyStopping, normalization, maxWallTimeSeconds, loss, learningRateSchedule, augmentation',
       'lr',
     ],
   ])('%s', (_what, raw, message, field) => {

@@ -30,7 +30,7 @@ describe('one wording whichever library found the problem', () => {
       'an unknown field, with the allowed ones',
       TrainingSpecSchema,
       { lr: 1 },
-      'lr is not an allowed field; allowed fields: optimizer, learningRate, momentum, epochs, batchSize, validationSplit, testSplit, seed, earlyStopping, normalization, maxWallTimeSeconds, loss',
+      'lr is not an allowed field; allowed fields: optimizer, learningRate, momentum, epochs, batchSize, validationSplit, testSplit, seed, earlyStopping, normalization, maxWallTimeSeconds, loss, learningRateSchedule, augmentation',
     ],
     ['an enum', TrainingSpecSchema, { optimizer: 'adamw' }, 'optimizer must be one of "sgd", "momentum", "adam", "rmsprop", got "adamw"'],
     ['a pattern, in words', Conv2dLayerSchema, conv({ name: 'a b' }), "name must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, got \"a b\""],

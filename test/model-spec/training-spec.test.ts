@@ -12,6 +12,7 @@ import {
   type ModelSpec,
   type OptimizerName,
 } from '../../src/model-spec/index.js';
+import { failure } from '../helpers/spec-error.js';
 
 const ending = (...layers: LayerSpec[]): ModelSpec => ({ input: { shape: [4] }, layers });
 
@@ -87,5 +88,82 @@ describe('earlyStopping and maxWallTimeSeconds', () => {
     expect(() => normalizeTrainingSpec({ validationSplit: 0, earlyStopping: { monitor: 'val_accuracy' } })).toThrow(
       "earlyStopping.monitor 'val_accuracy' needs a validation set, but validationSplit is 0; monitor 'loss' or set validationSplit",
     );
+  });
+});
+
+describe('learningRateSchedule', () => {
+  it.each([
+    ['step', { type: 'step' }, { type: 'step', stepEpochs: 3, factor: 0.5 }],
+    ['exponential', { type: 'exponential', factor: 0.8 }, { type: 'exponential', factor: 0.8 }],
+    ['cosine with a warm-up', { type: 'cosine', warmupEpochs: 1 }, { type: 'cosine', warmupEpochs: 1, minLearningRate: 0 }],
+    [
+      'reduceOnPlateau',
+      { type: 'reduceOnPlateau', monitor: 'val_accuracy', patience: 0 },
+      { type: 'reduceOnPlateau', monitor: 'val_accuracy', factor: 0.1, patience: 0, minDelta: 0.0001, cooldown: 0, minLearningRate: 0 },
+    ],
+  ] as const)('fills the defaults of %s', (_what, schedule, normalized) => {
+    expect(normalizeTrainingSpec({ epochs: 8, learningRateSchedule: schedule }).learningRateSchedule).toEqual(normalized);
+  });
+
+  it('is absent unless asked for', () => {
+    expect(normalizeTrainingSpec({}).learningRateSchedule).toBeUndefined();
+  });
+
+  it.each([
+    ['not an object', 'cosine', "learningRateSchedule must be an object with a type (step, exponential, cosine, reduceOnPlateau), got 'cosine'", 'learningRateSchedule'],
+    ['no type', {}, 'learningRateSchedule.type is required; allowed: step, exponential, cosine, reduceOnPlateau', 'learningRateSchedule.type'],
+    [
+      'an unknown type',
+      { type: 'linear' },
+      "learningRateSchedule.type 'linear' is not a known type; allowed: step, exponential, cosine, reduceOnPlateau",
+      'learningRateSchedule.type',
+    ],
+    [
+      "another type's field",
+      { type: 'step', warmupEpochs: 1 },
+      'learningRateSchedule: warmupEpochs is not an allowed field; allowed fields: type, stepEpochs, factor',
+      'learningRateSchedule.warmupEpochs',
+    ],
+    ['a factor of 1', { type: 'exponential', factor: 1 }, 'learningRateSchedule: factor must be a number > 0 and < 1, got 1', 'learningRateSchedule.factor'],
+    [
+      'a warm-up as long as training',
+      { type: 'cosine', warmupEpochs: 5 },
+      'learningRateSchedule.warmupEpochs must be below epochs (5), to leave epochs after the warm-up; got 5',
+      'learningRateSchedule.warmupEpochs',
+    ],
+    [
+      'a floor above the rate',
+      { type: 'cosine', minLearningRate: 0.001 },
+      'learningRateSchedule.minLearningRate must be below learningRate (0.001); got 0.001',
+      'learningRateSchedule.minLearningRate',
+    ],
+  ])('refuses %s, naming the field', (_what, schedule, message, field) => {
+    const err = failure(() => normalizeTrainingSpec({ learningRateSchedule: schedule }));
+    expect(err.message).toBe(message);
+    expect(err.field).toBe(field);
+  });
+
+  it('refuses to monitor a validation metric without a validation set', () => {
+    expect(() => normalizeTrainingSpec({ validationSplit: 0, learningRateSchedule: { type: 'reduceOnPlateau' } })).toThrow(
+      "learningRateSchedule.monitor 'val_loss' needs a validation set, but validationSplit is 0; monitor 'loss' or set validationSplit",
+    );
+    expect(normalizeTrainingSpec({ validationSplit: 0, learningRateSchedule: { type: 'reduceOnPlateau', monitor: 'loss' } }).learningRateSchedule).toMatchObject({
+      monitor: 'loss',
+    });
+  });
+});
+
+describe('augmentation', () => {
+  it('fills the defaults: every change off, flips too', () => {
+    expect(normalizeTrainingSpec({ augmentation: { shift: 0.1, rotation: 10 } }).augmentation).toEqual({ shift: 0.1, rotation: 10, zoom: 0, flipHorizontal: false });
+    expect(normalizeTrainingSpec({}).augmentation).toBeUndefined();
+  });
+
+  it.each([
+    ['a shift past half the image', { shift: 0.6 }, 'augmentation.shift must be a number from 0 to 0.5, got 0.6'],
+    ['a negative rotation', { rotation: -5 }, 'augmentation.rotation must be a number from 0 to 180, got -5'],
+    ['an unknown change', { flipVertical: true }, 'augmentation.flipVertical is not an allowed field; allowed fields: shift, rotation, zoom, flipHorizontal'],
+  ])('refuses %s', (_what, augmentation, message) => {
+    expect(() => normalizeTrainingSpec({ augmentation })).toThrow(message);
   });
 });

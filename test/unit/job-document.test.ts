@@ -23,6 +23,16 @@ describe('readJobDocument', () => {
     expect(jobDocumentToTrain(doc)).toBe(doc);
   });
 
+  it('reads a schedule and augmentation as the normaliser stored them', () => {
+    const training = {
+      ...current.training,
+      learningRateSchedule: { type: 'reduceOnPlateau', monitor: 'val_loss', factor: 0.5, patience: 1, minDelta: 0, cooldown: 1, minLearningRate: 0.00001 },
+      augmentation: { shift: 0.1, rotation: 10, zoom: 0.1, flipHorizontal: false },
+    } as const;
+    const doc = readJobDocument(JSON.parse(JSON.stringify({ ...current, training })), 'j1');
+    expect(doc.training).toEqual(training);
+  });
+
   it('reads a document written before training was stored normalised (no version, training as submitted or absent)', () => {
     for (const legacy of [
       { model: SEED_MNIST_MODEL, training: { epochs: 1 }, dataset },
@@ -43,6 +53,12 @@ describe('readJobDocument', () => {
       /^stored spec of job j1 does not match its schema: training\.lr is not an allowed field/,
     ],
     ['early stopping without its defaults', { ...current, training: { ...current.training, earlyStopping: { monitor: 'loss' } } }, /training\.earlyStopping\.\w+ is required/],
+    [
+      'a schedule without its defaults',
+      { ...current, training: { ...current.training, learningRateSchedule: { type: 'cosine' } } },
+      /training\.learningRateSchedule must be one of the schedules \(step, exponential, cosine, reduceOnPlateau\) with every field filled in, got \{"type":"cosine"\}$/,
+    ],
+    ['augmentation without its defaults', { ...current, training: { ...current.training, augmentation: { shift: 0.1 } } }, /training\.augmentation\.\w+ is required/],
     [
       'a legacy document with a mistyped training field',
       { model: SEED_MNIST_MODEL, training: { epochs: 'two' }, dataset },

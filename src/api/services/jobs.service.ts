@@ -58,6 +58,14 @@ export function checkModelAgainstDataset(
       'dataset-mismatch',
     );
   }
+  if (training.augmentation && !dataset.image) {
+    throw new InvalidRequestError(
+      `training.augmentation shifts, turns and zooms images, but dataset '${dataset.id}' holds ${dataset.format} examples of shape ` +
+        `[${dataset.inputShape.join(', ')}], not images; leave augmentation out, or train on an image dataset (built-in mnist, idx or images uploads)`,
+      [{ field: 'training.augmentation', message: 'needs an image dataset' }],
+      'dataset-mismatch',
+    );
+  }
   const examples = Math.min(body.dataset.limit ?? dataset.examples, dataset.examples);
   if (body.dataset.limit !== undefined && body.dataset.limit > dataset.examples) {
     throw new InvalidRequestError(`dataset.limit ${body.dataset.limit} exceeds the ${dataset.examples} examples of dataset '${dataset.id}'`, [
