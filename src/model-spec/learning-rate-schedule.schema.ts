@@ -98,7 +98,9 @@ export const ReduceOnPlateauScheduleSchema = Type.Object(
   {
     additionalProperties: false,
     title: 'ReduceOnPlateauSchedule',
-    description: "As Keras' ReduceLROnPlateau: the rate of an epoch depends on the metrics of the epochs before it.",
+    description:
+      "As PyTorch's ReduceLROnPlateau: after each epoch the monitored metric is compared with its best so far (better by more than " +
+      'minDelta, or not); after more than `patience` epochs without improvement the rate is multiplied by `factor`, not below minLearningRate.',
   },
 );
 
