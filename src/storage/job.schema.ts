@@ -75,6 +75,8 @@ export const MetricsEventDataSchema = Type.Object({
   valAccuracy: Nullable(Type.Number()),
   durationMs: Nullable(Type.Number()),
   samplesPerSec: Nullable(Type.Number()),
+  /** Absent from events written before the rate was recorded. */
+  learningRate: Type.Optional(Nullable(Type.Number())),
   createdAt: Type.String(),
 });
 

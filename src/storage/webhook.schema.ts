@@ -34,7 +34,7 @@ export const WebhookMessageSchema = Type.Object(
         description:
           'job.*: jobId, jobName, eventId (the id of the event in GET /v1/jobs/{id}/events, increasing with time) and what the event recorded: ' +
           'status, attempt, reason, error, modelId, testAccuracy, registeredAs for state changes; epoch, epochs, loss, accuracy, valLoss, valAccuracy, ' +
-          'durationMs, samplesPerSec for job.epoch. model.registered: name, version, modelId, jobId.',
+          'durationMs, samplesPerSec, learningRate for job.epoch. model.registered: name, version, modelId, jobId.',
       },
     ),
   },

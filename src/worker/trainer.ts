@@ -21,7 +21,9 @@ import { HandBackError } from './hand-back.error.js';
 import { LockLostError } from './lock-lost.error.js';
 import { TrainingControl } from './training-control.js';
 import { loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoints.js';
-import { gatherExamples, type Examples } from './examples.js';
+import { gatherExampleArrays, gatherExamples, type Examples } from './examples.js';
+import { epochBatches, type BatchOptions } from './training-batches.js';
+import { LearningRateScheduler, setOptimizerLearningRate, type EpochMetrics } from './learning-rate-scheduler.js';
 import { isOutOfMemoryError, outOfMemoryError } from './out-of-memory.js';
 import { NativeKernelError } from '../engine/native-kernel.error.js';
 
@@ -105,17 +107,26 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   const outputs = finalActivation(doc.model) === 'linear' ? 'logits' : 'probabilities';
   const maxWallTimeMs = wallTimeLimitMs(training.maxWallTimeSeconds, row.maxWallTimeMs, ctx.maxWallTimeMs);
   const control = new TrainingControl(ctx.db, ctx.jobId, maxWallTimeMs, ctx.signal, training.earlyStopping);
+  // Augmentation resamples images in their stored layout, [height, width, channels], whatever shape the model takes them in.
+  if (training.augmentation && !info.image) throw new TrainingError('invalid-spec', `training.augmentation needs an image dataset; dataset '${info.id}' holds no images`);
+  const batchOptions: BatchOptions = {
+    batchSize: training.batchSize,
+    seed: training.seed,
+    augmentation: training.augmentation && { settings: training.augmentation, image: { height: info.inputShape[0], width: info.inputShape[1], channels: info.inputShape[2] } },
+  };
 
   const sets: Examples[] = [];
   let model: tf.LayersModel | null = null;
   let optimizer: tf.Optimizer | null = null;
   let failed = false;
   try {
-    const train = gatherExamples(data, split.train, inputShape, normalization, sets);
+    // The training set stays in arrays: each batch is cut (and augmented) from it as it is trained on.
+    const train = gatherExampleArrays(data, split.train, inputShape, normalization);
     const validation = split.validation.length ? gatherExamples(data, split.validation, inputShape, normalization, sets) : null;
     const test = split.test.length ? gatherExamples(data, split.test, inputShape, normalization, sets) : null;
 
     optimizer = buildOptimizer(training);
+    const scheduler = new LearningRateScheduler(training.learningRate, training.learningRateSchedule, training.epochs);
     let initialEpoch = 0;
     if (row.checkpointEpoch > 0) {
       const checkpoint = await loadCheckpoint(ctx.artifacts, ctx.jobId, row.checkpointEpoch);
@@ -125,6 +136,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
       // Adam and friends create their slots lazily; setWeights restores them, iteration count included.
       await optimizer.setWeights(checkpoint.optimizerWeights);
       tf.dispose(checkpoint.optimizerWeights.map((w) => w.tensor));
+      scheduler.restore(checkpoint.scheduleState, `the checkpoint of epoch ${row.checkpointEpoch}`);
     } else {
       try {
         model = buildModel(doc.model, { seed: training.seed });
@@ -152,19 +164,26 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
     let batchAccuracySum = 0;
     let batchesSeen = 0;
     let accuracySeen = 0;
+    let rate = training.learningRate;
+    // Asked for at the start of each epoch, after onEpochBegin has set `epoch`.
+    const batches = tf.data.generator(() => epochBatches(train, batchOptions, epoch, inputShape, data.numClasses));
     if (initialEpoch < training.epochs && !control.cause) {
-      await fitted.fit(train.xs, train.ys, {
+      await fitted.fitDataset(batches, {
         epochs: training.epochs,
         initialEpoch,
-        batchSize: training.batchSize,
         validationData: validation ? [validation.xs, validation.ys] : undefined,
-        shuffle: true,
+        validationBatchSize: training.batchSize,
         verbose: 0,
         callbacks: {
           onEpochBegin: async (e) => {
             epoch = e + 1;
             epochStarted = performance.now();
             batchLossSum = batchAccuracySum = batchesSeen = accuracySeen = 0;
+          },
+          onBatchBegin: async (b) => {
+            const next = scheduler.rateAt(epoch, b, batchesPerEpoch);
+            if (next !== rate) setOptimizerLearningRate(optimizer!, next);
+            rate = next;
           },
           onBatchEnd: async (b, logs = {}) => {
             const batchLoss = metric(logs, 'loss');
@@ -210,12 +229,16 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
               valLoss: metric(logs, 'val_loss'),
               valAccuracy: metric(logs, 'val_acc', 'val_accuracy'),
             };
-            await saveCheckpoint(ctx.artifacts, ctx.jobId, epoch, fitted, optimizer!);
-            await jobs.recordEpoch(ctx.db, ctx.jobId, { epoch, ...metrics, durationMs, samplesPerSec: (train.n * 1000) / durationMs }, epoch);
+            const monitored: EpochMetrics = { loss: metrics.loss, accuracy: metrics.accuracy, val_loss: metrics.valLoss, val_accuracy: metrics.valAccuracy };
+            const learningRate = scheduler.epochRate(epoch, batchesPerEpoch);
+            // Before the checkpoint: it keeps the schedule's state after this epoch.
+            scheduler.afterEpoch(monitored);
+            await saveCheckpoint(ctx.artifacts, ctx.jobId, epoch, fitted, optimizer!, scheduler.state());
+            await jobs.recordEpoch(ctx.db, ctx.jobId, { epoch, ...metrics, learningRate, durationMs, samplesPerSec: (train.n * 1000) / durationMs }, epoch);
             await pruneCheckpoints(ctx.artifacts, ctx.jobId, epoch);
             await jobs.updateProgress(ctx.db, ctx.jobId, { epoch, batch: batchesPerEpoch, batchesPerEpoch, batchLoss: metrics.loss, batchAccuracy: metrics.accuracy });
             await ctx.reportProgress({ epoch, epochs: training.epochs, batch: batchesPerEpoch, batchesPerEpoch, epochSeconds: durationMs / 1000, epochSamples: train.n });
-            if (control.afterEpoch(epoch, { loss: metrics.loss, accuracy: metrics.accuracy, val_loss: metrics.valLoss, val_accuracy: metrics.valAccuracy })) {
+            if (control.afterEpoch(epoch, monitored)) {
               fitted.stopTraining = true;
             }
           },

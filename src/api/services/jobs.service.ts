@@ -288,6 +288,7 @@ export function metricView(m: EpochMetric) {
     valAccuracy: m.valAccuracy,
     durationMs: m.durationMs,
     samplesPerSec: m.samplesPerSec,
+    learningRate: m.learningRate,
     createdAt: m.createdAt.toISOString(),
   };
 }

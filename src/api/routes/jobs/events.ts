@@ -48,7 +48,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "Stream a job's events (Server-Sent Events)",
         description:
           'text/event-stream. Events: `state` ({status, at, ...}: every state change, with id), `metrics` (one per finished ' +
-          'epoch, with id), `progress` ({epoch, epochs, batch, batchesPerEpoch, percent, loss, accuracy}, no id, at most 4 per second; ' +
+          'epoch, with id: the fields of GET /v1/jobs/{id}/metrics, learningRate included), `progress` ({epoch, epochs, batch, batchesPerEpoch, percent, loss, accuracy}, no id, at most 4 per second; ' +
           "`loss` and `accuracy` are the means of the current epoch's batches so far, null before its first batch), and " +
           '`end` ({status}) after which the server closes the stream. A stream that ends before its job does ends with ' +
           '`reconnect` ({reason, detail, lastEventId, retryMs}): the server is shutting down or lost PostgreSQL; reconnect ' +

@@ -67,6 +67,13 @@ export const EpochMetricSchema = Type.Object({
   valAccuracy: Nullable(Type.Number()),
   durationMs: Type.Integer(),
   samplesPerSec: Type.Number({ description: 'Training examples per second in this epoch.' }),
+  learningRate: Nullable(
+    Type.Number({
+      description:
+        'Learning rate this epoch trained at, as `training.learningRateSchedule` set it (during a warm-up, the rate of its last batch). ' +
+        'Null for epochs trained before the rate was recorded.',
+    }),
+  ),
   createdAt: Type.String({ format: 'date-time' }),
 });
 
