@@ -15,7 +15,10 @@
  *                      oneDNN, XNNPACK and PyTorch here)
  *   --rounds N         interleaved rounds of the seed-net head to head (3):
  *                      native, wasm and PyTorch (Debian's python3-torch, one
- *                      thread, NCHW and channels-last) train, then predict
+ *                      thread, NCHW and channels-last) train, then predict;
+ *                      each round first measures oneDNN's SGEMM again, for a
+ *                      "% of round peak" that load drifting during the run
+ *                      does not skew
  *   --skip-head-to-head, --skip-pytorch
  *
  * Data is synthetic (uniform pixels, random labels) and the same batch is fed
@@ -304,6 +307,12 @@ async function main(): Promise<void> {
       rounds: numberArg('rounds', 1),
       maxSeconds: numberArg('max-seconds'),
       peakGflops,
+      roundPeak: headToHeadEngines.includes('native')
+        ? async () => {
+            await selectEngine('native');
+            return tfjsMatMulGflops(1024);
+          }
+        : undefined,
     });
     headToHead.push(
       ...figures.map((f) => ({
@@ -313,6 +322,7 @@ async function main(): Promise<void> {
         trainMsPerBatch: round(f.trainMsPerBatch, 1),
         trainGflops: round(f.trainGflops, 2),
         peakFraction: round(f.peakFraction, 4),
+        roundPeakFraction: f.roundPeakFraction === null ? null : round(f.roundPeakFraction, 4),
         peakGflops: round(peakGflops, 1),
         predictSamplesPerSec: round(f.predictSamplesPerSec, 1),
         predictMsPerBatch: round(f.predictMsPerBatch, 1),
