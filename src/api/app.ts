@@ -16,6 +16,8 @@ import { registerJsonParser } from './plugins/app/json-parser.js';
 import healthRoutes from './routes/health/index.js';
 import jobsRoutes from './routes/jobs/index.js';
 import jobEventsRoutes from './routes/jobs/events.js';
+import sweepsRoutes from './routes/sweeps/index.js';
+import sweepEventsRoutes from './routes/sweeps/events.js';
 import modelsRoutes from './routes/models/index.js';
 import datasetsRoutes from './routes/datasets/index.js';
 import planRoutes from './routes/plan/index.js';
@@ -47,6 +49,8 @@ export const appPlugin = fp(
     await app.register(metricsRoutes);
     await app.register(jobsRoutes);
     await app.register(jobEventsRoutes);
+    await app.register(sweepsRoutes);
+    await app.register(sweepEventsRoutes);
     await app.register(modelsRoutes);
     await app.register(planRoutes);
     await app.register(datasetsRoutes);

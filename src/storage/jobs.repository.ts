@@ -84,10 +84,10 @@ export async function findJobByIdempotencyKey(db: Db, tenantId: string, key: str
 export async function listJobs(
   db: Db,
   tenantId: string,
-  { limit, cursor, status, name }: { limit: number; cursor?: string; status?: JobStatus; name?: string },
+  { limit, cursor, status, name, sweepId }: { limit: number; cursor?: string; status?: JobStatus; name?: string; sweepId?: string },
 ): Promise<{ items: JobWithModel[]; nextCursor: string | null }> {
   const rows = await db.job.findMany({
-    where: { tenantId, ...(status ? { status } : {}), ...(name ? { name: { contains: name, mode: 'insensitive' } } : {}) },
+    where: { tenantId, ...(status ? { status } : {}), ...(name ? { name: { contains: name, mode: 'insensitive' } } : {}), ...(sweepId ? { sweepId } : {}) },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit + 1,
     ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),

@@ -88,6 +88,7 @@ export const OPENAPI_PARAMETERS: Record<string, ParameterSource> = {
   VersionLabel: ['tfservingPredictLabel', 'label'],
   WebhookDeliveryId: ['getWebhookDelivery', 'deliveryId'],
   ByteRange: ['getModelArtifactWeights', 'range'],
+  LastEventId: ['streamJobEvents', 'lastEventId'],
 };
 
 /**

@@ -12,6 +12,7 @@ import { isCurrentJobDocument, JOB_DOCUMENT_VERSION, jobDocumentToTrain, type Jo
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
 import { tenantQuotas } from '../../storage/quotas.repository.js';
+import type { Quotas } from '../../config/quotas.js';
 import { storedModelBytes } from '../../storage/models.repository.js';
 import { specErrorExtensions } from '../plugins/app/error-handler.js';
 import type { SubmitJobBody, JobView } from '../routes/jobs/jobs.schema.js';
@@ -82,9 +83,8 @@ export function checkModelAgainstDataset(
   return trainExamples;
 }
 
-/** The tenant's quotas, checked before anything is stored. */
-async function enforceQuotas(deps: JobsDeps, tenantId: string, plan: ModelPlan, epochs: number, trainExamples: number): Promise<void> {
-  const q = await tenantQuotas(deps.db, deps.config, tenantId);
+/** The per-job size quotas (parameters, multiply-accumulates, epochs × training examples) of quotas `q`; a sweep checks each trial with them. */
+export function checkJobSizeQuotas(q: Quotas, tenantId: string, plan: Pick<ModelPlan, 'totalParams' | 'macs'>, epochs: number, trainExamples: number): void {
   if (plan.totalParams > q.maxParams) {
     throw new QuotaExceededError(
       'maxParams',
@@ -110,6 +110,12 @@ async function enforceQuotas(deps: JobsDeps, tenantId: string, plan: ModelPlan, 
       `the job would train ${formatCount(epochs)} epochs × ${formatCount(trainExamples)} examples = ${formatCount(work)}; tenant '${tenantId}' may train at most ${formatCount(q.epochSamples)} per job`,
     );
   }
+}
+
+/** The tenant's quotas, checked before anything is stored. */
+async function enforceQuotas(deps: JobsDeps, tenantId: string, plan: ModelPlan, epochs: number, trainExamples: number): Promise<void> {
+  const q = await tenantQuotas(deps.db, deps.config, tenantId);
+  checkJobSizeQuotas(q, tenantId, plan, epochs, trainExamples);
   const queued = await jobsRepo.countQueuedJobs(deps.db, tenantId);
   if (queued >= q.queuedJobs) {
     throw new QuotaExceededError(
@@ -331,6 +337,7 @@ export function toJobView(
     engine: job.engine,
     attempts: job.attempts,
     stopReason: job.stopReason,
+    sweepId: job.sweepId,
     ...(history ? { history: history.map((e) => ({ ...e.data, at: e.createdAt.toISOString() })), ...(spec ? { spec } : {}) } : {}),
     modelId,
     register: job.registerName === null ? null : { name: job.registerName },

@@ -24,6 +24,7 @@ export default fp(
         servers: [{ url: '/', description: 'This server' }],
         tags: [
           { name: 'jobs', description: 'Submit training jobs and follow them' },
+          { name: 'sweeps', description: 'Hyperparameter searches whose trials are jobs: grid, random and TPE, with ASHA or median early stopping' },
           { name: 'models', description: 'Trained models: describe, download, predict' },
           { name: 'plan', description: 'Shapes and parameter counts of a model, without training' },
           { name: 'datasets', description: 'Data to train on' },

@@ -117,7 +117,8 @@ export const JobSchema = Type.Object(
       ),
     ),
     attempts: Type.Integer({ description: 'Training attempts so far (retries after infrastructure failures count).' }),
-    stopReason: Nullable(Type.String({ description: 'Why a succeeded job trained fewer epochs than asked (early stopping).' })),
+    stopReason: Nullable(Type.String({ description: 'Why a succeeded job trained fewer epochs than asked (early stopping, or its sweep stopping a weak trial).' })),
+    sweepId: Type.Union([UuidSchema, Type.Null()], { description: 'The sweep this job is a trial of (GET /v1/sweeps/{id}); null for a job submitted on its own.' }),
     history: Type.Optional(
       Type.Array(
         Type.Object(
@@ -178,6 +179,7 @@ export const JobListQuerySchema = Type.Object(
     cursor: Type.Optional(Type.String({ format: 'uuid', description: 'The `nextCursor` of the previous page.' })),
     status: Type.Optional(Type.Enum([...JOB_STATUSES], { description: 'Only jobs in this status.' })),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Only jobs whose name contains this text (case-insensitive).' })),
+    sweepId: Type.Optional(Type.String({ format: 'uuid', description: 'Only the trials of this sweep.' })),
   },
   { additionalProperties: false },
 );

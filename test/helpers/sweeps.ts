@@ -1,0 +1,67 @@
+import { SMALL_CNN, type TestApp } from './app.js';
+import { waitFor } from './wait-for.js';
+
+/** A small base job: the tests' tiny CNN on 300 built-in digits, one epoch. */
+export const BASE = {
+  model: SMALL_CNN,
+  training: { optimizer: 'adam', learningRate: 0.01, epochs: 1, batchSize: 32, validationSplit: 0.1, seed: 1 },
+  dataset: { id: 'mnist', limit: 300 },
+};
+
+export function sweepBody(overrides: Record<string, unknown> = {}) {
+  return {
+    name: 'test-sweep',
+    base: BASE,
+    space: { 'training.learningRate': { values: [0.001, 0.01] } },
+    algorithm: 'grid',
+    objective: { metric: 'valAccuracy', goal: 'maximize' },
+    parallelism: 2,
+    ...overrides,
+  };
+}
+
+/** A sweep as GET /v1/sweeps/{id} answers it; tests read whichever fields they check. */
+export type SweepBody = { id: string; status: string; trials: any[] } & Record<string, any>;
+
+const FINAL = ['succeeded', 'failed', 'cancelled'];
+
+/** Polls GET /v1/sweeps/{id} until `until` accepts it (default: the sweep and every trial have ended). */
+export function waitForSweep(
+  http: TestApp['http'],
+  id: string,
+  {
+    until = (s) => FINAL.includes(s.status) && s.trials.every((t) => FINAL.includes(t.status)),
+    timeoutMs = 240_000,
+    what = 'the sweep and its trials to end',
+  }: { until?: (sweep: SweepBody) => boolean; timeoutMs?: number; what?: string } = {},
+): Promise<SweepBody> {
+  return waitFor(async () => (await http.get(`/v1/sweeps/${id}`)).body as SweepBody, until, { timeoutMs, intervalMs: 250, what: `sweep ${id}: ${what}` });
+}
+
+/** Reads an SSE response into events. */
+export function parseEvents(text: string) {
+  return text
+    .split('\n\n')
+    .filter((b) => b.includes('event:'))
+    .map((block) => {
+      const get = (k: string) =>
+        block
+          .split('\n')
+          .find((l) => l.startsWith(`${k}: `))
+          ?.slice(k.length + 2);
+      return { id: get('id'), event: get('event')!, data: JSON.parse(get('data') ?? 'null') };
+    });
+}
+
+/** GET an event stream to its end, as text. */
+export function readStream(http: TestApp['http'], path: string): Promise<string> {
+  return http
+    .get(path)
+    .buffer(true)
+    .parse((res, cb) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => cb(null, text));
+    })
+    .then((r) => r.body as string);
+}
