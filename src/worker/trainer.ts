@@ -107,6 +107,8 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
   const outputs = finalActivation(doc.model) === 'linear' ? 'logits' : 'probabilities';
   const maxWallTimeMs = wallTimeLimitMs(training.maxWallTimeSeconds, row.maxWallTimeMs, ctx.maxWallTimeMs);
   const control = new TrainingControl(ctx.db, ctx.jobId, maxWallTimeMs, ctx.signal, training.earlyStopping);
+  // A sweep's trial: the sweep's early stopping (ASHA, median rule) may end it after an epoch.
+  if (row.sweepId !== null) control.judgeAsTrial();
   // Augmentation resamples images in their stored layout, [height, width, channels], whatever shape the model takes them in.
   if (training.augmentation && !info.image) throw new TrainingError('invalid-spec', `training.augmentation needs an image dataset; dataset '${info.id}' holds no images`);
   const batchOptions: BatchOptions = {
@@ -133,6 +135,8 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
       model = checkpoint.model;
       initialEpoch = row.checkpointEpoch;
       for (const m of await jobs.listMetrics(ctx.db, ctx.jobId)) control.afterEpoch(m.epoch, metricsOf(m));
+      // The checkpoint's epoch may have ended before its sweep ruled on it; a ruling already made is only read back.
+      await control.afterTrialEpoch(row.checkpointEpoch);
       // Adam and friends create their slots lazily; setWeights restores them, iteration count included.
       await optimizer.setWeights(checkpoint.optimizerWeights);
       tf.dispose(checkpoint.optimizerWeights.map((w) => w.tensor));
@@ -241,6 +245,7 @@ export async function trainJob(ctx: TrainContext): Promise<TrainOutcome> {
             if (control.afterEpoch(epoch, monitored)) {
               fitted.stopTraining = true;
             }
+            if (await control.afterTrialEpoch(epoch)) fitted.stopTraining = true;
           },
         },
       });

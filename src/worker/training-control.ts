@@ -2,6 +2,7 @@ import type { Db } from '../storage/prisma.js';
 import { getStatus } from '../storage/jobs.repository.js';
 import type { NormalizedTrainingSpec } from '../model-spec/index.js';
 import { LOCK_LOST } from './lock-lost.error.js';
+import { judgeTrial } from '../sweep/trial-judge.js';
 
 /** Why training stopped before its last epoch. */
 export type StopCause = { kind: 'cancelled' } | { kind: 'shutdown' } | { kind: 'lock-lost' } | { kind: 'timeout'; limitMs: number } | { kind: 'early-stopping'; reason: string };
@@ -13,10 +14,13 @@ const STATUS_CHECK_EVERY_MS = 100;
  * (read from the job row, so it works whichever host the API runs on), a
  * worker shutdown or a lost queue lock (the processor's abort signal, told
  * apart by its reason), the wall-time limit, or
- * early stopping at the end of an epoch.
+ * early stopping at the end of an epoch: the job's own, or, for a sweep's
+ * trial, the sweep's (ASHA or the median rule, decided by the sweep
+ * controller from every trial's metrics).
  */
 export class TrainingControl {
   cause: StopCause | null = null;
+  private trial = false;
   private lastCheck = 0;
   private best: number | null = null;
   private bestEpoch = 0;
@@ -63,6 +67,23 @@ export class TrainingControl {
       });
     }
     return false;
+  }
+
+  /** Marks the job as a sweep's trial: its sweep may stop it after an epoch (afterTrialEpoch). */
+  judgeAsTrial(): void {
+    this.trial = true;
+  }
+
+  /**
+   * After epoch `epoch` is stored (metrics and checkpoint), and once more
+   * for the checkpoint's epoch when a trial resumes: true when training
+   * must stop, because the sweep stops the trial here (a decision recorded
+   * once per epoch, so a resumed trial hears the same) or it stops anyway.
+   */
+  async afterTrialEpoch(epoch: number): Promise<boolean> {
+    if (this.cause || !this.trial || epoch < 1) return this.cause !== null;
+    const decision = await judgeTrial(this.db, this.jobId, epoch);
+    return decision?.stop ? this.stop({ kind: 'early-stopping', reason: decision.reason }) : false;
   }
 
   private stop(cause: StopCause): true {

@@ -14,6 +14,7 @@ import { LOCK_LOST } from './lock-lost.error.js';
 import { writeUntilStored } from './durable-write.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { serveMetrics, type MetricsServer } from '../infra/metrics.js';
+import { advanceSweepOfJob, reconcileSweeps } from '../sweep/sweep-controller.js';
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -164,6 +165,10 @@ export async function startTrainingWorker(config: AppConfig, log: Logger, option
   worker.on('active', (job) => log.info({ jobId: job.data.jobId }, 'training started'));
   worker.on('completed', (job, result) => log.info({ jobId: job.data.jobId, result }, 'training finished'));
   worker.on('stalled', (id) => log.warn({ queueJobId: id }, 'a job lost its worker; it will be resumed'));
+  // A trial that ended lets its sweep create the next ones now; the reconcile loop below catches any step missed here.
+  const advanceSweep = (jobId: string) =>
+    advanceSweepOfJob({ db, queue, config }, jobId).catch((err: Error) => log.warn({ jobId, err: err.message }, 'could not advance the sweep of a trial; the reconcile loop will'));
+  worker.on('completed', (job) => void advanceSweep(job.data.jobId));
   const metrics = new WorkerMetrics(engine, config.WORKER_CONCURRENCY, () => worker.processingQueueJobIds().length);
   worker.on('progress', (_job, progress) => metrics.progress(progress as object));
   worker.on('completed', (_job, result: { status?: string } | undefined) => metrics.attempts.labels(result?.status ?? 'succeeded').inc());
@@ -186,7 +191,9 @@ export async function startTrainingWorker(config: AppConfig, log: Logger, option
     writeUntilStored(db, write, {
       stopped: () => closing,
       onRetry: (e, attempt, waitMs) => log.warn({ jobId, attempt, waitMs, err: e.message }, 'could not record the failure yet; retrying'),
-    }).catch((e) => log.error({ err: e, jobId }, 'could not record the failure'));
+    })
+      .then(() => advanceSweep(jobId))
+      .catch((e) => log.error({ err: e, jobId }, 'could not record the failure'));
   });
 
   // A lock that cannot be renewed means the queue no longer counts this
@@ -242,6 +249,9 @@ export async function startTrainingWorker(config: AppConfig, log: Logger, option
       if (settled.requeued.length) log.warn({ jobIds: settled.requeued }, 're-queued running jobs that had lost their worker; they resume from their checkpoints');
       if (settled.failed.length) log.warn({ jobIds: settled.failed }, 'recorded the failure of jobs whose worker could not');
       if (settled.cancelled.length) log.warn({ jobIds: settled.cancelled }, 'finished the cancel of jobs whose worker was lost');
+      // Sweeps live in PostgreSQL: any worker takes the steps of a sweep whose trials ended while no one was looking.
+      const sweeps = await reconcileSweeps({ db, queue, config });
+      for (const failed of sweeps.errors) log.error(failed, 'could not advance a sweep');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'reconciling jobs failed');
     } finally {
