@@ -70,7 +70,7 @@ describe('learning-rate schedules and augmentation in training', () => {
   it('resumes reduceOnPlateau from the checkpoint after a hand-back: its rate and counters go on as if never stopped', async () => {
     t = await createTestApp();
     const first = await startWorker();
-    const epochs = 24;
+    const epochs = 30;
     // minDelta beyond any loss: no epoch after the first improves, so with patience 0 and cooldown 1 the rate falls every
     // second epoch. A resumed attempt that lost the state would start again from 0.005 (and miscount the cooldown).
     const training = {
