@@ -1,6 +1,6 @@
 import { createRng } from '../data/random.js';
 import type { Distribution, SweepDimension } from '../queue/sweep-document.js';
-import { discreteValues, paramsAt, productSize, type TrialParams } from './space.js';
+import { discreteCount, discreteValueAt, paramsAt, productSize, type TrialParams } from './space.js';
 
 /**
  * Seeded sampling. Trial `i` of a sweep draws from a generator of its own,
@@ -54,14 +54,15 @@ export function randomParams(space: SweepDimension[], seed: number, index: numbe
 
 /** Points of a grid over discrete dimensions (uniform/logUniform have none: Infinity). */
 export function gridSize(space: SweepDimension[]): number {
-  return productSize(space.map((dim) => discreteValues(dim.distribution)?.length ?? Number.POSITIVE_INFINITY));
+  return productSize(space.map((dim) => discreteCount(dim.distribution) ?? Number.POSITIVE_INFINITY));
 }
 
 /** Grid search's trial `index`: the product of the dimensions' values, the last dimension varying fastest. */
 export function gridParams(space: SweepDimension[], index: number): TrialParams {
   return paramsAt(
     space,
-    space.map((dim) => discreteValues(dim.distribution)!),
+    space.map((dim) => discreteCount(dim.distribution)!),
+    (d, k) => discreteValueAt(space[d].distribution, k),
     index,
   );
 }

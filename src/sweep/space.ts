@@ -169,12 +169,15 @@ export function isDiscrete(d: Distribution): boolean {
   return d.values !== undefined || d.intUniform !== undefined;
 }
 
-/** Every value of a discrete dimension, in order (undefined for uniform/logUniform). */
-export function discreteValues(d: Distribution): unknown[] | undefined {
-  if (d.values) return d.values;
-  if (!d.intUniform) return undefined;
-  const [low, high] = d.intUniform;
-  return Array.from({ length: high - low + 1 }, (_, i) => low + i);
+/** How many values a discrete dimension has (undefined for uniform/logUniform). */
+export function discreteCount(d: Distribution): number | undefined {
+  if (d.values) return d.values.length;
+  return d.intUniform ? d.intUniform[1] - d.intUniform[0] + 1 : undefined;
+}
+
+/** The k-th value of a discrete dimension, in order, without listing them all (an integer range may be huge). */
+export function discreteValueAt(d: Distribution, k: number): unknown {
+  return d.values ? d.values[k] : d.intUniform![0] + k;
 }
 
 /** Number of points of the cartesian product of `sizes`, or Infinity past 2^53. */
@@ -193,22 +196,21 @@ export function productSize(sizes: number[]): number {
  */
 export function combinations(space: SweepDimension[], valuesOf: (d: Distribution) => unknown[], limit: number): TrialParams[] | null {
   const lists = space.map((dim) => valuesOf(dim.distribution));
-  const total = productSize(lists.map((l) => l.length));
+  const sizes = lists.map((l) => l.length);
+  const total = productSize(sizes);
   if (total > limit) return null;
-  return Array.from({ length: total }, (_, index) => paramsAt(space, lists, index));
+  return Array.from({ length: total }, (_, index) => paramsAt(space, sizes, (d, k) => lists[d][k], index));
 }
 
-/** The `index`-th point of the product of `lists` (mixed radix, last dimension fastest). */
-export function paramsAt(space: SweepDimension[], lists: unknown[][], index: number): TrialParams {
-  const params: TrialParams = {};
+/** The `index`-th point of the product of dimensions of `sizes` values, `valueAt(dimension, k)` giving each (mixed radix, last dimension fastest). */
+export function paramsAt(space: SweepDimension[], sizes: number[], valueAt: (dimension: number, k: number) => unknown, index: number): TrialParams {
+  const ks: number[] = [];
   let rest = index;
   for (let d = space.length - 1; d >= 0; d--) {
-    const n = lists[d].length;
-    params[space[d].path] = lists[d][rest % n];
-    rest = Math.floor(rest / n);
+    ks[d] = rest % sizes[d];
+    rest = Math.floor(rest / sizes[d]);
   }
-  // Keys in the space's order, whatever order they were filled in.
-  return Object.fromEntries(space.map((dim) => [dim.path, params[dim.path]]));
+  return Object.fromEntries(space.map((dim, d) => [dim.path, valueAt(d, ks[d])]));
 }
 
 /** Short text of a trial's parameters for messages: `training.learningRate=0.01, model.layers[0].filters=32`. */

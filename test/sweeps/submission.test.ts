@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type request from 'supertest';
+import fc from 'fast-check';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { BASE, sweepBody } from '../helpers/sweeps.js';
 import { advanceSweep } from '../../src/sweep/sweep-controller.js';
@@ -250,5 +251,74 @@ describe('POST /v1/sweeps: accepted', () => {
     expect((await other.http.get(`/v1/jobs?sweepId=${sweep.id}`)).body.items).toEqual([]);
     expect((await other.http.get(`/v1/jobs/${sweep.trials[0].jobId}`)).status).toBe(404);
     expect((await t.http.get(`/v1/sweeps/${sweep.id}`)).body.status).toBe('running');
+  });
+});
+
+describe('POST /v1/sweeps: any body', () => {
+  it('answers 202 or a 4xx problem, never a 5xx, whatever the space and budget', async () => {
+    // Generous limits: this is about input, not quotas.
+    t = await createTestApp({ RATE_LIMIT_SUBMIT: 1_000_000, QUOTA_QUEUED_JOBS: 1_000_000 });
+    const value = fc.oneof(
+      fc.constantFrom(null, true, 0, -1, 1, 2, 0.5, 1e9, 1e300, -1e300, 'adam', 'same', 'relu', 'x'),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.integer({ min: -10, max: 5000 }),
+      fc.array(fc.constantFrom(1, 2, 'a', null), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom('type', 'rate', 'factor', 'patience', 'x'), fc.constantFrom(1, 'cosine', 'step', null), { maxKeys: 3 }),
+    );
+    // Mostly paths the job has and well-formed distributions, so that the checks after the first ones are reached too.
+    const path = fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.constantFrom(
+          'training.learningRate',
+          'training.batchSize',
+          'training.epochs',
+          'training.optimizer',
+          'training.validationSplit',
+          'training.earlyStopping',
+          'training.earlyStopping.patience',
+          'training.learningRateSchedule',
+          'training.augmentation.rotation',
+          'model.layers[0].filters',
+          'model.layers[0].kernelSize',
+          'model.layers[0].strides',
+          'model.layers[0]',
+          'model.layers[3].units',
+          'model.input.shape',
+          'model.layers[7].x',
+          'training.seed.x',
+          'model.layers[0].branches[0][0].filters',
+        ),
+      },
+      { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+    );
+    const ordered = (n: fc.Arbitrary<number>) => fc.tuple(n, n).map(([a, b]) => (a <= b ? [a, b] : [b, a]));
+    const number = fc.oneof(fc.double({ min: -2, max: 100, noNaN: true }), fc.integer({ min: -5, max: 1_000_000_000 }));
+    const distribution = fc.oneof(
+      { weight: 2, arbitrary: fc.record({ uniform: ordered(number) }) },
+      { weight: 2, arbitrary: fc.record({ logUniform: ordered(number) }) },
+      { weight: 2, arbitrary: fc.record({ intUniform: ordered(fc.integer({ min: -5, max: 1_000_000_000 })) }) },
+      { weight: 4, arbitrary: fc.record({ values: fc.uniqueArray(value, { minLength: 1, maxLength: 4, selector: (v) => JSON.stringify(v) }) }) },
+      { weight: 1, arbitrary: fc.dictionary(fc.constantFrom('uniform', 'values', 'normal'), value, { maxKeys: 2 }) },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(path, distribution, { minKeys: 1, maxKeys: 2 }),
+        fc.constantFrom('grid', 'grid', 'random', 'random', 'tpe', 'tpe', 'bayes'),
+        fc.option(fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: 12 }) }, { weight: 1, arbitrary: fc.integer({ min: -1, max: 300 }) }), { nil: undefined }),
+        fc.option(fc.record({ type: fc.constantFrom('asha', 'median', 'asha', 'median', 'x'), minEpochs: fc.integer({ min: 1, max: 3 }) }), { nil: undefined }),
+        async (space, algorithm, maxTrials, earlyStopping) => {
+          const res = await post({
+            ...sweepBody({ space, algorithm, parallelism: 1 }),
+            ...(maxTrials === undefined ? {} : { maxTrials }),
+            ...(earlyStopping ? { earlyStopping } : {}),
+          });
+          expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
+          if (res.status !== 202) expect(res.body.detail).toEqual(expect.any(String));
+        },
+      ),
+      { numRuns: 200, seed: 16 },
+    );
+    expect((await t.http.get('/healthz')).status).toBe(200);
   });
 });
