@@ -46,7 +46,9 @@ const expectRowsClose = (actual: number[][], expected: number[][]) => {
 };
 
 describe('dynamic batching', () => {
-  it('merges concurrent requests into batches, with results identical to one request at a time', async () => {
+  // Equal to float32 rounding, not bit for bit: the native engine's matrix products block a batch
+  // differently from a single row (differences near 1e-8), as TF Serving's batching does too.
+  it('merges concurrent requests into batches, with results equal to one request at a time', async () => {
     const alone: number[][] = [];
     for (const d of digits.slice(0, 20)) {
       const res = await t.http.post(`/v1/models/${mlp.id}/predict`).send({ instances: [d] });
@@ -58,7 +60,7 @@ describe('dynamic batching', () => {
     const after = t.app.services.serving.stats();
     for (const [i, res] of together.entries()) {
       expect(res.status).toBe(200);
-      expect(res.body.predictions[0]).toEqual(alone[i]);
+      expectRowsClose([res.body.predictions[0]], [alone[i]]);
     }
     expect(after.requests - before.requests).toBe(20);
     expect(after.instances - before.instances).toBe(20);
