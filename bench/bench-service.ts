@@ -68,6 +68,8 @@ export interface BenchService {
   workers: WorkerProcess[];
   startWorker(): Promise<WorkerProcess>;
   submit(body: object): Promise<{ id: string; submittedAt: number }>;
+  /** Any call of the tenant's API (a non-2xx answer throws with its detail). */
+  request<T>(method: string, url: string, body?: object): Promise<T>;
   job(id: string): Promise<JobView>;
   /** Polls until the job is final; returns it and when this client first saw it final (Date.now()). */
   waitFor(id: string, pollMs?: number): Promise<{ job: JobView; seenAt: number }>;
@@ -122,6 +124,7 @@ export async function startBenchService(overrides: Partial<AppConfig> = {}): Pro
       const job = await call<{ id: string }>('POST', '/v1/jobs', body);
       return { id: job.id, submittedAt };
     },
+    request: call,
     job: (id) => call<JobView>('GET', `/v1/jobs/${id}`),
     async waitFor(id, pollMs = 100) {
       for (;;) {
