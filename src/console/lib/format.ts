@@ -27,6 +27,11 @@ export function metric(n: number | null | undefined, digits = 4): string {
   return n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(digits);
 }
 
+/** A learning rate, 3 significant digits: 0.001 → "0.001", 0.000213 → "0.000213", 1e-7 → "1e-7". */
+export function rate(n: number | null | undefined): string {
+  return n === null || n === undefined || !Number.isFinite(n) ? '—' : String(Number(n.toPrecision(3)));
+}
+
 /** 0.9731 → "97.3%". */
 export function percent(fraction: number | null | undefined, digits = 1): string {
   return fraction === null || fraction === undefined || !Number.isFinite(fraction) ? '—' : `${(fraction * 100).toFixed(digits)}%`;

@@ -16,6 +16,8 @@ export interface EpochMetric {
   valAccuracy: number | null;
   durationMs: number | null;
   samplesPerSec: number | null;
+  /** The rate this epoch trained at (null for jobs trained before rates were recorded). */
+  learningRate?: number | null;
   createdAt: string;
 }
 

@@ -51,7 +51,7 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
         h(
           'tr',
           null,
-          ['Epoch', 'Loss', 'Accuracy', 'Val loss', 'Val acc.', 'Duration', 'Samples/s'].map((c) => h('th', { scope: 'col', class: 'num' }, c)),
+          ['Epoch', 'Loss', 'Accuracy', 'Val loss', 'Val acc.', 'Learning rate', 'Duration', 'Samples/s'].map((c) => h('th', { scope: 'col', class: 'num' }, c)),
         ),
       ),
       epochRows,
@@ -192,6 +192,7 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
               fmt.percent(e.accuracy, 2),
               fmt.metric(e.valLoss),
               fmt.percent(e.valAccuracy, 2),
+              fmt.rate(e.learningRate),
               fmt.duration(e.durationMs),
               fmt.count(e.samplesPerSec === null ? null : Math.round(e.samplesPerSec)),
             ].map((v) => h('td', { class: 'num' }, v)),
