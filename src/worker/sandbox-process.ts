@@ -3,10 +3,9 @@
  * for job after job): what a job left behind in it, and retiring it when
  * its memory can no longer be trusted.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import * as tf from '@tensorflow/tfjs';
 import { wasmHeapBytes } from '../engine/wasm-heap.js';
+import { collectGarbage } from '../infra/collect-garbage.js';
 import { isWasmAbort } from './out-of-memory.js';
 import { TrainingError } from './training-error.js';
 import type { TrainOutcome } from './trainer.js';
@@ -35,21 +34,6 @@ export type TrainResult = TrainOutcome & { sandbox: SandboxStats };
 
 let jobsStarted = 0;
 let retiring = false;
-
-/**
- * A full garbage collection, so that a finished job's memory figures count
- * what is still referenced rather than what V8 has not collected yet (tens
- * of MiB between two jobs). Costs a few ms per job; sandboxes have no
- * --expose-gc, so the function is fetched once through V8's flags.
- */
-const collectGarbage: () => void = (() => {
-  try {
-    setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as () => void;
-  } catch {
-    return () => undefined;
-  }
-})();
 
 /** Call when a job starts; `finish()` when it has returned. */
 export function watchJob(): { finish(): SandboxStats } {

@@ -4,6 +4,7 @@ import { loadNativeAddon } from '../../src/engine/native-addon.js';
 import { registeredNativeKernels } from '../../src/engine/native-kernels.js';
 import { selectEngine } from '../../src/engine/select-engine.js';
 import { wasmHeapBytes } from '../../src/engine/wasm-heap.js';
+import { collectGarbage } from '../../src/infra/collect-garbage.js';
 import { buildModel, type ModelSpec, SEED_MNIST_MODEL, TINY_CNN_MODEL } from '../../src/model-spec/index.js';
 import { NATIVE_SKIP_REASON, NATIVE_TESTS_RUN, randomFloats, TOLERANCE } from './engine-test-helpers.js';
 
@@ -131,6 +132,7 @@ suite(`one process training job after job on the native engine${NATIVE_SKIP_REAS
     for (let i = 0; i < JOBS; i++) {
       await job(i % 2 === 0 ? SEED_NET : TINY_CNN_MODEL, i + 1);
       const info = addon.info();
+      collectGarbage();
       after.push({ tensors: tf.memory().numTensors, rss: process.memoryUsage().rss, heap: wasmHeapBytes(), primitives: info.cachedPrimitives, workspace: info.workspaceBytes });
     }
     console.log(
