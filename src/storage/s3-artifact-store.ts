@@ -140,11 +140,24 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   private async manifest(key: string): Promise<Manifest | null> {
-    const body = await this.fetch(this.manifestKey(key));
-    if (!body) return null;
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    if (!Value.Check(ManifestSchema, parsed)) throw new Error(`${this.manifestKey(key)} in ${this.where} is not a manifest this service wrote`);
-    return parsed;
+    // S3 replaces an object atomically, but some S3-compatible servers (s3rver) let a read
+    // overlap a write and return part of the new manifest: read again before calling it broken.
+    for (let attempt = 1; ; attempt++) {
+      const body = await this.fetch(this.manifestKey(key));
+      if (!body) return null;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch (err) {
+        if (attempt < 5) {
+          await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+          continue;
+        }
+        throw new Error(`${this.manifestKey(key)} in ${this.where} is not valid JSON: ${(err as Error).message}`);
+      }
+      if (!Value.Check(ManifestSchema, parsed)) throw new Error(`${this.manifestKey(key)} in ${this.where} is not a manifest this service wrote`);
+      return parsed;
+    }
   }
 
   /**
