@@ -32,6 +32,8 @@ export interface NewSweep {
   name: string | null;
   spec: SweepDocument;
   queueName: string;
+  idempotencyKey?: string | null;
+  requestHash?: string | null;
 }
 
 export async function createSweep(db: Db, sweep: NewSweep): Promise<StoredSweep> {
@@ -43,6 +45,12 @@ export async function createSweep(db: Db, sweep: NewSweep): Promise<StoredSweep>
 
 export async function findSweep(db: Db, tenantId: string, id: string): Promise<StoredSweep | null> {
   const row = await db.sweep.findFirst({ where: { id, tenantId } });
+  return row && readSweepRow(row);
+}
+
+/** The tenant's sweep submitted with Idempotency-Key `key`, or null. */
+export async function findSweepByIdempotencyKey(db: Db, tenantId: string, key: string): Promise<StoredSweep | null> {
+  const row = await db.sweep.findFirst({ where: { tenantId, idempotencyKey: key } });
   return row && readSweepRow(row);
 }
 

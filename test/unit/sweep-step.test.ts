@@ -31,6 +31,8 @@ const sweep = (overrides: Partial<SweepDocument> = {}): StoredSweep => ({
   parallelism: overrides.parallelism ?? doc.parallelism,
   errorCode: null,
   errorMessage: null,
+  idempotencyKey: null,
+  requestHash: null,
   createdAt: new Date(),
   updatedAt: new Date(),
   finishedAt: null,

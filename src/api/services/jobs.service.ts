@@ -7,14 +7,13 @@ import type { JobWithModel } from '../../storage/jobs.repository.js';
 import * as jobsRepo from '../../storage/jobs.repository.js';
 import { enqueueTraining, type TrainQueue } from '../../queue/train-queue.js';
 import { trainQueueJobId } from '../../queue/jobs.js';
-import { isUniqueViolation } from '../../storage/prisma.js';
 import { isCurrentJobDocument, JOB_DOCUMENT_VERSION, jobDocumentToTrain, type JobDocument } from '../../queue/job-document.js';
-import { createHash } from 'node:crypto';
 import { ConflictError, InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
 import { tenantQuotas } from '../../storage/quotas.repository.js';
 import type { Quotas } from '../../config/quotas.js';
 import { storedModelBytes } from '../../storage/models.repository.js';
 import { specErrorExtensions } from '../plugins/app/error-handler.js';
+import { submitIdempotently, type SubmissionKey } from './idempotency.js';
 import type { SubmitJobBody, JobView } from '../routes/jobs/jobs.schema.js';
 
 export interface JobsDeps {
@@ -147,23 +146,6 @@ function checked<T>(part: 'model' | 'training', check: () => T): T {
   }
 }
 
-/** Stable hash of a request body: same JSON, same hash, whatever the key order. */
-function hashBody(body: unknown): string {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(canonical)
-      : v && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.keys(v)
-              .sort()
-              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
-          )
-        : v;
-  return createHash('sha256')
-    .update(JSON.stringify(canonical(body)))
-    .digest('hex');
-}
-
 export interface Submission {
   job: JobWithModel;
   /** True when an earlier request with the same Idempotency-Key created the job. */
@@ -172,26 +154,23 @@ export interface Submission {
   enqueued: boolean;
 }
 
-async function replay(deps: JobsDeps, tenantId: string, key: string, hash: string): Promise<Submission | null> {
-  const existing = await jobsRepo.findJobByIdempotencyKey(deps.db, tenantId, key);
-  if (!existing) return null;
-  if (existing.requestHash !== hash) {
-    throw new ConflictError(
-      'idempotency-key-reused',
-      `Idempotency-Key '${key}' was already used for a different request body (job ${existing.id}); use a new key for a new job`,
-      { jobId: existing.id },
-      422,
-    );
+export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJobBody, idempotencyKey?: string): Promise<Submission> {
+  const { resource: job, replayed } = await submitIdempotently(
+    { kind: 'job', key: idempotencyKey, body, findByKey: (key) => jobsRepo.findJobByIdempotencyKey(deps.db, tenantId, key) },
+    (keyed) => createCheckedJob(deps, tenantId, body, keyed),
+  );
+  if (replayed) return { job, replayed, enqueued: true };
+  try {
+    await enqueueTraining(deps.queue, { jobId: job.id, tenantId });
+    return { job, replayed: false, enqueued: true };
+  } catch {
+    // The row is the promise: a worker's reconciler queues stored jobs that Redis does not know.
+    return { job, replayed: false, enqueued: false };
   }
-  return { job: existing, replayed: true, enqueued: true };
 }
 
-export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJobBody, idempotencyKey?: string): Promise<Submission> {
-  const hash = hashBody(body);
-  if (idempotencyKey) {
-    const earlier = await replay(deps, tenantId, idempotencyKey, hash);
-    if (earlier) return earlier;
-  }
+/** Checks the job as a whole (spec, plan, dataset, quotas) and stores it, queued, with its idempotency key and body hash. */
+async function createCheckedJob(deps: JobsDeps, tenantId: string, body: SubmitJobBody, keyed: SubmissionKey): Promise<JobWithModel> {
   const limits = { maxParams: deps.config.MAX_MODEL_PARAMS, maxMacs: deps.config.MAX_MODEL_MACS };
   // A Keras document becomes the compact spec here; everything after sees one form.
   const model = checked('model', () => resolveModelSpec(body.model));
@@ -210,37 +189,19 @@ export async function submitJob(deps: JobsDeps, tenantId: string, body: SubmitJo
 
   // Stored as checked: the worker trains from this document and plan without planning or normalising again.
   const doc: JobDocument = { version: JOB_DOCUMENT_VERSION, model, training, dataset: body.dataset };
-  let job: JobWithModel;
-  try {
-    const created = await jobsRepo.createJob(deps.db, {
-      tenantId,
-      name: body.name ?? null,
-      spec: doc,
-      plan,
-      datasetId: body.dataset.id,
-      queueName: deps.config.QUEUE_NAME,
-      epochs: training.epochs,
-      maxWallTimeMs: (training.maxWallTimeSeconds ?? deps.config.JOB_MAX_WALL_TIME_SECONDS) * 1000,
-      idempotencyKey: idempotencyKey ?? null,
-      requestHash: hash,
-      registerName: body.register?.name ?? null,
-    });
-    job = { ...created, model: null };
-  } catch (err) {
-    // Two requests with one key at once: the loser answers like a replay.
-    if (idempotencyKey && isUniqueViolation(err)) {
-      const earlier = await replay(deps, tenantId, idempotencyKey, hash);
-      if (earlier) return earlier;
-    }
-    throw err;
-  }
-  try {
-    await enqueueTraining(deps.queue, { jobId: job.id, tenantId });
-    return { job, replayed: false, enqueued: true };
-  } catch {
-    // The row is the promise: a worker's reconciler queues stored jobs that Redis does not know.
-    return { job, replayed: false, enqueued: false };
-  }
+  const created = await jobsRepo.createJob(deps.db, {
+    tenantId,
+    name: body.name ?? null,
+    spec: doc,
+    plan,
+    datasetId: body.dataset.id,
+    queueName: deps.config.QUEUE_NAME,
+    epochs: training.epochs,
+    maxWallTimeMs: (training.maxWallTimeSeconds ?? deps.config.JOB_MAX_WALL_TIME_SECONDS) * 1000,
+    ...keyed,
+    registerName: body.register?.name ?? null,
+  });
+  return { ...created, model: null };
 }
 
 export type CancelOutcome = { job: JobWithModel; accepted: 'cancelled' | 'cancelling' };

@@ -39,6 +39,7 @@ import { bestTrial, trialObjective } from '../../sweep/sweep-step.js';
 import { TrialSpecError, trialDocument } from '../../sweep/trial-document.js';
 import { ConflictError, InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
 import { specErrorExtensions } from '../plugins/app/error-handler.js';
+import { submitIdempotently, type IdempotentSubmission, type SubmissionKey } from './idempotency.js';
 import { pointerToField } from '../plugins/app/validation.js';
 import { DEFAULT_MAX_TRIALS, DEFAULT_PARALLELISM, DEFAULT_SWEEP_SEED, type SubmitSweepBody, type SweepView } from '../routes/sweeps/sweeps.schema.js';
 import { checkJobSizeQuotas, checkModelAgainstDataset } from './jobs.service.js';
@@ -219,7 +220,18 @@ const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
  * for grid and random; TPE's random start and the corners of its space)
  * planned and checked against the dataset and the tenant's quotas.
  */
-export async function submitSweep(deps: SweepsDeps, tenantId: string, body: SubmitSweepBody): Promise<StoredSweep> {
+export async function submitSweep(deps: SweepsDeps, tenantId: string, body: SubmitSweepBody, idempotencyKey?: string): Promise<IdempotentSubmission<StoredSweep>> {
+  const submission = await submitIdempotently(
+    { kind: 'sweep', key: idempotencyKey, body, findByKey: (key) => sweepsRepo.findSweepByIdempotencyKey(deps.db, tenantId, key) },
+    (keyed) => createCheckedSweep(deps, tenantId, body, keyed),
+  );
+  // Creates and queues the first trials; were this process to stop first, a worker's reconcile loop would. A replay has had its step.
+  if (!submission.replayed) await advanceSweep(deps, submission.resource.id);
+  return submission;
+}
+
+/** The checks of `submitSweep`, then the sweep stored (running, no trials yet) with its idempotency key and body hash. */
+async function createCheckedSweep(deps: SweepsDeps, tenantId: string, body: SubmitSweepBody, keyed: SubmissionKey): Promise<StoredSweep> {
   const { db, config } = deps;
   const limits = { maxParams: config.MAX_MODEL_PARAMS, maxMacs: config.MAX_MODEL_MACS };
   const model = baseSpec('model', () => resolveModelSpec(body.base.model));
@@ -296,10 +308,7 @@ export async function submitSweep(deps: SweepsDeps, tenantId: string, body: Subm
     );
   }
 
-  const sweep = await sweepsRepo.createSweep(db, { tenantId, name: body.name ?? null, spec: doc, queueName: config.QUEUE_NAME });
-  // Creates and queues the first trials; were this process to stop first, a worker's reconcile loop would.
-  await advanceSweep(deps, sweep.id);
-  return sweep;
+  return sweepsRepo.createSweep(db, { tenantId, name: body.name ?? null, spec: doc, queueName: config.QUEUE_NAME, ...keyed });
 }
 
 /** Cancels a running sweep and its unfinished trials; again is harmless; a sweep that ended otherwise is a conflict. null: not found. */

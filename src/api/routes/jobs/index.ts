@@ -3,6 +3,7 @@ import { IdParamsSchema, problems } from '../../schemas/common.schema.js';
 import { NotFoundError } from '../../errors/index.js';
 import * as jobsRepo from '../../../storage/jobs.repository.js';
 import { cancelJob, submitJob, toJobView, metricView } from '../../services/jobs.service.js';
+import { IDEMPOTENT_REPLAYED_HEADER } from '../../services/idempotency.js';
 import { JobListQuerySchema, JobListSchema, JobSchema, MetricsListSchema, SubmitHeadersSchema, SubmitJobBodySchema } from './jobs.schema.js';
 
 const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -29,7 +30,7 @@ const jobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { job, replayed, enqueued } = await submitJob({ db, queue, config }, request.tenantId, request.body, request.headers['idempotency-key']);
       if (!enqueued) request.log.warn({ jobId: job.id }, 'queue unreachable at submission; the job waits for a reconciler');
       const view = toJobView(job, replayed ? await jobsRepo.latestMetric(db, job.id) : null);
-      if (replayed) reply.header('idempotent-replayed', 'true');
+      if (replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
       return reply.status(202).header('location', view.links.self).send(view);
     },
   );

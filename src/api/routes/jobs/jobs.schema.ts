@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { KerasModelEnvelopeSchema, ModelSpecSchema, TrainingSpecSchema, SEED_MNIST_MODEL, type KerasModelEnvelope, type ModelSpec } from '../../../model-spec/index.js';
 import { Nullable, UuidSchema } from '../../schemas/common.schema.js';
+import { idempotencyHeadersSchema } from '../../schemas/idempotency.schema.js';
 import { RegisteredModelNameSchema } from '../../../storage/registry.schema.js';
 import { StoredSplitSchema } from '../../../storage/job.schema.js';
 // The one list of job states: the database enum, through storage.
@@ -186,12 +187,4 @@ export const JobListQuerySchema = Type.Object(
 
 export const MetricsListSchema = Type.Object({ jobId: UuidSchema, items: Type.Array(EpochMetricSchema) });
 
-export const SubmitHeadersSchema = Type.Object({
-  'idempotency-key': Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: 200,
-      description: 'Makes the submission safe to retry: the same key and body return the same job; the same key with another body is a 422.',
-    }),
-  ),
-});
+export const SubmitHeadersSchema = idempotencyHeadersSchema('job');

@@ -3,7 +3,8 @@ import { IdParamsSchema, problems } from '../../schemas/common.schema.js';
 import { NotFoundError } from '../../errors/index.js';
 import * as sweepsRepo from '../../../storage/sweeps.repository.js';
 import { cancelSweep, submitSweep, toSweepView } from '../../services/sweeps.service.js';
-import { SubmitSweepBodySchema, SweepListQuerySchema, SweepListSchema, SweepSchema } from './sweeps.schema.js';
+import { IDEMPOTENT_REPLAYED_HEADER } from '../../services/idempotency.js';
+import { SubmitSweepBodySchema, SubmitSweepHeadersSchema, SweepListQuerySchema, SweepListSchema, SweepSchema } from './sweeps.schema.js';
 
 /**
  * Hyperparameter sweeps of the tenant. Another tenant's sweeps answer 404
@@ -25,16 +26,19 @@ const sweepsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Checks the base job, every path of the space with every value it can take, and every trial known in advance (all of them ' +
           "for grid and random search; TPE's random start and the corners of its space) against the model language, the dataset and the " +
           "tenant's quotas, before anything runs. Then stores the sweep and queues its first `parallelism` trials, each an ordinary job " +
-          'with `sweepId` set. Answers 202 with the sweep; follow it with GET /v1/sweeps/{id} or its event stream.',
+          'with `sweepId` set. Answers 202 with the sweep; follow it with GET /v1/sweeps/{id} or its event stream. With an `Idempotency-Key`, ' +
+          'a retry with the same body answers the same sweep and creates nothing.',
+        headers: SubmitSweepHeadersSchema,
         body: SubmitSweepBodySchema,
         response: { 202: SweepSchema, ...problems(400, 413, 415, 422, 429) },
       },
       config: { rateLimit: { max: config.RATE_LIMIT_SUBMIT, timeWindow: '1 minute' } },
     },
     async (request, reply) => {
-      const sweep = await submitSweep({ db, queue, config }, request.tenantId, request.body);
+      const { resource: sweep, replayed } = await submitSweep({ db, queue, config }, request.tenantId, request.body, request.headers['idempotency-key']);
       const [fresh, trials] = await Promise.all([sweepsRepo.findSweep(db, request.tenantId, sweep.id), sweepsRepo.listTrials(db, [sweep.id])]);
       const view = toSweepView(fresh ?? sweep, trials, { detail: true });
+      if (replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
       return reply.status(202).header('location', view.links.self).send(view);
     },
   );

@@ -15,7 +15,10 @@ import {
 import { JOB_STATUSES } from '../../../storage/jobs.repository.js';
 import { SWEEP_STATUSES } from '../../../storage/sweeps.repository.js';
 import { Nullable, UuidSchema } from '../../schemas/common.schema.js';
+import { idempotencyHeadersSchema } from '../../schemas/idempotency.schema.js';
 import { DatasetRefSchema, ModelInputSchema } from '../jobs/jobs.schema.js';
+
+export const SubmitSweepHeadersSchema = idempotencyHeadersSchema('sweep');
 
 export const DEFAULT_MAX_TRIALS = 10;
 export const DEFAULT_PARALLELISM = 2;
