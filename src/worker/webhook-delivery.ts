@@ -22,8 +22,11 @@ import type { Logger } from './worker.js';
  *
  * Order: one process sends one endpoint's deliveries one at a time, in the
  * order of their events, so a healthy endpoint receives a job's events in
- * order. A retried delivery arrives after later ones, and several delivery
- * processes do not coordinate: receivers that need order use `eventId`.
+ * order. That holds while the endpoint has at most half of the process's
+ * slots in hand: beyond that, later deliveries wait outside the process a
+ * second and may be overtaken. A retried delivery arrives after later ones,
+ * and several delivery processes do not coordinate: receivers that need
+ * order use `eventId`.
  */
 
 /** Longest wait between two attempts, whatever the doubling reaches. */
@@ -166,20 +169,35 @@ export async function startWebhookDelivery(config: AppConfig, log: Logger, optio
     return outcome.status;
   }
 
-  async function deliver(job: Job<JobOf<'deliver-webhook'>>, token?: string): Promise<string> {
+  /**
+   * Which endpoint a delivery goes to is only known after a database read,
+   * and reads finish in any order. So the reads run one after another, in the
+   * order BullMQ hands entries to this process, and each delivery takes its
+   * place in its endpoint's line before the next read starts: the line keeps
+   * the queue's (the events') order. The wrapper object keeps the intake from
+   * waiting for the send itself.
+   */
+  const intake = new KeyedSerializer();
+
+  async function admit(job: Job<JobOf<'deliver-webhook'>>, token?: string): Promise<{ outcome: Promise<string> }> {
     const { deliveryId, round } = job.data;
     const delivery = await findDeliveryToAttempt(db, deliveryId, round);
-    if (!delivery) return 'gone';
-    if (delivery.round !== round || delivery.status !== 'pending') return 'stale';
+    if (!delivery) return { outcome: Promise.resolve('gone') };
+    if (delivery.round !== round || delivery.status !== 'pending') return { outcome: Promise.resolve('stale') };
     if (!delivery.endpoint.enabled) {
       await failDelivery(db, deliveryId, round, 'the endpoint is disabled');
-      return 'endpoint-disabled';
+      return { outcome: Promise.resolve('endpoint-disabled') };
     }
     if (endpoints.size(delivery.endpoint.id) >= perEndpoint && token) {
       await job.moveToDelayed(Date.now() + 1000, token);
       throw new DelayedError();
     }
-    return endpoints.run(delivery.endpoint.id, () => attempt(delivery, round));
+    return { outcome: endpoints.run(delivery.endpoint.id, () => attempt(delivery, round)) };
+  }
+
+  async function deliver(job: Job<JobOf<'deliver-webhook'>>, token?: string): Promise<string> {
+    const { outcome } = await intake.run('intake', () => admit(job, token));
+    return outcome;
   }
 
   const worker = new Worker<JobOf<'deliver-webhook'>>(queueName, deliver, {

@@ -62,8 +62,14 @@ describe('a worker on another host, with only the object store in common', () =>
     const model = `${PREFIX}/${modelArtifactKey(job.modelId)}/`;
     expect(keys).toContain(`${model}.manifest.json`);
     expect(keys.filter((k) => k.startsWith(model)).map((k) => k.split('/').pop())).toEqual(expect.arrayContaining(['model.json', 'weights.bin']));
-    // Checkpoints were written each epoch and removed once the model was stored.
-    expect(keys.filter((k) => k.includes('/checkpoints/'))).toEqual([]);
+    // Checkpoints were written each epoch and are removed once the model is
+    // committed: just after the job reads 'succeeded', not before (a crash in
+    // between must still find them).
+    await waitFor(
+      async () => (await s3.keys(bucket, `${PREFIX}/checkpoints/`)).length,
+      (n) => n === 0,
+      { timeoutMs: 30_000, what: 'checkpoints removed after the model was stored' },
+    );
 
     const predicted = await t.http.post(`/v1/models/${job.modelId}/predict`).send({ instances: [Array(784).fill(0)] });
     expect(predicted.status, JSON.stringify(predicted.body)).toBe(200);

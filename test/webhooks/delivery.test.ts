@@ -260,6 +260,28 @@ describe('what a request may reach and how long it may take', () => {
   });
 });
 
+describe('order', () => {
+  it("sends one endpoint's messages in the order of their events, whatever order its database reads finish in", async () => {
+    const endpoint = await register(['job.queued', 'job.cancelled']);
+    const written: [string, string][] = [];
+    for (let i = 0; i < 4; i++) {
+      const jobId = await submitJob();
+      expect([200, 202]).toContain((await t.http.post(`/v1/jobs/${jobId}/cancel`)).status);
+      written.push(['job.queued', jobId], ['job.cancelled', jobId]);
+    }
+    // All eight are in the outbox before the sender starts: one drain moves them, and
+    // sixteen slots take them at once (one endpoint may hold eight: none waits outside).
+    await startDelivery({ WEBHOOK_CONCURRENCY: 16 });
+    await waitFor(
+      async () => receiver.messages().length,
+      (n) => n === written.length,
+      { timeoutMs: 60_000, what: 'every message' },
+    );
+    expect(receiver.messages().map((m) => [m.type, m.data.jobId])).toEqual(written);
+    await waitForDelivery(endpoint.id, (x) => x.status === 'succeeded', 'the deliveries recorded');
+  });
+});
+
 describe('the outbox', () => {
   it('keeps deliveries of events written while Redis is away, and sends them once it is back', async () => {
     const redis = await PrivateRedis.start();
