@@ -12,7 +12,7 @@ afterEach(async () => {
   t = undefined;
 });
 
-const EPOCHS = 30;
+const EPOCHS = 20;
 
 describe('a sweep survives its worker', () => {
   it('kill -9 of the worker mid-sweep: the trial resumes from its checkpoint on another worker, which runs the rest of the sweep', async () => {
@@ -23,7 +23,7 @@ describe('a sweep survives its worker', () => {
       sweepBody({
         algorithm: 'random',
         space: { 'training.learningRate': { uniform: [0.005, 0.02] } },
-        base: { ...BASE, training: { ...BASE.training, epochs: EPOCHS, batchSize: 16 }, dataset: { id: 'mnist', limit: 500 } },
+        base: { ...BASE, training: { ...BASE.training, epochs: EPOCHS, batchSize: 32 }, dataset: { id: 'mnist', limit: 300 } },
         maxTrials: 3,
         parallelism: 1,
         seed: 3,
@@ -53,5 +53,6 @@ describe('a sweep survives its worker', () => {
       expect(metrics.map((m) => m.epoch)).toEqual(Array.from({ length: EPOCHS }, (_, i) => i + 1));
     }
     expect(done.best).toMatchObject({ modelId: expect.any(String) });
-  });
+    // The longest e2e test (three trials and a restart): a loaded machine needs more than the default hang guard.
+  }, 300_000);
 });
