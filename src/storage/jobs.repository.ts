@@ -3,6 +3,7 @@ import { readJobEvent, readJobRow, StateEventDataSchema, type StateEventData, ty
 import type { JobDocument } from '../queue/job-document.js';
 import { readStoredJson } from './stored-json.js';
 import { emitJobEventWebhooks } from './webhooks.repository.js';
+import { emitTrialWebhooks } from './sweep-webhooks.js';
 
 /**
  * Data-access for training jobs, their per-epoch metrics and their events.
@@ -54,11 +55,13 @@ type Tx = Prisma.TransactionClient;
 /**
  * Records an event of the job in `tx`, the transaction of the change it
  * describes, with the webhook deliveries it causes (the outbox): an event
- * and its deliveries are stored together or not at all.
+ * and its deliveries are stored together or not at all. A final state of a
+ * sweep's trial is also a `sweep.trial` message.
  */
 export async function addJobEvent(tx: Tx, jobId: string, type: 'state' | 'metrics', data: Prisma.InputJsonObject): Promise<void> {
   const event = await tx.jobEvent.create({ data: { jobId, type, data } });
   await emitJobEventWebhooks(tx, event);
+  if (type === 'state' && isTerminalStatus(String(data.status))) await emitTrialWebhooks(tx, event);
 }
 
 export async function createJob(db: Db, job: NewJob): Promise<StoredJob> {

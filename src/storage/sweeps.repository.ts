@@ -3,10 +3,14 @@ import type { JobDocument } from '../queue/job-document.js';
 import type { SweepDocument } from '../queue/sweep-document.js';
 import type { StoredPlan } from './job.schema.js';
 import { readJobEvent, type StoredJobEvent } from './job.schema.js';
-import { addJobEvent, isTerminalStatus, UNFINISHED_STATUSES, type JobStatus } from './jobs.repository.js';
-import { Prisma, SweepStatusEnum, type Db, type SweepStatus } from './prisma.js';
+import { addJobEvent, isTerminalStatus, UNFINISHED_STATUSES } from './jobs.repository.js';
+import { type Prisma, SweepStatusEnum, type Db, type SweepStatus } from './prisma.js';
 import { tenantQuotas } from './quotas.repository.js';
-import { readSweepRow, readTrialParams, type StoredSweep, type StoredTrialParams } from './sweep.schema.js';
+import { readSweepRow, type StoredSweep, type StoredTrialParams } from './sweep.schema.js';
+import { listTrials, type LastEpoch, type TrialRow } from './sweep-trials.js';
+import { emitSweepStateWebhooks } from './sweep-webhooks.js';
+
+export { listTrials, type LastEpoch, type TrialRow };
 
 /**
  * Data access for sweeps and their trials. A sweep changes only under its
@@ -36,9 +40,14 @@ export interface NewSweep {
   requestHash?: string | null;
 }
 
+/** Stores a new sweep, running, with its `sweep.running` webhook deliveries. */
 export async function createSweep(db: Db, sweep: NewSweep): Promise<StoredSweep> {
-  const row = await db.sweep.create({
-    data: { ...sweep, spec: sweep.spec as unknown as Prisma.InputJsonObject, maxTrials: sweep.spec.maxTrials, parallelism: sweep.spec.parallelism, status: 'running' },
+  const row = await db.$transaction(async (tx) => {
+    const created = await tx.sweep.create({
+      data: { ...sweep, spec: sweep.spec as unknown as Prisma.InputJsonObject, maxTrials: sweep.spec.maxTrials, parallelism: sweep.spec.parallelism, status: 'running' },
+    });
+    await emitSweepStateWebhooks(tx, created);
+    return created;
   });
   return readSweepRow(row);
 }
@@ -68,59 +77,6 @@ export async function listSweeps(
   });
   const items = rows.slice(0, limit).map(readSweepRow);
   return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : null };
-}
-
-/** A trial's last finished epoch, from its job's metrics. */
-export interface LastEpoch {
-  epoch: number;
-  loss: number;
-  accuracy: number | null;
-  valLoss: number | null;
-  valAccuracy: number | null;
-}
-
-export interface TrialRow {
-  sweepId: string;
-  index: number;
-  jobId: string;
-  params: StoredTrialParams;
-  job: { status: JobStatus; epochs: number; attempts: number; stopReason: string | null; errorCode: string | null; errorMessage: string | null; modelId: string | null };
-  last: LastEpoch | null;
-}
-
-/** The trials of these sweeps with their jobs' state and last epoch, by sweep then index. */
-export async function listTrials(db: Db | Tx, sweepIds: readonly string[]): Promise<TrialRow[]> {
-  if (sweepIds.length === 0) return [];
-  const rows = await db.sweepTrial.findMany({
-    where: { sweepId: { in: [...sweepIds] } },
-    orderBy: [{ sweepId: 'asc' }, { index: 'asc' }],
-    include: {
-      job: { select: { status: true, epochs: true, attempts: true, stopReason: true, errorCode: true, errorMessage: true, model: { select: { id: true } } } },
-    },
-  });
-  const ids = Prisma.join(sweepIds.map((id) => Prisma.sql`${id}::uuid`));
-  const last = await db.$queryRaw<(LastEpoch & { jobId: string })[]>`
-    SELECT DISTINCT ON (m."jobId") m."jobId", m.epoch, m.loss, m.accuracy, m."valLoss", m."valAccuracy"
-    FROM epoch_metrics m JOIN sweep_trials t ON t."jobId" = m."jobId"
-    WHERE t."sweepId" IN (${ids})
-    ORDER BY m."jobId", m.epoch DESC`;
-  const lastOf = new Map(last.map(({ jobId, ...m }) => [jobId, m]));
-  return rows.map((r) => ({
-    sweepId: r.sweepId,
-    index: r.index,
-    jobId: r.jobId,
-    params: readTrialParams(r.params, r.sweepId, r.index),
-    job: {
-      status: r.job.status,
-      epochs: r.job.epochs,
-      attempts: r.job.attempts,
-      stopReason: r.job.stopReason,
-      errorCode: r.job.errorCode,
-      errorMessage: r.job.errorMessage,
-      modelId: r.job.model?.id ?? null,
-    },
-    last: lastOf.get(r.jobId) ?? null,
-  }));
 }
 
 /** What the controller decides from: the sweep, its trials, and how many more jobs its tenant may queue now. */
@@ -196,10 +152,11 @@ export async function stepSweep(db: Db, config: AppConfig, sweepId: string, step
       let status: SweepStatus = sweep.status;
       if (decided.finish) {
         status = decided.finish.status;
-        await tx.sweep.update({
+        const ended = await tx.sweep.update({
           where: { id: sweepId },
           data: { status, finishedAt: new Date(), errorCode: decided.finish.error?.code ?? null, errorMessage: decided.finish.error?.message ?? null },
         });
+        await emitSweepStateWebhooks(tx, ended);
       }
       return { status, created, unfinishedJobIds: [...unfinished, ...created.map((c) => c.jobId)] };
     },
@@ -221,6 +178,7 @@ export async function markSweepCancelled(db: Db, tenantId: string, id: string): 
     if (!row) return null;
     if (row.status !== 'running') return { sweep: readSweepRow(row), changed: false };
     const updated = await tx.sweep.update({ where: { id }, data: { status: 'cancelled', finishedAt: new Date() } });
+    await emitSweepStateWebhooks(tx, updated);
     return { sweep: readSweepRow(updated), changed: true };
   });
 }

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { JobStatusEnum } from './prisma.js';
+import { JobStatusEnum, SweepStatusEnum } from './prisma.js';
 
 /**
  * What webhook messages carry. A message body is stored as the exact text
@@ -10,12 +10,16 @@ import { JobStatusEnum } from './prisma.js';
 /** A job entered this state (one type per state of the job state machine). */
 export const JOB_STATE_EVENT_TYPES = Object.values(JobStatusEnum).map((status) => `job.${status}` as const);
 
+/** A sweep entered this state: started (`running`) or ended (one type per state of a sweep). */
+export const SWEEP_STATE_EVENT_TYPES = Object.values(SweepStatusEnum).map((status) => `sweep.${status}` as const);
+
 /**
  * Every event type an endpoint can subscribe to: the job's state changes,
- * each finished epoch with its metrics, and a model registered as a version
- * of a registered model (on submission with `register`, or afterwards).
+ * each finished epoch with its metrics, a model registered as a version
+ * of a registered model (on submission with `register`, or afterwards), a
+ * sweep's start and end, and each finished trial of a sweep.
  */
-export const WEBHOOK_EVENT_TYPES = [...JOB_STATE_EVENT_TYPES, 'job.epoch', 'model.registered'] as const;
+export const WEBHOOK_EVENT_TYPES = [...JOB_STATE_EVENT_TYPES, 'job.epoch', 'model.registered', ...SWEEP_STATE_EVENT_TYPES, 'sweep.trial'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 export function isWebhookEventType(type: string): type is WebhookEventType {
@@ -34,7 +38,11 @@ export const WebhookMessageSchema = Type.Object(
         description:
           'job.*: jobId, jobName, eventId (the id of the event in GET /v1/jobs/{id}/events, increasing with time) and what the event recorded: ' +
           'status, attempt, reason, error, modelId, testAccuracy, registeredAs for state changes; epoch, epochs, loss, accuracy, valLoss, valAccuracy, ' +
-          'durationMs, samplesPerSec, learningRate for job.epoch. model.registered: name, version, modelId, jobId.',
+          'durationMs, samplesPerSec, learningRate for job.epoch. model.registered: name, version, modelId, jobId. sweep.<status>: sweepId, ' +
+          'sweepName, status, algorithm, objective ({metric, goal}), maxTrials, parallelism, progress (trials in each state), best (the best ' +
+          'trial so far: trial, jobId, modelId, params, objective, epochs; null before one succeeds) and error for sweep.failed. sweep.trial: ' +
+          "sweepId, sweepName, trial (its index), jobId, eventId (the id of the trial job's final state event), status, params, metric, objective, " +
+          "epochs (trained), earlyStopped, stopReason, modelId, error, and the sweep's progress and best trial with this one counted.",
       },
     ),
   },

@@ -76,19 +76,23 @@ export async function deleteWebhookEndpoint(db: Db, tenantId: string, id: string
 
 // ---- emitting: inside the transaction of the event ----
 
+type MessageData = Record<string, unknown>;
+
 /**
  * Writes one delivery of the event per enabled endpoint of the tenant that
  * subscribed to its type. One message id (`webhook-id`) for all of them.
- * Returns how many were written.
+ * `data` may be a function, for messages that take queries to compose: it
+ * runs only when some endpoint subscribed. Returns how many were written.
  */
-export async function emitWebhookEvent(tx: Tx, event: { tenantId: string; type: WebhookEventType; data: Record<string, unknown>; at: Date }): Promise<number> {
+export async function emitWebhookEvent(tx: Tx, event: { tenantId: string; type: WebhookEventType; data: MessageData | (() => Promise<MessageData>); at: Date }): Promise<number> {
   const endpoints = await tx.webhookEndpoint.findMany({
     where: { tenantId: event.tenantId, enabled: true, events: { has: event.type } },
     select: { id: true, queueName: true },
     orderBy: { createdAt: 'asc' },
   });
   if (endpoints.length === 0) return 0;
-  const message: WebhookMessage = { type: event.type, timestamp: event.at.toISOString(), data: event.data };
+  const data = typeof event.data === 'function' ? await event.data() : event.data;
+  const message: WebhookMessage = { type: event.type, timestamp: event.at.toISOString(), data };
   const body = JSON.stringify(message);
   const messageId = `msg_${randomUUID().replaceAll('-', '')}`;
   await tx.webhookDelivery.createMany({

@@ -1,20 +1,18 @@
 import type { PlanLimits } from '../model-spec/index.js';
-import type { SweepMetric } from '../queue/sweep-document.js';
+import { bestTrial, trialObjective } from '../storage/sweep-trials.js';
 import type { SweepState, SweepStep, TrialRow, TrialToCreate } from '../storage/sweeps.repository.js';
+
 import { SweepSpaceError, describeParams } from './space.js';
 import { nextTrialParams, type TrialRecord } from './suggest.js';
 import { TrialSpecError, trialDocument } from './trial-document.js';
+
+// The objective and the best trial are read where trials are read (storage), for the webhook messages too.
+export { bestTrial, trialObjective };
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 export function isFinalTrial(t: TrialRow): boolean {
   return FINAL.has(t.job.status);
-}
-
-/** A trial's objective: its metric at the last epoch it finished; null before its first. */
-export function trialObjective(t: TrialRow, metric: SweepMetric): number | null {
-  const value = t.last?.[metric];
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
 export function trialName(sweepName: string | null, index: number): string {
@@ -76,16 +74,4 @@ export function decideStep(state: SweepState, options: StepOptions): SweepStep {
       : { create, finish: { status: 'failed', error: { code: 'no-trial-succeeded', message: `none of the ${trials.length} trials succeeded; see their jobs' errors` } } };
   }
   return { create };
-}
-
-/** The best succeeded trial by the objective (the earlier one on a tie), or null. */
-export function bestTrial(trials: TrialRow[], objective: { metric: SweepMetric; goal: 'maximize' | 'minimize' }): TrialRow | null {
-  let best: { trial: TrialRow; value: number } | null = null;
-  for (const t of trials) {
-    if (t.job.status !== 'succeeded') continue;
-    const value = trialObjective(t, objective.metric);
-    if (value === null) continue;
-    if (best === null || (objective.goal === 'maximize' ? value > best.value : value < best.value)) best = { trial: t, value };
-  }
-  return best?.trial ?? null;
 }

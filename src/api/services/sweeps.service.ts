@@ -18,6 +18,7 @@ import { storedModelBytes } from '../../storage/models.repository.js';
 import type { Db } from '../../storage/prisma.js';
 import { tenantQuotas } from '../../storage/quotas.repository.js';
 import type { StoredSweep } from '../../storage/sweep.schema.js';
+import { bestTrialSummary, trialObjective, trialProgress } from '../../storage/sweep-trials.js';
 import * as sweepsRepo from '../../storage/sweeps.repository.js';
 import { gridSize } from '../../sweep/samplers.js';
 import {
@@ -35,7 +36,6 @@ import {
 } from '../../sweep/space.js';
 import { paramsKnownInAdvance } from '../../sweep/suggest.js';
 import { advanceSweep } from '../../sweep/sweep-controller.js';
-import { bestTrial, trialObjective } from '../../sweep/sweep-step.js';
 import { TrialSpecError, trialDocument } from '../../sweep/trial-document.js';
 import { ConflictError, InvalidRequestError, ProblemError, QuotaExceededError } from '../errors/index.js';
 import { specErrorExtensions } from '../plugins/app/error-handler.js';
@@ -329,9 +329,6 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 export function toSweepView(sweep: StoredSweep, trials: sweepsRepo.TrialRow[], { detail, baseUrl = '' }: { detail: boolean; baseUrl?: string }): SweepView {
   const doc = sweep.spec;
   const { metric } = doc.objective;
-  const count = (status: string) => trials.filter((t) => t.job.status === status).length;
-  const best = bestTrial(trials, doc.objective);
-  const bestValue = best && trialObjective(best, metric);
   const self = `${baseUrl}/v1/sweeps/${sweep.id}`;
   return {
     id: sweep.id,
@@ -345,15 +342,7 @@ export function toSweepView(sweep: StoredSweep, trials: sweepsRepo.TrialRow[], {
     seed: doc.seed,
     earlyStopping: doc.earlyStopping,
     ...(detail ? { base: doc.base } : {}),
-    progress: {
-      trials: trials.length,
-      queued: count('queued'),
-      running: count('running') + count('cancelling'),
-      succeeded: count('succeeded'),
-      earlyStopped: trials.filter((t) => t.job.status === 'succeeded' && t.job.stopReason !== null).length,
-      failed: count('failed'),
-      cancelled: count('cancelled'),
-    },
+    progress: trialProgress(trials),
     ...(detail
       ? {
           trials: trials.map((t) => ({
@@ -369,10 +358,7 @@ export function toSweepView(sweep: StoredSweep, trials: sweepsRepo.TrialRow[], {
           })),
         }
       : {}),
-    best:
-      best && bestValue !== null
-        ? { trial: best.index, jobId: best.jobId, modelId: best.job.modelId, params: best.params, objective: bestValue, epochs: best.last?.epoch ?? 0 }
-        : null,
+    best: bestTrialSummary(trials, doc.objective),
     error: sweep.errorCode ? { code: sweep.errorCode, message: sweep.errorMessage ?? '' } : null,
     createdAt: sweep.createdAt.toISOString(),
     updatedAt: sweep.updatedAt.toISOString(),

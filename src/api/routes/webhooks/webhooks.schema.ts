@@ -8,7 +8,9 @@ export const WebhookEventTypeSchema = Type.Enum([...WEBHOOK_EVENT_TYPES], {
   description:
     'job.queued, job.running, job.cancelling, job.succeeded, job.failed, job.cancelled: a job entered that state (see the state machine in ' +
     'ARCHITECTURE.md; job.queued also when a job is handed back to the queue); job.epoch: an epoch ended, with its metrics; model.registered: ' +
-    'a trained model became a version of a registered model.',
+    'a trained model became a version of a registered model; sweep.running, sweep.succeeded, sweep.failed, sweep.cancelled: a sweep started ' +
+    'or ended in that state, with its progress and best trial; sweep.trial: a trial of a sweep ended (succeeded, early-stopped or not, failed ' +
+    'or cancelled), with its parameters, objective and epochs and the best trial so far.',
 });
 
 const UrlSchema = Type.String({
