@@ -14,11 +14,17 @@ import { keyPrompt } from './views/key-prompt.js';
 import { modelView } from './views/model.js';
 import { modelsView, registeredModelView } from './views/models.js';
 import { newJobView } from './views/new-job.js';
+import { newSweepView } from './views/new-sweep.js';
+import { sweepView } from './views/sweep.js';
+import { sweepsView } from './views/sweeps.js';
 
 const VIEWS: Record<string, View> = {
   jobs: jobsView,
   job: jobView,
   new: newJobView,
+  sweeps: sweepsView,
+  sweep: sweepView,
+  'new-sweep': newSweepView,
   compare: compareView,
   models: modelsView,
   model: modelView,
@@ -29,6 +35,7 @@ const VIEWS: Record<string, View> = {
 
 const NAV: [string, string, string[]][] = [
   ['#/jobs', 'Jobs', ['jobs', 'job']],
+  ['#/sweeps', 'Sweeps', ['sweeps', 'sweep', 'new-sweep']],
   ['#/new', 'New job', ['new']],
   ['#/compare', 'Compare', ['compare']],
   ['#/models', 'Models', ['models', 'model', 'registered']],

@@ -10,6 +10,8 @@ export interface LineSeries {
   width?: number;
   /** Draw a dot at each value (per-epoch series); thin lines without dots suit dense per-batch series. */
   points?: boolean;
+  /** Diameter of those dots in CSS pixels (default 6). */
+  pointSize?: number;
 }
 
 export interface LineChart {
@@ -86,7 +88,7 @@ export function lineChart(
           width: s.width ?? 2,
           dash: s.dash,
           spanGaps: true,
-          points: { show: s.points ?? false, size: 6, fill: s.color },
+          points: { show: s.points ?? false, size: s.pointSize ?? 6, fill: s.color },
           value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '—' : v.toFixed(4)),
         })),
       ],

@@ -104,3 +104,25 @@ export function eta(percentDone: number, elapsedMs: number): number | null {
   if (!(percentDone > 0) || percentDone >= 100 || !(elapsedMs > 0)) return null;
   return (elapsedMs * (100 - percentDone)) / percentDone;
 }
+
+/** JSON on one line with a space after each colon and comma: `{"shape": [28, 28, 1]}`. */
+function inlineJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(inlineJson).join(', ')}]`;
+  if (value !== null && typeof value === 'object')
+    return `{${Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${inlineJson(v)}`)
+      .join(', ')}}`;
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** JSON for people: what fits in `width` stays on one line (a layer, a distribution), the rest is indented. */
+export function compactJson(value: unknown, indent = '', width = 80, lead = 0): string {
+  const flat = inlineJson(value);
+  // `lead`: what precedes the value on its line (its key).
+  if (value === null || typeof value !== 'object' || indent.length + lead + flat.length <= width) return flat;
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) return `[\n${value.map((v) => inner + compactJson(v, inner, width)).join(',\n')}\n${indent}]`;
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${compactJson(v, inner, width, k.length + 4)}`).join(',\n')}\n${indent}}`;
+}

@@ -4,7 +4,7 @@
  * in a route.
  */
 export interface Route {
-  /** `jobs`, `job`, `new`, `compare`, `models`, `model`, `datasets`, `dataset` or `not-found`. */
+  /** `jobs`, `job`, `new`, `sweeps`, `sweep`, `new-sweep`, `compare`, `models`, `model`, `datasets`, `dataset` or `not-found`. */
   name: string;
   params: Record<string, string>;
   query: URLSearchParams;
@@ -15,6 +15,10 @@ const PATTERNS: [RegExp, string, string[]][] = [
   [/^\/jobs\/?$/, 'jobs', []],
   [/^\/jobs\/([^/]+)$/, 'job', ['id']],
   [/^\/new\/?$/, 'new', []],
+  [/^\/sweeps\/?$/, 'sweeps', []],
+  // Before the sweep pattern: "new" is not a sweep id.
+  [/^\/sweeps\/new\/?$/, 'new-sweep', []],
+  [/^\/sweeps\/([^/]+)$/, 'sweep', ['id']],
   [/^\/compare\/?$/, 'compare', []],
   [/^\/models\/?$/, 'models', []],
   [/^\/models\/([^/]+)$/, 'model', ['id']],

@@ -82,6 +82,8 @@ export interface Job {
   engine: { name: string; version: string; [k: string]: unknown } | null;
   attempts: number;
   stopReason: string | null;
+  /** The sweep this job is a trial of; null for a job submitted on its own. */
+  sweepId?: string | null;
   history?: {
     status: string;
     at: string;
@@ -238,4 +240,76 @@ export interface Dataset {
     thumbnails?: { label: string; dataUrl: string }[];
     rows?: { label: string; values: number[]; truncated: boolean }[];
   };
+}
+
+export type SweepStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const SWEEP_STATUSES: SweepStatus[] = ['running', 'succeeded', 'failed', 'cancelled'];
+export type SweepMetric = 'valAccuracy' | 'valLoss' | 'accuracy' | 'loss';
+export const SWEEP_METRICS: SweepMetric[] = ['valAccuracy', 'valLoss', 'accuracy', 'loss'];
+export type SweepAlgorithm = 'grid' | 'random' | 'tpe';
+
+/** One dimension of a search space: exactly one of these keys. */
+export type Distribution = { uniform: [number, number] } | { logUniform: [number, number] } | { intUniform: [number, number] } | { values: unknown[] };
+
+export interface SweepEarlyStopping {
+  type: 'asha' | 'median';
+  minEpochs: number;
+  reductionFactor?: number;
+  minTrials?: number;
+}
+
+export interface SweepProgress {
+  trials: number;
+  queued: number;
+  running: number;
+  succeeded: number;
+  earlyStopped: number;
+  failed: number;
+  cancelled: number;
+}
+
+export interface SweepBest {
+  trial: number;
+  jobId: string;
+  modelId: string | null;
+  params: Record<string, unknown>;
+  objective: number;
+  epochs: number;
+}
+
+export interface SweepTrial {
+  index: number;
+  jobId: string;
+  params: Record<string, unknown>;
+  status: JobStatus;
+  /** The objective metric at the last epoch trained. */
+  objective: number | null;
+  epochs: number;
+  /** Why early stopping ended it (it is `succeeded` then). */
+  stopReason: string | null;
+  attempts: number;
+  error: { code: string; message: string } | null;
+}
+
+export interface Sweep {
+  id: string;
+  name: string | null;
+  status: SweepStatus;
+  algorithm: SweepAlgorithm;
+  objective: { metric: SweepMetric; goal: 'maximize' | 'minimize' };
+  space: Record<string, Distribution>;
+  maxTrials: number;
+  parallelism: number;
+  seed: number;
+  earlyStopping: SweepEarlyStopping | null;
+  /** GET /v1/sweeps/{id} only. */
+  base?: { model: ModelSpec; training: TrainingSpec; dataset: { id: string; limit?: number } };
+  progress: SweepProgress;
+  /** GET /v1/sweeps/{id} only, by index. */
+  trials?: SweepTrial[];
+  best: SweepBest | null;
+  error: { code: string; message: string } | null;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
 }

@@ -29,8 +29,8 @@ export function progressBar(label: string, value = 0): HTMLProgressElement {
   }) as HTMLProgressElement;
 }
 
-/** Term/definition pairs. */
-export function details(pairs: [string, Child][]): HTMLElement {
+/** Term/definition pairs (a term is text, or markup such as a code path). */
+export function details(pairs: [Child, Child][]): HTMLElement {
   return h(
     'dl',
     { class: 'details' },

@@ -1,5 +1,5 @@
 import { ApiError, api, followEvents } from '../lib/api.js';
-import { h, mount } from '../lib/dom.js';
+import { type Child, h, mount } from '../lib/dom.js';
 import * as fmt from '../lib/format.js';
 import { href } from '../lib/router.js';
 import { type EpochMetric, FINAL_STATUSES, type Job, type JobProgress } from '../lib/types.js';
@@ -58,6 +58,19 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
     ),
   );
   const summaryHost = h('div', { class: 'summary-grid' });
+  // A trial of a sweep links back to it: by its id at first, by its name once the sweep is read.
+  let sweepName: string | null = null;
+  const sweepAnchor = () => (job.sweepId ? h('a', { href: href(`/sweeps/${job.sweepId}`), 'data-sweep-id': job.sweepId }, sweepName ?? `sweep ${job.sweepId.slice(0, 8)}`) : null);
+  const sweepCrumb = sweepAnchor();
+  if (job.sweepId)
+    api
+      .get<{ name: string | null }>(`/v1/sweeps/${encodeURIComponent(job.sweepId)}`, { signal })
+      .then((s) => {
+        sweepName = s.name;
+        if (!sweepName) return;
+        for (const a of [sweepCrumb, summaryHost.querySelector('a[data-sweep-id]')]) if (a) a.textContent = sweepName;
+      })
+      .catch(() => undefined);
   let progress: JobProgress = job.progress;
   let firstSample: { t: number; percent: number } | null = null;
   let splitAsked = false;
@@ -169,6 +182,7 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
                 ? `as ${job.register.name} when it succeeds`
                 : '—',
           ],
+          ...(job.sweepId ? [['Sweep', [sweepAnchor(), ' (this job is one of its trials)']] as [string, Child]] : []),
           ['Job id', h('code', null, job.id)],
         ]),
       ),
@@ -291,7 +305,7 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
   return h(
     'section',
     { class: 'page job-page', 'data-job-id': job.id },
-    h('p', { class: 'crumbs' }, h('a', { href: '#/jobs' }, 'Jobs'), ' / '),
+    h('p', { class: 'crumbs' }, job.sweepId ? [h('a', { href: '#/sweeps' }, 'Sweeps'), ' / ', sweepCrumb, ' / '] : [h('a', { href: '#/jobs' }, 'Jobs'), ' / ']),
     h(
       'div',
       { class: 'page-head' },
@@ -310,6 +324,7 @@ export async function jobView(ctx: ViewContext): Promise<HTMLElement> {
           'Compare',
         ),
         h('a', { class: 'button secondary', href: href('/new', { from: job.id }) }, 'Edit as new job'),
+        job.sweepId ? null : h('a', { class: 'button secondary', href: href('/sweeps/new', { job: job.id }) }, 'Sweep from this job'),
       ),
     ),
     h('section', { class: 'card progress-card', 'aria-label': 'Progress' }, bar, progressText, etaText),
