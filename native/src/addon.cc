@@ -1,17 +1,19 @@
-// N-API entry points. Each one reads its arguments (the wasm heap's
-// ArrayBuffer and Float64Arrays of byte offsets and sizes), runs a kernel
-// synchronously on the calling thread, and turns every C++ exception into a
-// JavaScript Error with a code, so a failing kernel fails the job that ran
-// it, never the process.
+// N-API entry points, one table of them (kFunctions) behind one callback
+// (dispatch). A call reads its arguments (the wasm heap's ArrayBuffer and
+// Float64Arrays of byte offsets and geometry, in place) through one set of
+// typed readers, runs a kernel synchronously on the calling thread, and
+// turns every C++ exception into a JavaScript Error with a code, so a
+// failing kernel fails the job that ran it, never the process.
 #include <node_api.h>
 #include <omp.h>
 
 #include <cmath>
-#include <cstdio>
 #include <exception>
 #include <new>
 #include <stdexcept>
+#include <cstring>
 #include <string>
+#include <string_view>
 
 #include "context.h"
 #include "kernels.h"
@@ -19,63 +21,145 @@
 namespace trainyard {
 namespace {
 
-// Thrown by the argument readers below; carries its own message.
-class JsArgumentError : public ArgumentError {
- public:
-  using ArgumentError::ArgumentError;
+constexpr size_t kMaxArgs = 6;
+// Beyond this, a count or offset is no longer an exact double.
+constexpr double kMaxWhole = 9007199254740992.0;
+
+struct Call;
+
+// An exported function: its name (which error messages and injectFault use),
+// how many tensors it takes when it is a kernel, its parameters (a trailing
+// '?' marks an optional one) and its body. A kernel's first two parameters
+// are the heap and the tensors' offsets in it, which dispatch() reads before
+// the body runs. A body that returns nullptr answers undefined.
+struct Function {
+  const char *name;
+  size_t tensors;
+  const char *params[kMaxArgs];
+  napi_value (*body)(Call &);
 };
 
+// One call of a Function. Its readers take the arguments in the order of the
+// signature, and all fail the same way: an ArgumentError that names the
+// argument ("argument 1 (offsets) must be a Float64Array"), to which
+// dispatch() adds the function's name.
 struct Call {
   napi_env env;
-  napi_value argv[6];
-  size_t argc = 6;
-  Context *ctx = nullptr;
+  Context &ctx;
+  const Function &fn;
+  const napi_value *argv;  // kMaxArgs of them, undefined past argc
+  size_t argc;
+  size_t next = 0;
+  // A kernel's heap and the byte offset of each of its tensors.
+  Heap memory;
+  const double *at = nullptr;
 
-  Call(napi_env e, napi_callback_info info) : env(e) {
-    if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) throw std::runtime_error("cannot read the call's arguments");
-    void *data = nullptr;
-    if (napi_get_instance_data(env, &data) != napi_ok || !data) throw std::runtime_error("the add-on's context is missing");
-    ctx = static_cast<Context *>(data);
+  Call(napi_env e, Context &c, const Function &f, const napi_value *v, size_t n) : env(e), ctx(c), fn(f), argv(v), argc(n) {}
+
+  void checkCount() const {
+    size_t required = 0;
+    for (const char *param : fn.params) {
+      if (param && param[std::strlen(param) - 1] != '?') required++;
+    }
+    if (argc < required) throw ArgumentError("expected " + signature());
   }
 
-  void need(size_t n, const char *signature) const {
-    if (argc < n) throw JsArgumentError(std::string("expected ") + signature);
+  std::string signature() const {
+    std::string s = std::string(fn.name) + "(";
+    for (size_t i = 0; i < kMaxArgs && fn.params[i]; i++) s += (i ? ", " : "") + std::string(fn.params[i]);
+    return s + ")";
   }
 
-  Heap heap(size_t i) const {
+  // The next argument; `fail` names the one it last returned.
+  napi_value take() { return argv[next++]; }
+  bool present() const { return next < argc; }
+
+  [[noreturn]] void fail(const std::string &what) const {
+    const size_t i = next - 1;
+    std::string name = fn.params[i];
+    if (name.back() == '?') name.pop_back();
+    throw ArgumentError("argument " + std::to_string(i) + " (" + name + ") " + what);
+  }
+
+  // The wasm heap's ArrayBuffer: read in place, never copied.
+  Heap heap() {
+    napi_value v = take();
     bool is = false;
-    napi_is_arraybuffer(env, argv[i], &is);
-    if (!is) throw JsArgumentError("argument " + std::to_string(i) + " must be the wasm heap's ArrayBuffer");
+    napi_is_arraybuffer(env, v, &is);
+    if (!is) fail("must be the wasm heap's ArrayBuffer");
     Heap h;
     void *data = nullptr;
-    if (napi_get_arraybuffer_info(env, argv[i], &data, &h.bytes) != napi_ok) throw JsArgumentError("cannot read the heap ArrayBuffer");
-    if (!data && h.bytes > 0) throw JsArgumentError("the heap ArrayBuffer is detached");
+    if (napi_get_arraybuffer_info(env, v, &data, &h.bytes) != napi_ok) fail("cannot be read");
+    if (!data && h.bytes > 0) fail("is detached");
     h.base = static_cast<uint8_t *>(data);
     return h;
   }
 
-  // A Float64Array argument of exactly `count` numbers (count 0: any).
-  const double *numbers(size_t i, size_t count, size_t *actual = nullptr) const {
+  // A Float64Array, `count` numbers long when count is not 0.
+  const double *float64s(size_t count, size_t *actual = nullptr) {
+    napi_value v = take();
     bool is = false;
-    napi_is_typedarray(env, argv[i], &is);
+    napi_is_typedarray(env, v, &is);
     napi_typedarray_type type;
     size_t length = 0;
     void *data = nullptr;
-    if (is) napi_get_typedarray_info(env, argv[i], &type, &length, &data, nullptr, nullptr);
-    if (!is || type != napi_float64_array) throw JsArgumentError("argument " + std::to_string(i) + " must be a Float64Array");
-    if (count != 0 && length != count) {
-      throw JsArgumentError("argument " + std::to_string(i) + " must hold " + std::to_string(count) + " numbers, got " + std::to_string(length));
-    }
+    if (is) napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr);
+    if (!is || type != napi_float64_array) fail("must be a Float64Array");
+    if (count != 0 && length != count) fail("must hold " + std::to_string(count) + " numbers, got " + std::to_string(length));
     if (actual) *actual = length;
     return static_cast<const double *>(data);
   }
 
-  double number(size_t i) const {
-    double v = 0;
-    if (napi_get_value_double(env, argv[i], &v) != napi_ok || !std::isfinite(v)) {
-      throw JsArgumentError("argument " + std::to_string(i) + " must be a finite number");
-    }
-    return v;
+  // Byte offsets into the heap, one per tensor (-1: an absent optional one).
+  const double *offsets(size_t count) { return float64s(count); }
+
+  // A Float64Array parsed by a kernel's own geometry reader (kernels.h).
+  template <typename Geometry>
+  Geometry geometry(Geometry (*parse)(const double *, size_t)) {
+    size_t count = 0;
+    const double *values = float64s(0, &count);
+    return parse(values, count);
+  }
+
+  double number() {
+    napi_value v = take();
+    double d = 0;
+    if (napi_get_value_double(env, v, &d) != napi_ok || !std::isfinite(d)) fail("must be a finite number");
+    return d;
+  }
+
+  // A whole number from 1 up (sizes, row and column counts).
+  int64_t count() {
+    double v = number();
+    if (v != std::floor(v) || !(v >= 1) || v >= kMaxWhole) fail("must be a whole number >= 1");
+    return int64_t(v);
+  }
+
+  // A whole number from `min` to `max`.
+  int integer(int min, int max) {
+    double v = number();
+    if (v != std::floor(v) || v < min || v > max) fail("must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    return int(v);
+  }
+
+  bool flag() { return number() != 0; }
+
+  Activation activation() { return activationFromCode(integer(0, int(Activation::sigmoid))); }
+
+  std::string string(size_t capacity) {
+    napi_value v = take();
+    std::string s(capacity, '\0');
+    size_t length = 0;
+    if (napi_get_value_string_utf8(env, v, s.data(), capacity, &length) != napi_ok) fail("must be a string");
+    s.resize(length);
+    return s;
+  }
+
+  // An optional boolean: absent or not a boolean reads as false.
+  bool optionalBool() {
+    bool b = false;
+    if (present()) napi_get_value_bool(env, take(), &b);
+    return b;
   }
 };
 
@@ -85,17 +169,41 @@ void throwJs(napi_env env, const char *code, const std::string &message) {
   if (!pending) napi_throw_error(env, code, message.c_str());
 }
 
-// Runs `body`, converting any C++ exception into a pending JavaScript error.
-template <typename Body>
-napi_value guarded(napi_env env, napi_callback_info info, const char *kernel, Body body) {
+napi_value undefinedValue(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+// The one callback every export goes through: reads the call, runs the
+// Function it was created for, and converts any C++ exception into a
+// pending JavaScript error with a code.
+napi_value dispatch(napi_env env, napi_callback_info info) {
+  napi_value argv[kMaxArgs];
+  size_t argc = kMaxArgs;
+  void *data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || !data) {
+    throwJs(env, "ERR_NATIVE_KERNEL", "cannot read the call's arguments");
+    return nullptr;
+  }
+  const Function &fn = *static_cast<const Function *>(data);
+  const std::string_view kernel = fn.name;
   try {
-    Call call(env, info);
-    if (!call.ctx->fault.empty() && call.ctx->fault == kernel) {
-      call.ctx->fault.clear();
-      if (call.ctx->faultUnsupported) throw UnsupportedError("unsupported, as a test asked");
+    void *context = nullptr;
+    if (napi_get_instance_data(env, &context) != napi_ok || !context) throw std::runtime_error("the add-on's context is missing");
+    Call call(env, *static_cast<Context *>(context), fn, argv, argc);
+    if (!call.ctx.fault.empty() && call.ctx.fault == kernel) {
+      call.ctx.fault.clear();
+      if (call.ctx.faultUnsupported) throw UnsupportedError("unsupported, as a test asked");
       throw std::runtime_error("fault injected by a test");
     }
-    return body(call);
+    call.checkCount();
+    if (fn.tensors > 0) {
+      call.memory = call.heap();
+      call.at = call.offsets(fn.tensors);
+    }
+    napi_value result = fn.body(call);
+    return result ? result : undefinedValue(env);
   } catch (const ArgumentError &err) {
     throwJs(env, "ERR_NATIVE_ARGUMENT", std::string(kernel) + ": " + err.what());
   } catch (const UnsupportedError &err) {
@@ -110,12 +218,6 @@ napi_value guarded(napi_env env, napi_callback_info info, const char *kernel, Bo
     throwJs(env, "ERR_NATIVE_KERNEL", std::string(kernel) + ": unknown C++ exception");
   }
   return nullptr;
-}
-
-napi_value undefinedValue(napi_env env) {
-  napi_value v;
-  napi_get_undefined(env, &v);
-  return v;
 }
 
 void setNumber(napi_env env, napi_value obj, const char *name, double value) {
@@ -142,184 +244,129 @@ std::string probeConvImpl(Context &ctx) {
   return dnnl::convolution_forward::primitive_desc(fd, ctx.engine).impl_info_str();
 }
 
-napi_value Info(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "info", [](Call &call) {
-    napi_value out;
-    napi_create_object(call.env, &out);
-    const dnnl_version_t *v = dnnl_version();
-    setString(call.env, out, "library", "oneDNN");
-    setString(call.env, out, "version", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
-    setString(call.env, out, "runtime", v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : v->cpu_runtime == DNNL_RUNTIME_TBB ? "TBB" : "other");
-    setString(call.env, out, "convolution", probeConvImpl(*call.ctx));
-    setNumber(call.env, out, "threads", call.ctx->threads);
-    setNumber(call.env, out, "cachedPrimitives", double(call.ctx->cache.size()));
-    setNumber(call.env, out, "workspaceBytes", double(call.ctx->workspace.capacity()));
-    setNumber(call.env, out, "calls", double(call.ctx->calls));
-    return out;
-  });
+napi_value Info(Call &call) {
+  napi_value out;
+  napi_create_object(call.env, &out);
+  const dnnl_version_t *v = dnnl_version();
+  setString(call.env, out, "library", "oneDNN");
+  setString(call.env, out, "version", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+  setString(call.env, out, "runtime", v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : v->cpu_runtime == DNNL_RUNTIME_TBB ? "TBB" : "other");
+  setString(call.env, out, "convolution", probeConvImpl(call.ctx));
+  setNumber(call.env, out, "threads", call.ctx.threads);
+  setNumber(call.env, out, "cachedPrimitives", double(call.ctx.cache.size()));
+  setNumber(call.env, out, "workspaceBytes", double(call.ctx.workspace.capacity()));
+  setNumber(call.env, out, "calls", double(call.ctx.calls));
+  return out;
 }
 
-napi_value SetThreads(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "setThreads", [](Call &call) {
-    call.need(1, "setThreads(threads)");
-    double n = call.number(0);
-    if (n != std::floor(n) || n < 1 || n > 1024) throw JsArgumentError("threads must be an integer from 1 to 1024");
-    call.ctx->setThreads(int(n));
-    return undefinedValue(call.env);
-  });
+napi_value SetThreads(Call &call) {
+  call.ctx.setThreads(call.integer(1, 1024));
+  return nullptr;
 }
 
-napi_value ReleaseCaches(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "releaseCaches", [](Call &call) {
-    call.ctx->cache.clear();
-    call.ctx->workspace.release();
-    return undefinedValue(call.env);
-  });
+napi_value ReleaseCaches(Call &call) {
+  call.ctx.cache.clear();
+  call.ctx.workspace.release();
+  return nullptr;
 }
 
-napi_value InjectFault(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "injectFault", [](Call &call) {
-    call.need(1, "injectFault(kernel, unsupported?)");
-    size_t length = 0;
-    char name[64] = {0};
-    if (napi_get_value_string_utf8(call.env, call.argv[0], name, sizeof(name), &length) != napi_ok) {
-      throw JsArgumentError("kernel must be a string");
-    }
-    call.ctx->fault.assign(name, length);
-    bool unsupported = false;
-    if (call.argc > 1) napi_get_value_bool(call.env, call.argv[1], &unsupported);
-    call.ctx->faultUnsupported = unsupported;
-    return undefinedValue(call.env);
-  });
+napi_value InjectFault(Call &call) {
+  call.ctx.fault = call.string(64);
+  call.ctx.faultUnsupported = call.optionalBool();
+  return nullptr;
 }
 
-// conv2d(heap, [x, filter, bias (-1: none), y], geometry[17], activation, alpha)
-napi_value Conv2d(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "conv2d", [](Call &call) {
-    call.need(5, "conv2d(heap, offsets, geometry, activation, alpha)");
-    Heap heap = call.heap(0);
-    const double *at = call.numbers(1, 4);
-    size_t count = 0;
-    const double *geometry = call.numbers(2, 0, &count);
-    ConvGeometry g = convGeometry(geometry, count);
-    convForward(*call.ctx, heap, g, {at[0], at[1], at[2], at[3]}, activationFromCode(call.number(3)), float(call.number(4)));
-    return undefinedValue(call.env);
-  });
+napi_value Conv2d(Call &call) {
+  ConvGeometry g = call.geometry(convGeometry);
+  Activation act = call.activation();
+  float alpha = float(call.number());
+  convForward(call.ctx, call.memory, g, {call.at[0], call.at[1], call.at[2], call.at[3]}, act, alpha);
+  return nullptr;
 }
 
-// conv2dBackpropInput(heap, [dy, filter, dx], geometry[17])
-napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "conv2dBackpropInput", [](Call &call) {
-    call.need(3, "conv2dBackpropInput(heap, offsets, geometry)");
-    Heap heap = call.heap(0);
-    const double *at = call.numbers(1, 3);
-    size_t count = 0;
-    const double *geometry = call.numbers(2, 0, &count);
-    convBackwardData(*call.ctx, heap, convGeometry(geometry, count), at[0], at[1], at[2]);
-    return undefinedValue(call.env);
-  });
+napi_value Conv2dBackpropInput(Call &call) {
+  convBackwardData(call.ctx, call.memory, call.geometry(convGeometry), call.at[0], call.at[1], call.at[2]);
+  return nullptr;
 }
 
-// conv2dBackpropFilter(heap, [x, dy, dw], geometry[17])
-napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "conv2dBackpropFilter", [](Call &call) {
-    call.need(3, "conv2dBackpropFilter(heap, offsets, geometry)");
-    Heap heap = call.heap(0);
-    const double *at = call.numbers(1, 3);
-    size_t count = 0;
-    const double *geometry = call.numbers(2, 0, &count);
-    convBackwardWeights(*call.ctx, heap, convGeometry(geometry, count), at[0], at[1], at[2]);
-    return undefinedValue(call.env);
-  });
+napi_value Conv2dBackpropFilter(Call &call) {
+  convBackwardWeights(call.ctx, call.memory, call.geometry(convGeometry), call.at[0], call.at[1], call.at[2]);
+  return nullptr;
 }
 
-int64_t wholeNumber(double v, const char *name) {
-  if (v != std::floor(v) || !(v >= 0) || v >= 9007199254740992.0) throw JsArgumentError(std::string("matMul ") + name + " must be a whole number");
-  return int64_t(v);
+napi_value MatMul(Call &call) {
+  MatMulGeometry g = call.geometry(matMulGeometry);
+  Activation act = call.activation();
+  float alpha = float(call.number());
+  matMul(call.ctx, call.memory, g, {call.at[0], call.at[1], call.at[2], call.at[3]}, act, alpha);
+  return nullptr;
 }
 
-// matMul(heap, [a, b, bias (-1: none), c], [batch, m, n, k, transA, transB, strideA, strideB], activation, alpha)
-napi_value MatMul(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "matMul", [](Call &call) {
-    call.need(5, "matMul(heap, offsets, geometry, activation, alpha)");
-    Heap heap = call.heap(0);
-    const double *at = call.numbers(1, 4);
-    const double *v = call.numbers(2, 8);
-    MatMulGeometry g{wholeNumber(v[0], "batch"), wholeNumber(v[1], "m"), wholeNumber(v[2], "n"), wholeNumber(v[3], "k"),
-                     v[4] != 0, v[5] != 0, wholeNumber(v[6], "strideA"), wholeNumber(v[7], "strideB")};
-    matMul(*call.ctx, heap, g, {at[0], at[1], at[2], at[3]}, activationFromCode(call.number(3)), float(call.number(4)));
-    return undefinedValue(call.env);
-  });
+napi_value MaxPool(Call &call) {
+  PoolGeometry g = call.geometry(poolGeometry);
+  call.ctx.calls++;
+  maxPool(call.memory, g, call.at[0], call.at[1]);
+  return nullptr;
 }
 
-// maxPool(heap, [x, y], geometry[12])
-napi_value MaxPool(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "maxPool", [](Call &call) {
-    call.need(3, "maxPool(heap, offsets, geometry)");
-    Heap heap = call.heap(0);
-    const double *at = call.numbers(1, 2);
-    size_t count = 0;
-    const double *geometry = call.numbers(2, 0, &count);
-    call.ctx->calls++;
-    maxPool(heap, poolGeometry(geometry, count), at[0], at[1]);
-    return undefinedValue(call.env);
-  });
+napi_value MaxPoolGrad(Call &call) {
+  PoolGeometry g = call.geometry(poolGeometry);
+  call.ctx.calls++;
+  maxPoolGrad(call.memory, g, call.at[0], call.at[1], call.at[2]);
+  return nullptr;
 }
 
-// maxPoolGrad(heap, [x, dy, dx], geometry[12])
-napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "maxPoolGrad", [](Call &call) {
-    call.need(3, "maxPoolGrad(heap, offsets, geometry)");
-    Heap heap = call.heap(0);
-    const double *at = call.numbers(1, 3);
-    size_t count = 0;
-    const double *geometry = call.numbers(2, 0, &count);
-    call.ctx->calls++;
-    maxPoolGrad(heap, poolGeometry(geometry, count), at[0], at[1], at[2]);
-    return undefinedValue(call.env);
-  });
+napi_value Sqrt(Call &call) {
+  int64_t size = call.count();
+  call.ctx.calls++;
+  squareRoot(call.memory, call.at[0], call.at[1], size);
+  return nullptr;
 }
 
-int64_t positiveCount(double v, const char *name) {
-  if (v != std::floor(v) || !(v >= 1) || v >= 9007199254740992.0) throw JsArgumentError(std::string(name) + " must be a whole number >= 1");
-  return int64_t(v);
+napi_value AddRowVector(Call &call) {
+  int64_t rows = call.count();
+  int64_t cols = call.count();
+  call.ctx.calls++;
+  addRowVector(call.memory, call.at[0], call.at[1], call.at[2], rows, cols);
+  return nullptr;
 }
 
-// sqrt(heap, [x, y], size)
-napi_value Sqrt(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "sqrt", [](Call &call) {
-    call.need(3, "sqrt(heap, offsets, size)");
-    Heap heap = call.heap(0);
-    const double *at = call.numbers(1, 2);
-    call.ctx->calls++;
-    squareRoot(heap, at[0], at[1], positiveCount(call.number(2), "size"));
-    return undefinedValue(call.env);
-  });
+napi_value SumRows(Call &call) {
+  int64_t rows = call.count();
+  int64_t cols = call.count();
+  bool mean = call.flag();
+  call.ctx.calls++;
+  sumRows(call.memory, call.at[0], call.at[1], rows, cols, mean);
+  return nullptr;
 }
 
-// addRowVector(heap, [x, v, y], rows, cols)
-napi_value AddRowVector(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "addRowVector", [](Call &call) {
-    call.need(4, "addRowVector(heap, offsets, rows, cols)");
-    Heap heap = call.heap(0);
-    const double *at = call.numbers(1, 3);
-    call.ctx->calls++;
-    addRowVector(heap, at[0], at[1], at[2], positiveCount(call.number(2), "rows"), positiveCount(call.number(3), "cols"));
-    return undefinedValue(call.env);
-  });
-}
-
-// sumRows(heap, [x, y], rows, cols, mean)
-napi_value SumRows(napi_env env, napi_callback_info info) {
-  return guarded(env, info, "sumRows", [](Call &call) {
-    call.need(5, "sumRows(heap, offsets, rows, cols, mean)");
-    Heap heap = call.heap(0);
-    const double *at = call.numbers(1, 2);
-    call.ctx->calls++;
-    sumRows(heap, at[0], at[1], positiveCount(call.number(2), "rows"), positiveCount(call.number(3), "cols"), call.number(4) != 0);
-    return undefinedValue(call.env);
-  });
-}
+// Every export, with its parameters: tensors are byte offsets into the heap
+// (native/src/kernels.h has each kernel's offsets and geometry layout).
+// Static, since each export's callback data points at its entry.
+const Function kFunctions[] = {
+    {"info", 0, {}, Info},
+    {"setThreads", 0, {"threads"}, SetThreads},
+    {"releaseCaches", 0, {}, ReleaseCaches},
+    {"injectFault", 0, {"kernel", "unsupported?"}, InjectFault},
+    // offsets [x, filter, bias (-1: none), y], geometry[17]
+    {"conv2d", 4, {"heap", "offsets", "geometry", "activation", "alpha"}, Conv2d},
+    // offsets [dy, filter, dx], geometry[17]
+    {"conv2dBackpropInput", 3, {"heap", "offsets", "geometry"}, Conv2dBackpropInput},
+    // offsets [x, dy, dw], geometry[17]
+    {"conv2dBackpropFilter", 3, {"heap", "offsets", "geometry"}, Conv2dBackpropFilter},
+    // offsets [a, b, bias (-1: none), c], geometry [batch, m, n, k, transA, transB, strideA, strideB]
+    {"matMul", 4, {"heap", "offsets", "geometry", "activation", "alpha"}, MatMul},
+    // offsets [x, y], geometry[12]
+    {"maxPool", 2, {"heap", "offsets", "geometry"}, MaxPool},
+    // offsets [x, dy, dx], geometry[12]
+    {"maxPoolGrad", 3, {"heap", "offsets", "geometry"}, MaxPoolGrad},
+    // offsets [x, y]
+    {"sqrt", 2, {"heap", "offsets", "size"}, Sqrt},
+    // offsets [x, v, y]
+    {"addRowVector", 3, {"heap", "offsets", "rows", "cols"}, AddRowVector},
+    // offsets [x, y]; mean: 0 sums, else divides by rows
+    {"sumRows", 2, {"heap", "offsets", "rows", "cols", "mean"}, SumRows},
+};
 
 void finalizeContext(napi_env, void *data, void *) { delete static_cast<Context *>(data); }
 
@@ -339,29 +386,10 @@ NAPI_MODULE_INIT() {
     napi_throw_error(env, "ERR_NATIVE_INIT", (std::string("the native engine cannot start: ") + err.what()).c_str());
     return nullptr;
   }
-  struct Export {
-    const char *name;
-    napi_callback fn;
-  };
-  const Export exports_[] = {
-      {"info", Info},
-      {"setThreads", SetThreads},
-      {"releaseCaches", ReleaseCaches},
-      {"injectFault", InjectFault},
-      {"conv2d", Conv2d},
-      {"conv2dBackpropInput", Conv2dBackpropInput},
-      {"conv2dBackpropFilter", Conv2dBackpropFilter},
-      {"matMul", MatMul},
-      {"maxPool", MaxPool},
-      {"maxPoolGrad", MaxPoolGrad},
-      {"sqrt", Sqrt},
-      {"addRowVector", AddRowVector},
-      {"sumRows", SumRows},
-  };
-  for (const Export &e : exports_) {
-    napi_value fn;
-    napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.fn, nullptr, &fn);
-    napi_set_named_property(env, exports, e.name, fn);
+  for (const Function &fn : kFunctions) {
+    napi_value value;
+    napi_create_function(env, fn.name, NAPI_AUTO_LENGTH, dispatch, const_cast<Function *>(&fn), &value);
+    napi_set_named_property(env, exports, fn.name, value);
   }
   return exports;
 }

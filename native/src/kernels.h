@@ -4,6 +4,7 @@
 // are checked against its size before anything runs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "context.h"
@@ -36,6 +37,8 @@ struct MatMulGeometry {
   // Elements between consecutive batches of a and b: 0 broadcasts one matrix.
   int64_t strideA, strideB;
 };
+// [batch, m, n, k, transA, transB, strideA, strideB]; transA/B: nonzero transposes.
+MatMulGeometry matMulGeometry(const double *values, size_t count);
 struct MatMulOffsets {
   double a, b, bias, c;  // bias < 0: none; else n values added to every row
 };

@@ -20,6 +20,11 @@ Activation activationFromCode(double code) {
 
 namespace {
 
+int64_t wholeNumber(double v, const char *name) {
+  if (v != std::floor(v) || !(v >= 0) || v >= 9007199254740992.0) throw ArgumentError(std::string("matMul ") + name + " must be a whole number");
+  return int64_t(v);
+}
+
 // Bias and activation over one row of the product, as tfjs's fused kernels
 // apply them (bias first).
 void epilogue(float *row, int64_t n, const float *bias, Activation act, float alpha) {
@@ -50,6 +55,12 @@ void epilogue(float *row, int64_t n, const float *bias, Activation act, float al
 size_t span(int64_t batch, int64_t stride, int64_t size) { return size_t(stride * (batch - 1) + size); }
 
 }  // namespace
+
+MatMulGeometry matMulGeometry(const double *v, size_t count) {
+  if (count != 8) throw ArgumentError("matMul geometry must have 8 numbers, got " + std::to_string(count));
+  return {wholeNumber(v[0], "batch"), wholeNumber(v[1], "m"),       wholeNumber(v[2], "n"),       wholeNumber(v[3], "k"),
+          v[4] != 0,                  v[5] != 0,                    wholeNumber(v[6], "strideA"), wholeNumber(v[7], "strideB")};
+}
 
 void matMul(Context &ctx, const Heap &heap, const MatMulGeometry &g, const MatMulOffsets &at, Activation act, float alpha) {
   const int64_t limit = int64_t(1) << 31;
