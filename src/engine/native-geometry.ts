@@ -23,21 +23,22 @@ export function trailingPad(size: number, before: number, effectiveFilter: numbe
   return span >= 0 && Math.floor(span / stride) + 1 === out ? 0 : null;
 }
 
+/** The sizes both geometries start with: [n, ih, iw, ci, oh, ow]. */
+function imageSizes(info: tf.backend_util.Conv2DInfo): number[] {
+  return [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth];
+}
+
 /** [n, ih, iw, ci, oh, ow, co, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight] */
 export function convGeometry(info: tf.backend_util.Conv2DInfo): Float64Array | null {
   const { padInfo } = info;
-  if (info.batchSize * info.outHeight * info.outWidth * info.outChannels * info.inHeight * info.inWidth * info.inChannels === 0) return null;
+  const images = imageSizes(info);
+  if (size(images) * info.outChannels === 0) return null;
   if (padInfo.top < 0 || padInfo.left < 0) return null;
   const bottom = trailingPad(info.inHeight, padInfo.top, info.effectiveFilterHeight, info.strideHeight, info.outHeight);
   const right = trailingPad(info.inWidth, padInfo.left, info.effectiveFilterWidth, info.strideWidth, info.outWidth);
   if (bottom === null || right === null) return null;
   return Float64Array.of(
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
+    ...images,
     info.outChannels,
     info.filterHeight,
     info.filterWidth,
@@ -54,22 +55,10 @@ export function convGeometry(info: tf.backend_util.Conv2DInfo): Float64Array | n
 
 /** [n, ih, iw, c, oh, ow, fh, fw, sh, sw, padTop, padLeft]; windows are clipped to the input. */
 export function poolGeometry(info: tf.backend_util.Conv2DInfo): Float64Array | null {
-  if (info.batchSize * info.outHeight * info.outWidth * info.inChannels * info.inHeight * info.inWidth === 0) return null;
+  const images = imageSizes(info);
+  if (size(images) === 0) return null;
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
-  return Float64Array.of(
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.effectiveFilterHeight,
-    info.effectiveFilterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
+  return Float64Array.of(...images, info.effectiveFilterHeight, info.effectiveFilterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
 }
 
 export interface MatMulPlan {
