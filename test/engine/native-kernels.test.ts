@@ -5,7 +5,7 @@ import { NativeKernelError } from '../../src/engine/native-kernel.error.js';
 import { NATIVE_KERNELS, registeredNativeKernels } from '../../src/engine/native-kernels.js';
 import { selectEngine } from '../../src/engine/select-engine.js';
 import { computeOn, expectClose, NATIVE_SKIP_REASON, NATIVE_TESTS_RUN, onCpuAndNative, randomFloats, relativeError } from './engine-test-helpers.js';
-import { type ConvCase, convCases, convOutShape, matMulCases, poolCases, rounding, type Shape4 } from './kernel-cases.js';
+import { type ConvCase, convCases, convKernelCase, explicitPads, matMulCases, poolCases, type Shape4 } from './kernel-cases.js';
 
 /**
  * The native engine's kernels against tfjs's cpu kernels (values), and its
@@ -25,6 +25,14 @@ function nativeCalls(): number {
   return loadNativeAddon().info().calls;
 }
 
+/** `build` on native gives what it gives on cpu, and ran in the add-on. */
+async function expectNativeMatchesCpu(build: () => tf.Tensor) {
+  const before = nativeCalls();
+  const { cpu, native } = await onCpuAndNative(build);
+  expectClose(native, cpu);
+  expect(nativeCalls()).toBeGreaterThan(before);
+}
+
 /** Cases only the forward convolution takes (its gradients refuse dilation), and block-size tails. */
 const forwardOnlyCases: ConvCase[] = [
   { name: 'dilation 2, 3x3 same', x: [2, 9, 9, 3], filter: [3, 3, 3, 5], strides: 1, pad: 'same', dilations: 2 },
@@ -36,66 +44,19 @@ const tailCases: ConvCase[] = [
   { name: '7x7 stride 2 same, batch 1', x: [1, 15, 13, 3], filter: [7, 7, 3, 16], strides: 2, pad: 'same' },
 ];
 
-function convKernelInputs(c: ConvCase) {
-  const dyShape = convOutShape(c);
-  return {
-    dyShape,
-    x: randomFloats(tf.util.sizeFromShape(c.x), 1),
-    filter: randomFloats(tf.util.sizeFromShape(c.filter), 2),
-    dy: randomFloats(tf.util.sizeFromShape(dyShape), 3),
-  };
-}
-
 suite.each([...convCases, ...forwardOnlyCases, ...tailCases])(`native convolution: $name${NATIVE_SKIP_REASON}`, (c) => {
-  const { dyShape, x, filter, dy } = convKernelInputs(c);
-  const dilations = c.dilations ?? 1;
+  const kernels = convKernelCase(c);
 
   it('Conv2D matches cpu', async () => {
-    const before = nativeCalls();
-    const { cpu, native } = await onCpuAndNative(
-      () =>
-        tf
-          .engine()
-          .runKernel(
-            'Conv2D',
-            { x: tf.tensor(x, c.x), filter: tf.tensor(filter, c.filter) },
-            { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations, ...rounding(c) },
-          ) as tf.Tensor,
-    );
-    expectClose(native, cpu);
-    expect(nativeCalls()).toBeGreaterThan(before);
+    await expectNativeMatchesCpu(kernels.conv2D);
   });
 
   it.skipIf(c.dilations !== undefined)('Conv2DBackpropInput matches cpu', async () => {
-    const before = nativeCalls();
-    const { cpu, native } = await onCpuAndNative(
-      () =>
-        tf
-          .engine()
-          .runKernel(
-            'Conv2DBackpropInput',
-            { dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, c.filter) },
-            { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x, ...rounding(c) },
-          ) as tf.Tensor,
-    );
-    expectClose(native, cpu);
-    expect(nativeCalls()).toBeGreaterThan(before);
+    await expectNativeMatchesCpu(kernels.conv2DBackpropInput);
   });
 
   it.skipIf(c.dilations !== undefined)('Conv2DBackpropFilter matches cpu', async () => {
-    const before = nativeCalls();
-    const { cpu, native } = await onCpuAndNative(
-      () =>
-        tf
-          .engine()
-          .runKernel(
-            'Conv2DBackpropFilter',
-            { x: tf.tensor(x, c.x), dy: tf.tensor(dy, dyShape) },
-            { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter, ...rounding(c) },
-          ) as tf.Tensor,
-    );
-    expectClose(native, cpu);
-    expect(nativeCalls()).toBeGreaterThan(before);
+    await expectNativeMatchesCpu(kernels.conv2DBackpropFilter);
   });
 });
 
@@ -103,7 +64,7 @@ const ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid', '
 
 suite(`native fused kernels${NATIVE_SKIP_REASON}`, () => {
   const c: ConvCase = { name: 'fused', x: [2, 9, 8, 5], filter: [3, 3, 5, 20], strides: 2, pad: 'same' };
-  const { x, filter } = convKernelInputs(c);
+  const { x, filter } = convKernelCase(c);
   // Large enough that relu6 clips and elu / sigmoid see both signs.
   const scaled = x.map((v) => v * 4);
   const bias = randomFloats(20, 4);
@@ -193,10 +154,7 @@ suite.each([...poolCases, ...extraPoolCases])(`native pooling: x $x, window $siz
   const dy = randomFloats(tf.util.sizeFromShape(outShape), 7);
 
   it('MaxPool matches cpu', async () => {
-    const before = nativeCalls();
-    const { cpu, native } = await onCpuAndNative(() => tf.maxPool(tf.tensor4d(x, c.x), c.size, c.strides, c.pad));
-    expectClose(native, cpu);
-    expect(nativeCalls()).toBeGreaterThan(before);
+    await expectNativeMatchesCpu(() => tf.maxPool(tf.tensor4d(x, c.x), c.size, c.strides, c.pad));
   });
 
   it('MaxPoolGrad matches cpu', async () => {
@@ -254,10 +212,7 @@ suite(`native element-wise kernels and reductions${NATIVE_SKIP_REASON}`, () => {
 
   it.each([[[3, 5, 7]], [[100_001]], [[1]]])('Sqrt of x %j matches cpu', async (shape) => {
     const x = randomFloats(tf.util.sizeFromShape(shape), 44);
-    const before = nativeCalls();
-    const { cpu, native } = await onCpuAndNative(() => tf.sqrt(tf.abs(tf.tensor(x, shape))));
-    expectClose(native, cpu);
-    expect(nativeCalls()).toBeGreaterThan(before);
+    await expectNativeMatchesCpu(() => tf.sqrt(tf.abs(tf.tensor(x, shape))));
   });
 
   it('Sqrt of a negative number or NaN gives NaN, as on cpu', async () => {
@@ -332,18 +287,7 @@ async function expectNumericGradients(
 const gradientConvCases: ConvCase[] = [
   { name: 'batch 1, 3x3 same', x: [1, 6, 6, 2], filter: [3, 3, 2, 3], strides: 1, pad: 'same' },
   { name: 'stride 2 valid, odd size', x: [2, 7, 9, 2], filter: [3, 3, 2, 4], strides: 2, pad: 'valid' },
-  {
-    name: 'non-square 2x3, strides [2,1], explicit pads',
-    x: [2, 7, 6, 3],
-    filter: [2, 3, 3, 2],
-    strides: [2, 1],
-    pad: [
-      [0, 0],
-      [1, 2],
-      [2, 0],
-      [0, 0],
-    ],
-  },
+  { name: 'non-square 2x3, strides [2,1], explicit pads', x: [2, 7, 6, 3], filter: [2, 3, 3, 2], strides: [2, 1], pad: explicitPads([1, 2], [2, 0]) },
   { name: 'even 4x4 kernel, stride 2 same', x: [1, 8, 7, 2], filter: [4, 4, 2, 3], strides: 2, pad: 'same' },
   { name: '5x5 same, 1 input channel (seed net layer 1)', x: [2, 7, 7, 1], filter: [5, 5, 1, 4], strides: 1, pad: 'same' },
 ];

@@ -3,8 +3,9 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { selectEngine } from '../../src/engine/select-engine.js';
 import { registeredWasmTrainingKernels, registerWasmTrainingKernels, unregisterWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/engine/wasm-training-kernels.js';
 import { randomFloats } from './engine-test-helpers.js';
+import { explicitPads, type ExplicitPads } from './kernel-cases.js';
 
-type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+type Pad = 'same' | 'valid' | ExplicitPads;
 
 beforeAll(async () => {
   await selectEngine('wasm');
@@ -25,17 +26,7 @@ describe('memory', () => {
           [x, filter, 1, 'valid'],
           [x, filter, 2, 'valid'],
           [gray, wide, 1, 'same'],
-          [
-            x,
-            filter,
-            1,
-            [
-              [0, 0],
-              [4, 0],
-              [0, 4],
-              [0, 0],
-            ],
-          ],
+          [x, filter, 1, explicitPads([4, 0], [0, 4])],
         ];
         for (const [input, weights, strides, pad] of cases) {
           const dy = tf.conv2d(input, weights, strides, pad);

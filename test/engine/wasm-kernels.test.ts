@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectEngine } from '../../src/engine/select-engine.js';
 import { registeredWasmTrainingKernels, registerWasmTrainingKernels, unregisterWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/engine/wasm-training-kernels.js';
 import { computeOn, expectSame, onBothEngines, randomFloats, relativeError, TOLERANCE } from './engine-test-helpers.js';
-import { convCases, convOutShape, matMulCases, poolCases, rounding } from './kernel-cases.js';
+import { convCases, convKernelCase, matMulCases, poolCases } from './kernel-cases.js';
 
 beforeAll(async () => {
   const engine = await selectEngine('wasm');
@@ -11,39 +11,14 @@ beforeAll(async () => {
 });
 
 describe.each(convCases)('convolution gradients: $name', (c) => {
-  const dyShape = convOutShape(c);
-  const x = randomFloats(tf.util.sizeFromShape(c.x), 1);
-  const filter = randomFloats(tf.util.sizeFromShape(c.filter), 2);
-  const dy = randomFloats(tf.util.sizeFromShape(dyShape), 3);
+  const kernels = convKernelCase(c);
 
   it('Conv2DBackpropFilter matches cpu', async () => {
-    expectSame(
-      await onBothEngines(
-        () =>
-          tf
-            .engine()
-            .runKernel(
-              'Conv2DBackpropFilter',
-              { x: tf.tensor(x, c.x), dy: tf.tensor(dy, dyShape) },
-              { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter, ...rounding(c) },
-            ) as tf.Tensor,
-      ),
-    );
+    expectSame(await onBothEngines(kernels.conv2DBackpropFilter));
   });
 
   it('Conv2DBackpropInput matches cpu', async () => {
-    expectSame(
-      await onBothEngines(
-        () =>
-          tf
-            .engine()
-            .runKernel(
-              'Conv2DBackpropInput',
-              { dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, c.filter) },
-              { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x, ...rounding(c) },
-            ) as tf.Tensor,
-      ),
-    );
+    expectSame(await onBothEngines(kernels.conv2DBackpropInput));
   });
 });
 
