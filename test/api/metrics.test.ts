@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
+import { useTestApp } from '../helpers/use-app.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { histogramOf, parsePrometheusText, samplesOf, sampleValue } from '../helpers/prometheus-text.js';
 
@@ -14,13 +15,7 @@ async function scrape(t: TestApp, authorization?: string) {
 }
 
 describe('GET /metrics', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp();
 
   it('counts requests by route pattern and status, with latency histograms, after real requests', async () => {
     const missing = randomUUID();
@@ -85,13 +80,7 @@ describe('GET /metrics', () => {
 });
 
 describe('METRICS_TOKEN', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({ METRICS_TOKEN: TOKEN });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp({ METRICS_TOKEN: TOKEN });
 
   it('refuses a scrape without the token: 401, a problem document, WWW-Authenticate', async () => {
     const res = await scrape(t);

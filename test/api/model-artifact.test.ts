@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Response } from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { storeModel } from '../helpers/served-model.js';
+import { binaryBody } from '../helpers/response-body.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 import type { AppConfig } from '../../src/config/config.js';
 import { artifactStoreFor } from '../../src/storage/artifact-store.js';
@@ -23,13 +23,6 @@ const STORES: [string, () => Promise<Partial<AppConfig>>][] = [
   ['disk', async () => ({})],
   ['s3', async () => s3.storageConfig(await s3.createBucket())],
 ];
-
-/** supertest buffers binary bodies only when asked to. */
-function binary(res: Response, callback: (err: Error | null, body: Buffer) => void) {
-  const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.on('end', () => callback(null, Buffer.concat(chunks)));
-}
 
 describe.each(STORES)('model artifact downloads (%s store)', (kind, storage) => {
   let t: TestApp;
@@ -57,7 +50,7 @@ describe.each(STORES)('model artifact downloads (%s store)', (kind, storage) => 
     expect(json.status).toBe(200);
     expect(json.headers['accept-ranges']).toBe('bytes');
     expect(JSON.parse(json.text).weightsManifest[0].paths).toEqual(['weights.bin']);
-    const res = await t.http.get(`/v1/models/${id}/artifact/weights.bin`).buffer(true).parse(binary);
+    const res = await t.http.get(`/v1/models/${id}/artifact/weights.bin`).buffer(true).parse(binaryBody);
     expect(res.status).toBe(200);
     expect(res.headers['content-length']).toBe(String(weights.length));
     expect((res.body as Buffer).equals(weights)).toBe(true);
@@ -80,7 +73,7 @@ describe.each(STORES)('model artifact downloads (%s store)', (kind, storage) => 
       ['bytes=-16', size - 16, size - 1],
       [`bytes=${size - 10}-${size + 500}`, size - 10, size - 1],
     ] as const) {
-      const res = await t.http.get(`/v1/models/${id}/artifact/weights.bin`).set('range', range).buffer(true).parse(binary);
+      const res = await t.http.get(`/v1/models/${id}/artifact/weights.bin`).set('range', range).buffer(true).parse(binaryBody);
       expect(res.status, range).toBe(206);
       expect(res.headers['content-range'], range).toBe(`bytes ${start}-${end}/${size}`);
       expect(res.headers['content-length'], range).toBe(String(end - start + 1));
@@ -97,7 +90,7 @@ describe.each(STORES)('model artifact downloads (%s store)', (kind, storage) => 
     expect(past.body).toMatchObject({ code: 'range-not-satisfiable', size });
     // Several ranges, a reversed one, another unit: ignored, as RFC 9110 allows.
     for (const range of ['bytes=0-1,5-6', 'bytes=50-10', 'items=0-1']) {
-      const res = await t.http.get(`/v1/models/${id}/artifact/weights.bin`).set('range', range).buffer(true).parse(binary);
+      const res = await t.http.get(`/v1/models/${id}/artifact/weights.bin`).set('range', range).buffer(true).parse(binaryBody);
       expect(res.status, range).toBe(200);
       expect((res.body as Buffer).length, range).toBe(size);
     }

@@ -1,14 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { useFreshTestApp } from '../helpers/use-app.js';
 import { SEED_MNIST_MODEL } from '../../src/model-spec/index.js';
 
-let t: TestApp;
-beforeEach(async () => {
-  t = await createTestApp();
-});
-afterEach(async () => {
-  await t.close();
-});
+const t = useFreshTestApp();
 
 const KERNEL_SIZE = 'layer 0 (conv2d): kernelSize must be an integer from 1 to 4096 or [height, width], got "5"';
 const withKernel = (kernelSize: unknown) => ({ input: { shape: [28, 28, 1] }, layers: [{ type: 'conv2d', filters: 2, kernelSize }, { type: 'flatten' }] });

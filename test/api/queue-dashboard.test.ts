@@ -1,18 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
+import { useTestApp } from '../helpers/use-app.js';
 
 const ADMIN_TOKEN = 'admin-token-for-dashboard-tests';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('the queue dashboard at /admin/queues without ADMIN_TOKEN', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = useTestApp();
 
   it.each(['/admin/queues', '/admin/queues/api/queues'])('%s answers 403: disabled, whatever is sent', async (path) => {
     for (const authorization of [undefined, basic('admin', 'anything-at-all-here'), `Bearer ${t.key}`]) {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, jobBody, SMALL_CNN, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { jobBody, SMALL_CNN } from '../helpers/app.js';
+import { useFreshTestApp } from '../helpers/use-app.js';
 import { storedJobFields } from '../helpers/job-row.js';
 import { createJob, markRunning } from '../../src/storage/jobs.repository.js';
 import { completeJobWithModel } from '../../src/storage/models.repository.js';
@@ -14,13 +15,7 @@ import type { Db } from '../../src/storage/prisma.js';
  * through the storage repositories (a job, claimed, then completed with its
  * model row), so no training runs here.
  */
-let t: TestApp;
-beforeEach(async () => {
-  t = await createTestApp();
-});
-afterEach(async () => {
-  await t?.close();
-});
+const t = useFreshTestApp();
 
 const ENGINE = { name: 'wasm', version: '4.22.0', simd: true };
 const TRAINING = { optimizer: 'adam', learningRate: 0.01, epochs: 1, batchSize: 32, seed: 7 };

@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { jobBody } from '../helpers/app.js';
+import { useFreshTestApp } from '../helpers/use-app.js';
 import { createDataset } from '../../src/storage/datasets.repository.js';
 
-let t: TestApp;
-beforeEach(async () => {
-  t = await createTestApp();
-});
-afterEach(async () => {
-  await t.close();
-});
+const t = useFreshTestApp();
 
 const post = (body: unknown) => t.http.post('/v1/jobs').send(body as object);
 const training = (extra: Record<string, unknown>) => ({ training: { ...jobBody().training, ...extra } });

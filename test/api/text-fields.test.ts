@@ -1,14 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, jobBody, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { jobBody } from '../helpers/app.js';
+import { useTestApp } from '../helpers/use-app.js';
 
 /** Text PostgreSQL cannot store and numbers JSON overflows are 400s naming the field, never 500s, and store nothing. */
-let t: TestApp;
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useTestApp();
 
 /** The body as raw JSON text: JSON.stringify would escape a lone surrogate into something else. */
 const raw = (text: string) => t.http.post('/v1/jobs').set('content-type', 'application/json').send(text);
