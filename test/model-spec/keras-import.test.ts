@@ -252,6 +252,18 @@ const KERAS2_MNIST = `{"class_name": "Sequential", "config": {"name": "sequentia
 // initializers with module / registered_name.
 const DTYPE = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null };
 const k3init = (className: string, config: object = {}) => ({ module: 'keras.initializers', class_name: className, config, registered_name: null });
+/** The rest of what Keras 3 writes for a Conv2D: defaults that the import reads or must tolerate. */
+const K3_CONV_DEFAULTS = {
+  data_format: 'channels_last',
+  dilation_rate: [1, 1],
+  groups: 1,
+  bias_initializer: k3init('Zeros'),
+  kernel_regularizer: null,
+  bias_regularizer: null,
+  activity_regularizer: null,
+  kernel_constraint: null,
+  bias_constraint: null,
+};
 const KERAS3_SEQUENTIAL = {
   module: 'keras',
   class_name: 'Sequential',
@@ -274,18 +286,10 @@ const KERAS3_SEQUENTIAL = {
           kernel_size: [3, 3],
           strides: [2, 2],
           padding: 'valid',
-          data_format: 'channels_last',
-          dilation_rate: [1, 1],
-          groups: 1,
           activation: 'linear',
           use_bias: false,
           kernel_initializer: k3init('HeUniform', { seed: null }),
-          bias_initializer: k3init('Zeros'),
-          kernel_regularizer: null,
-          bias_regularizer: null,
-          activity_regularizer: null,
-          kernel_constraint: null,
-          bias_constraint: null,
+          ...K3_CONV_DEFAULTS,
         },
       },
       {
@@ -376,18 +380,10 @@ const k3conv = (name: string, filters: number, kernel: number, from: string) =>
       kernel_size: [kernel, kernel],
       strides: [1, 1],
       padding: 'same',
-      data_format: 'channels_last',
-      dilation_rate: [1, 1],
-      groups: 1,
       activation: 'relu',
       use_bias: true,
       kernel_initializer: k3init('GlorotUniform', { seed: null }),
-      bias_initializer: k3init('Zeros'),
-      kernel_regularizer: null,
-      bias_regularizer: null,
-      activity_regularizer: null,
-      kernel_constraint: null,
-      bias_constraint: null,
+      ...K3_CONV_DEFAULTS,
     },
     from,
   );
