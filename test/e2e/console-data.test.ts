@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, jobBody, quietLog, type TestApp } from '../helpers/app.js';
-import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
+import { describe, expect, it } from 'vitest';
+import { jobBody } from '../helpers/app.js';
+import { useAppWithWorker } from '../helpers/use-app.js';
+import { parseEvents, readStream } from '../helpers/event-stream.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
 
 /**
@@ -9,40 +10,7 @@ import { waitForJob } from '../helpers/wait-for-job.js';
  * name filter for the jobs list, and each job's model and training settings
  * (comparing runs, editing a copy).
  */
-let t: TestApp;
-let worker: TrainingWorker;
-beforeAll(async () => {
-  t = await createTestApp();
-  worker = await startTrainingWorker(t.config, quietLog);
-});
-afterAll(async () => {
-  await worker?.close();
-  await t?.close();
-});
-
-function readStream(http: TestApp['http'], path: string): Promise<{ event: string; data: Record<string, unknown> }[]> {
-  return http
-    .get(path)
-    .buffer(true)
-    .parse((res, cb) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => cb(null, text));
-    })
-    .then((res) =>
-      (res.body as string)
-        .split('\n\n')
-        .filter((b) => b.includes('event:'))
-        .map((block) => {
-          const get = (k: string) =>
-            block
-              .split('\n')
-              .find((l) => l.startsWith(`${k}: `))
-              ?.slice(k.length + 2);
-          return { event: get('event') ?? '', data: JSON.parse(get('data') ?? 'null') };
-        }),
-    );
-}
+const { t } = useAppWithWorker();
 
 describe('per-batch metrics while an epoch runs', () => {
   it('progress events carry the mean loss and accuracy of the epoch so far; the job keeps the last ones', async () => {
@@ -50,7 +18,7 @@ describe('per-batch metrics while an epoch runs', () => {
       .post('/v1/jobs')
       .send(jobBody({ name: 'batches', training: { epochs: 2, batchSize: 16, learningRate: 0.01, seed: 4 }, dataset: { id: 'mnist', limit: 400 } }));
     expect(job.progress).toMatchObject({ batch: 0, loss: null, accuracy: null });
-    const events = await readStream(t.http, `/v1/jobs/${job.id}/events`);
+    const events = parseEvents(await readStream(t.http, `/v1/jobs/${job.id}/events`));
     const progress = events.filter((e) => e.event === 'progress').map((e) => e.data);
     const trained = progress.filter((p) => (p.batch as number) > 0);
     // The worker writes the first batch of a run at once, and every epoch's end.

@@ -1,18 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zipSync } from 'fflate';
-import { createTestApp, type TestApp, quietLog } from '../helpers/app.js';
+import { createTestApp, quietLog } from '../helpers/app.js';
+import { useTestApp } from '../helpers/use-app.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import { concatBytes, greyToRgba, gzip, idxFile, mnistBytes, npyFile, packValues, pngFile, solidRgba } from '../data/fixtures.js';
 
-let t: TestApp;
-
-beforeAll(async () => {
-  t = await createTestApp();
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useTestApp();
 
 const u32be = (n: number) => new Uint8Array([(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
 async function mnistIdx(limit: number) {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, SMALL_CNN, type TestApp, quietLog } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { SMALL_CNN } from '../helpers/app.js';
+import { useAppWithWorker } from '../helpers/use-app.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
-import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import { enqueueTraining } from '../../src/queue/train-queue.js';
 import { planModel, type ModelSpec } from '../../src/model-spec/index.js';
 import { readJobDocument } from '../../src/storage/job.schema.js';
@@ -13,17 +13,7 @@ import { isCurrentJobDocument } from '../../src/queue/job-document.js';
  * still trains them, filling in the defaults as it used to.
  */
 
-let t: TestApp;
-let worker: TrainingWorker;
-
-beforeAll(async () => {
-  t = await createTestApp();
-  worker = await startTrainingWorker(t.config, quietLog);
-});
-afterAll(async () => {
-  await worker?.close();
-  await t?.close();
-});
+const { t } = useAppWithWorker();
 
 /** A job row exactly as the API stored it before: the raw training, the plan, no document version. */
 async function insertLegacyJob(training: Record<string, unknown> | undefined, dataset = { id: 'mnist', limit: 300 }) {

@@ -4,6 +4,8 @@ import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
+import { parseEvents } from '../helpers/event-stream.js';
+import { textBody } from '../helpers/response-body.js';
 
 let t: TestApp | undefined;
 let worker: TrainingWorker | undefined;
@@ -30,34 +32,12 @@ const firstEpoch = (id: string) =>
     { timeoutMs: 90_000, intervalMs: 100, what: `the first epoch of job ${id}` },
   );
 
-/** Reads an SSE response into events. */
-function parseEvents(text: string) {
-  return text
-    .split('\n\n')
-    .filter((b) => b.includes('event:'))
-    .map((block) => {
-      const get = (k: string) =>
-        block
-          .split('\n')
-          .find((l) => l.startsWith(`${k}: `))
-          ?.slice(k.length + 2);
-      return { id: get('id'), event: get('event')!, data: JSON.parse(get('data') ?? 'null') };
-    });
-}
-
 describe('live progress over Server-Sent Events', () => {
   it('streams states, progress and per-epoch metrics, ends after the final state, and resumes after Last-Event-ID', async () => {
     t = await createTestApp();
     worker = await startTrainingWorker(t.config, quietLog);
     const { body: job } = await t.http.post('/v1/jobs').send(longJob(3));
-    const stream = await t.http
-      .get(`/v1/jobs/${job.id}/events`)
-      .buffer(true)
-      .parse((res, cb) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => cb(null, text));
-      });
+    const stream = await t.http.get(`/v1/jobs/${job.id}/events`).buffer(true).parse(textBody);
     expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
     const events = parseEvents(stream.body as string);
     const states = events.filter((e) => e.event === 'state').map((e) => e.data.status);
@@ -68,15 +48,7 @@ describe('live progress over Server-Sent Events', () => {
     for (const e of events.filter((x) => x.event !== 'progress' && x.event !== 'end')) expect(e.id).toMatch(/^\d+$/);
 
     const firstMetrics = events.find((e) => e.event === 'metrics')!;
-    const resumed = await t.http
-      .get(`/v1/jobs/${job.id}/events`)
-      .set('last-event-id', firstMetrics.id!)
-      .buffer(true)
-      .parse((res, cb) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => cb(null, text));
-      });
+    const resumed = await t.http.get(`/v1/jobs/${job.id}/events`).set('last-event-id', firstMetrics.id!).buffer(true).parse(textBody);
     const replay = parseEvents(resumed.body as string).filter((e) => e.event !== 'progress');
     expect(replay.map((e) => (e.event === 'metrics' ? `metrics ${e.data.epoch}` : `${e.event} ${e.data.status}`))).toEqual([
       'metrics 2',

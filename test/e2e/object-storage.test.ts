@@ -6,6 +6,7 @@ import { waitForJob } from '../helpers/wait-for-job.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 import { storeModel } from '../helpers/served-model.js';
+import { binaryBody } from '../helpers/response-body.js';
 import { gzip, idxFile, mnistBytes } from '../data/fixtures.js';
 import { artifactStoreFor } from '../../src/storage/artifact-store.js';
 import { modelArtifactKey } from '../../src/storage/model-artifacts.js';
@@ -26,6 +27,17 @@ function uploadIdx(t: TestApp, files: { images: Buffer; labels: Buffer }) {
   return t.http.post('/v1/datasets').field('format', 'idx').field('name', 'digits').attach('images', files.images, 'images.idx.gz').attach('labels', files.labels, 'labels.idx');
 }
 
+/** A fresh S3-protocol server with a bucket, and an app that keeps its artifacts and datasets there. */
+async function appOnObjectStore() {
+  const s3 = await startS3Server();
+  const bucket = await s3.createBucket();
+  const t = await createTestApp({ ...s3.storageConfig(bucket, PREFIX), COMPUTE_THREADS: 1 });
+  return { s3, bucket, t };
+}
+
+/** No ARTIFACT_DIR at all: whatever the worker reads or writes must come from the bucket. */
+const workerOnAnotherHost = (t: TestApp) => spawnWorker(t.config, { without: ['ARTIFACT_DIR'] });
+
 describe('a worker on another host, with only the object store in common', () => {
   let s3: S3TestServer;
   let bucket: string;
@@ -33,17 +45,11 @@ describe('a worker on another host, with only the object store in common', () =>
   let worker: WorkerProcess;
 
   beforeAll(async () => {
-    s3 = await startS3Server();
-    bucket = await s3.createBucket();
-    t = await createTestApp({ ...s3.storageConfig(bucket, PREFIX), COMPUTE_THREADS: 1 });
-    // No ARTIFACT_DIR at all: whatever it reads or writes must come from the bucket.
-    worker = await spawnWorker(t.config, { without: ['ARTIFACT_DIR'] });
+    ({ s3, bucket, t } = await appOnObjectStore());
+    worker = await workerOnAnotherHost(t);
   });
   afterAll(async () => {
-    if (worker && worker.child.exitCode === null) {
-      worker.child.kill('SIGTERM');
-      await worker.exited;
-    }
+    await worker?.stop();
     await t?.close();
     await s3?.close();
   });
@@ -75,14 +81,7 @@ describe('a worker on another host, with only the object store in common', () =>
     expect(predicted.status, JSON.stringify(predicted.body)).toBe(200);
     expect(predicted.body.predictions[0]).toHaveLength(10);
 
-    const weights = await t.http
-      .get(`/v1/models/${job.modelId}/artifact/weights.bin`)
-      .buffer(true)
-      .parse((res, done) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => done(null, Buffer.concat(chunks)));
-      });
+    const weights = await t.http.get(`/v1/models/${job.modelId}/artifact/weights.bin`).buffer(true).parse(binaryBody);
     expect(weights.status).toBe(200);
     const stored = await artifactStoreFor(t.config).get(modelArtifactKey(job.modelId), 'weights.bin');
     expect((weights.body as Buffer).equals(stored!)).toBe(true);
@@ -121,9 +120,7 @@ describe('the object store going away', () => {
   let datasetId: string;
 
   beforeAll(async () => {
-    s3 = await startS3Server();
-    bucket = await s3.createBucket();
-    t = await createTestApp({ ...s3.storageConfig(bucket, PREFIX), COMPUTE_THREADS: 1 });
+    ({ s3, bucket, t } = await appOnObjectStore());
     ({ id: modelId } = await storeModel(t, { seed: 7 }));
     const upload = await uploadIdx(t, await mnistIdx(50));
     expect(upload.status, JSON.stringify(upload.body)).toBe(201);
@@ -203,15 +200,11 @@ describe('the object store away while a worker trains', () => {
   let worker: WorkerProcess;
 
   beforeAll(async () => {
-    s3 = await startS3Server();
-    t = await createTestApp({ ...s3.storageConfig(await s3.createBucket(), PREFIX), COMPUTE_THREADS: 1 });
-    worker = await spawnWorker(t.config, { without: ['ARTIFACT_DIR'] });
+    ({ s3, t } = await appOnObjectStore());
+    worker = await workerOnAnotherHost(t);
   });
   afterAll(async () => {
-    if (worker && worker.child.exitCode === null) {
-      worker.child.kill('SIGTERM');
-      await worker.exited;
-    }
+    await worker?.stop();
     await t?.close();
     await s3?.close();
   });

@@ -3,6 +3,7 @@ import { createTestApp, jobBody, quietLog, type TestApp } from '../helpers/app.j
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
+import { parseEvents, readStream } from '../helpers/event-stream.js';
 
 let t: TestApp | undefined;
 const workers: TrainingWorker[] = [];
@@ -45,25 +46,8 @@ describe('learning-rate schedules and augmentation in training', () => {
     expect(metrics[2].valLoss).toBeCloseTo(metrics[1].valLoss, 5);
     expect(metrics[1].valLoss).toBeCloseTo(metrics[0].valLoss, 4);
 
-    const stream = await t.http
-      .get(`/v1/jobs/${job.id}/events`)
-      .buffer(true)
-      .parse((res, cb) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => cb(null, text));
-      });
-    const epochs = (stream.body as string)
-      .split('\n\n')
-      .filter((block) => block.includes('event: metrics'))
-      .map((block) =>
-        JSON.parse(
-          block
-            .split('\n')
-            .find((l) => l.startsWith('data: '))!
-            .slice('data: '.length),
-        ),
-      );
+    const events = parseEvents(await readStream(t.http, `/v1/jobs/${job.id}/events`));
+    const epochs = events.filter((e) => e.event === 'metrics').map((e) => e.data);
     expect(epochs.map((e) => e.learningRate)).toEqual(metrics.map((m) => m.learningRate));
   });
 

@@ -1,27 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { createTestApp, jobBody, type TestApp, quietLog } from '../helpers/app.js';
-import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
+import { jobBody } from '../helpers/app.js';
+import { useAppWithWorker } from '../helpers/use-app.js';
 import { loadMnist } from '../../src/data/mnist.dataset.js';
 import { createJob } from '../../src/storage/jobs.repository.js';
 import { enqueueTraining } from '../../src/queue/train-queue.js';
 import type { ModelSpec } from '../../src/model-spec/index.js';
 import { MNIST_CONTENT_HASH } from '../../src/data/datasets.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
+import { binaryBody } from '../helpers/response-body.js';
 import { storedJobFields } from '../helpers/job-row.js';
 
-let t: TestApp;
-let worker: TrainingWorker;
-
-beforeAll(async () => {
-  t = await createTestApp();
-  worker = await startTrainingWorker(t.config, quietLog);
-});
-afterAll(async () => {
-  await worker?.close();
-  await t?.close();
-});
+const { t, worker } = useAppWithWorker();
 
 describe('the core loop: submit, train in a worker, poll, predict', () => {
   let job: any;
@@ -71,14 +62,7 @@ describe('the core loop: submit, train in a worker, poll, predict', () => {
     expect(redirect.headers.location).toBe(`/v1/models/${job.modelId}/artifact/model.json`);
     const json = await t.http.get(redirect.headers.location);
     expect(json.body.format).toBe('layers-model');
-    const weights = await t.http
-      .get(`/v1/models/${job.modelId}/artifact/weights.bin`)
-      .buffer(true)
-      .parse((res, cb) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => cb(null, Buffer.concat(chunks)));
-      });
+    const weights = await t.http.get(`/v1/models/${job.modelId}/artifact/weights.bin`).buffer(true).parse(binaryBody);
     const params = json.body.weightsManifest[0].weights.reduce((n: number, w: { shape: number[] }) => n + w.shape.reduce((a, b) => a * b, 1), 0);
     expect(params).toBe(job.plan.totalParams);
     expect((weights.body as Buffer).byteLength).toBe(params * 4);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, jobBody, type TestApp, quietLog } from '../helpers/app.js';
-import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { jobBody } from '../helpers/app.js';
+import { useAppWithWorker } from '../helpers/use-app.js';
 import type { SandboxStats, TrainResult } from '../../src/worker/sandbox-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
@@ -16,18 +16,11 @@ import { waitForJob } from '../helpers/wait-for-job.js';
 const JOBS = 20;
 const MiB = 2 ** 20;
 
-let t: TestApp;
-let worker: TrainingWorker;
+const { t, worker } = useAppWithWorker({ ENGINE: 'wasm', QUOTA_QUEUED_JOBS: 100 });
 const results = new Map<string, TrainResult>();
 
-beforeAll(async () => {
-  t = await createTestApp({ ENGINE: 'wasm', QUOTA_QUEUED_JOBS: 100 });
-  worker = await startTrainingWorker(t.config, quietLog);
+beforeAll(() => {
   worker.worker.on('completed', (job, result: TrainResult) => results.set(job.data.jobId, result));
-});
-afterAll(async () => {
-  await worker?.close();
-  await t?.close();
 });
 
 /** A job of this file, once final: each trains in seconds, the out-of-memory one fails at its first batch. */

@@ -31,26 +31,25 @@ function lateValue<T extends object>(what: string) {
   };
 }
 
-/** One app (createTestApp) for the tests of this file or describe: made before the first, closed after the last. */
-export function useTestApp(overrides: Partial<AppConfig> = {}): TestApp {
+/** An app made by the `before` hook and closed by the `after` one. */
+function appInHooks(before: typeof beforeAll, after: typeof afterAll, overrides: Partial<AppConfig>): TestApp {
   const t = lateValue<TestApp>('the test app');
-  beforeAll(async () => t.set(await createTestApp(overrides)));
-  afterAll(async () => {
+  before(async () => t.set(await createTestApp(overrides)));
+  after(async () => {
     await t.get()?.close();
     t.set(undefined);
   });
   return t.value;
 }
 
+/** One app (createTestApp) for the tests of this file or describe: made before the first, closed after the last. */
+export function useTestApp(overrides: Partial<AppConfig> = {}): TestApp {
+  return appInHooks(beforeAll, afterAll, overrides);
+}
+
 /** A fresh app (createTestApp) for each test of this file or describe, closed after it. */
 export function useFreshTestApp(overrides: Partial<AppConfig> = {}): TestApp {
-  const t = lateValue<TestApp>('the test app');
-  beforeEach(async () => t.set(await createTestApp(overrides)));
-  afterEach(async () => {
-    await t.get()?.close();
-    t.set(undefined);
-  });
-  return t.value;
+  return appInHooks(beforeEach, afterEach, overrides);
 }
 
 /**

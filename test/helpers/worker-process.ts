@@ -8,6 +8,8 @@ export interface WorkerProcess {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
+  /** SIGTERM unless it has already exited, then waits for the exit. */
+  stop(): Promise<void>;
 }
 
 export interface SpawnOptions {
@@ -39,7 +41,11 @@ export async function spawnEntry(entry: string, config: AppConfig, readyText: st
     child.stdout!.on('data', check);
     child.once('exit', () => reject(new Error(`${entry} exited:\n${out}`)));
   });
-  return { child, output: () => out, exited };
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  return { child, output: () => out, exited, stop };
 }
 
 /** Runs `npm run worker`'s entry as a real process with `config`, resolving once it logs "worker ready". */
