@@ -123,3 +123,19 @@ export const poolCases: PoolCase[] = [
   { x: [1, 10, 7, 3], size: [3, 2], strides: 1, pad: 'valid' },
   { x: [3, 9, 9, 8], size: 3, strides: 1, pad: 'same' },
 ];
+
+/**
+ * MaxPoolGrad's tie rule: 2x2 valid windows that are all ≤ 0 with a tie at
+ * 0, all negative, a tie at 5, and mixed. The first maximum of each window
+ * in row-major order gets its gradient, as on cpu.
+ */
+export const maxPoolTies = {
+  grad: (): tf.Tensor =>
+    tf.grad((input: tf.Tensor) =>
+      tf
+        .maxPool(input as tf.Tensor4D, 2, 2, 'valid')
+        .mul(tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]))
+        .sum(),
+    )(tf.tensor4d([-1, -2, 0, 0, -3, -4, 0, 0, 5, 5, -1, -1, 5, 5, -1, -2], [1, 4, 4, 1])),
+  expected: [1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0],
+};

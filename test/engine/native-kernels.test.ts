@@ -5,7 +5,7 @@ import { NativeKernelError } from '../../src/engine/native-kernel.error.js';
 import { NATIVE_KERNELS, registeredNativeKernels } from '../../src/engine/native-kernels.js';
 import { selectEngine } from '../../src/engine/select-engine.js';
 import { computeOn, expectClose, NATIVE_SKIP_REASON, NATIVE_TESTS_RUN, onCpuAndNative, randomFloats, relativeError } from './engine-test-helpers.js';
-import { type ConvCase, convCases, convKernelCase, explicitPads, matMulCases, poolCases, type Shape4 } from './kernel-cases.js';
+import { type ConvCase, convCases, convKernelCase, explicitPads, matMulCases, maxPoolTies, poolCases, type Shape4 } from './kernel-cases.js';
 
 /**
  * The native engine's kernels against tfjs's cpu kernels (values), and its
@@ -223,17 +223,8 @@ suite(`native element-wise kernels and reductions${NATIVE_SKIP_REASON}`, () => {
 
 suite(`native MaxPoolGrad semantics${NATIVE_SKIP_REASON}`, () => {
   it('routes every window to its first maximum, as cpu does (all ≤ 0, ties)', async () => {
-    // Windows (2x2, valid): all ≤ 0 with a tie at 0, all negative, a tie at 5, mixed.
-    const x = [-1, -2, 0, 0, -3, -4, 0, 0, 5, 5, -1, -1, 5, 5, -1, -2];
-    const grad = (): tf.Tensor =>
-      tf.grad((input: tf.Tensor) =>
-        tf
-          .maxPool(input as tf.Tensor4D, 2, 2, 'valid')
-          .mul(tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]))
-          .sum(),
-      )(tf.tensor4d(x, [1, 4, 4, 1]));
-    const native = await computeOn('native', grad);
-    expect(Array.from(native.values)).toEqual([1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0]);
+    const native = await computeOn('native', maxPoolTies.grad);
+    expect(Array.from(native.values)).toEqual(maxPoolTies.expected);
   });
 });
 

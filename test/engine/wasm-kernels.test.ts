@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { selectEngine } from '../../src/engine/select-engine.js';
 import { registeredWasmTrainingKernels, registerWasmTrainingKernels, unregisterWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/engine/wasm-training-kernels.js';
 import { computeOn, expectSame, onBothEngines, randomFloats, relativeError, TOLERANCE } from './engine-test-helpers.js';
-import { convCases, convKernelCase, matMulCases, poolCases } from './kernel-cases.js';
+import { convCases, convKernelCase, matMulCases, maxPoolTies, poolCases } from './kernel-cases.js';
 
 beforeAll(async () => {
   const engine = await selectEngine('wasm');
@@ -79,17 +79,7 @@ const sumCases: SumCase[] = [
 ];
 
 describe('MaxPoolGrad semantics', () => {
-  // Windows (2x2, valid): all ≤ 0 with a tie at 0, all negative, a tie at 5, mixed.
-  const x = [-1, -2, 0, 0, -3, -4, 0, 0, 5, 5, -1, -1, 5, 5, -1, -2];
-  const grad = (): tf.Tensor =>
-    tf.grad((input: tf.Tensor) =>
-      tf
-        .maxPool(input as tf.Tensor4D, 2, 2, 'valid')
-        .mul(tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]))
-        .sum(),
-    )(tf.tensor4d(x, [1, 4, 4, 1]));
-  // The first maximum of each window in row-major order gets its gradient.
-  const expected = [1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0];
+  const { grad, expected } = maxPoolTies;
 
   it('routes every window to its first maximum, as cpu does', async () => {
     const { cpu, wasm } = await onBothEngines(grad);
