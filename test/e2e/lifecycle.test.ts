@@ -4,7 +4,7 @@ import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { waitForJob } from '../helpers/wait-for-job.js';
-import { parseEvents } from '../helpers/event-stream.js';
+import { holdStream, parseEvents } from '../helpers/event-stream.js';
 import { textBody } from '../helpers/response-body.js';
 
 let t: TestApp | undefined;
@@ -234,21 +234,7 @@ describe('API shutdown', () => {
     const { body: job } = await t.http.post('/v1/jobs').send(jobBody());
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.server.address() as { port: number };
-    const http = await import('node:http');
-    let opened!: () => void;
-    const open = new Promise<void>((resolve) => (opened = resolve));
-    const ended = new Promise<string>((resolve, reject) => {
-      http
-        .get({ host: '127.0.0.1', port, path: `/v1/jobs/${job.id}/events`, headers: { authorization: `Bearer ${t!.key}` } }, (res) => {
-          let text = '';
-          res.on('data', (c) => {
-            text += c;
-            if (text.includes('"status":"queued"')) opened();
-          });
-          res.on('end', () => resolve(text));
-        })
-        .on('error', reject);
-    });
+    const { open, ended } = holdStream(t, port, `/v1/jobs/${job.id}/events`, (text) => text.includes('"status":"queued"'));
     // The stream is open and has replayed the 'queued' state before the app is told to close.
     await open;
     const closing = t.close();

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import type { TestApp } from './app.js';
 import { textBody } from './response-body.js';
 
@@ -19,4 +20,28 @@ export function parseEvents(text: string) {
 /** GET an event stream to its end, as text. */
 export async function readStream(http: TestApp['http'], path: string): Promise<string> {
   return (await http.get(path).buffer(true).parse(textBody)).body as string;
+}
+
+/**
+ * Opens `path`'s event stream over a real socket on `t`'s listening server
+ * (the app closing must end it, which supertest cannot show): `open`
+ * resolves once the text read so far satisfies `opened`, `ended` with all
+ * the text when the server ends the response.
+ */
+export function holdStream(t: TestApp, port: number, path: string, opened: (text: string) => boolean): { open: Promise<void>; ended: Promise<string> } {
+  let markOpen!: () => void;
+  const open = new Promise<void>((resolve) => (markOpen = resolve));
+  const ended = new Promise<string>((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, headers: { authorization: `Bearer ${t.key}` } }, (res) => {
+        let text = '';
+        res.on('data', (c) => {
+          text += c;
+          if (opened(text)) markOpen();
+        });
+        res.on('end', () => resolve(text));
+      })
+      .on('error', reject);
+  });
+  return { open, ended };
 }

@@ -37,31 +37,3 @@ export function waitForSweep(
 ): Promise<SweepBody> {
   return waitFor(async () => (await http.get(`/v1/sweeps/${id}`)).body as SweepBody, until, { timeoutMs, intervalMs: 250, what: `sweep ${id}: ${what}` });
 }
-
-/** Reads an SSE response into events. */
-export function parseEvents(text: string) {
-  return text
-    .split('\n\n')
-    .filter((b) => b.includes('event:'))
-    .map((block) => {
-      const get = (k: string) =>
-        block
-          .split('\n')
-          .find((l) => l.startsWith(`${k}: `))
-          ?.slice(k.length + 2);
-      return { id: get('id'), event: get('event')!, data: JSON.parse(get('data') ?? 'null') };
-    });
-}
-
-/** GET an event stream to its end, as text. */
-export function readStream(http: TestApp['http'], path: string): Promise<string> {
-  return http
-    .get(path)
-    .buffer(true)
-    .parse((res, cb) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => cb(null, text));
-    })
-    .then((r) => r.body as string);
-}

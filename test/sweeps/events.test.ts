@@ -1,7 +1,7 @@
-import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { parseEvents, readStream, sweepBody } from '../helpers/sweeps.js';
+import { holdStream, parseEvents, readStream } from '../helpers/event-stream.js';
+import { sweepBody } from '../helpers/sweeps.js';
 
 /**
  * The sweep's event stream without training: a cancelled sweep's trials end
@@ -69,20 +69,7 @@ describe('GET /v1/sweeps/{id}/events', () => {
     const { body: sweep } = await t.http.post('/v1/sweeps').send(sweepBody());
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.server.address() as { port: number };
-    let opened!: () => void;
-    const open = new Promise<void>((resolve) => (opened = resolve));
-    const ended = new Promise<string>((resolve, reject) => {
-      http
-        .get({ host: '127.0.0.1', port, path: `/v1/sweeps/${sweep.id}/events`, headers: { authorization: `Bearer ${t!.key}` } }, (res) => {
-          let text = '';
-          res.on('data', (c) => {
-            text += c;
-            if (text.includes('event: sweep\n')) opened();
-          });
-          res.on('end', () => resolve(text));
-        })
-        .on('error', reject);
-    });
+    const { open, ended } = holdStream(t, port, `/v1/sweeps/${sweep.id}/events`, (text) => text.includes('event: sweep\n'));
     // Both trials' queued events and the sweep's state are out before the app is told to close.
     await open;
     const closing = t.close();

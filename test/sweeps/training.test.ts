@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, quietLog, type TestApp } from '../helpers/app.js';
-import { BASE, parseEvents, readStream, sweepBody, waitForSweep } from '../helpers/sweeps.js';
+import { parseEvents, readStream } from '../helpers/event-stream.js';
+import { BASE, sweepBody, waitForSweep } from '../helpers/sweeps.js';
 import { advanceSweep, reconcileSweeps } from '../../src/sweep/sweep-controller.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 
