@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 /**
@@ -7,6 +8,7 @@ import { parseArgs } from 'node:util';
  * Emscripten's whole minified source line instead.
  */
 export function benchCli<K extends string>(bench: string, defaults: Record<K, string>) {
+  usageOnRequest();
   const fail = (message: string): never => {
     console.error(`${bench}: ${message}`);
     process.exit(2);
@@ -26,4 +28,22 @@ export function benchCli<K extends string>(bench: string, defaults: Record<K, st
     return value;
   };
   return { args, fail, number };
+}
+
+/**
+ * `--help` (or `-h`) prints the running bench's own description, the doc
+ * comment at the top of its file, which lists its options, and exits.
+ */
+export function usageOnRequest(): void {
+  if (!process.argv.slice(2).some((a) => a === '--help' || a === '-h')) return;
+  const source = readFileSync(process.argv[1], 'utf8');
+  const comment = /\/\*\*([\s\S]*?)\*\//.exec(source)?.[1] ?? '';
+  console.log(
+    comment
+      .split('\n')
+      .map((line) => line.replace(/^\s*\* ?/, ''))
+      .join('\n')
+      .trim(),
+  );
+  process.exit(0);
 }

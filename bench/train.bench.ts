@@ -41,6 +41,7 @@ import { BENCH_MODELS, type BenchModel } from './bench-models.js';
 import { DEBIAN_PYTHON, pytorchUnavailable } from './pytorch-baseline.js';
 import { seedHeadToHead } from './seed-head-to-head.js';
 import { measureSgemmPeak, tfjsMatMulGflops } from './sgemm-peak.js';
+import { usageOnRequest } from './cli.js';
 
 const OPTIONS = {
   'batch-size': { type: 'string', default: '128' },
@@ -68,6 +69,7 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+usageOnRequest();
 const { values: args } = (() => {
   try {
     return parseArgs({ options: OPTIONS });
