@@ -27,7 +27,7 @@ export interface PyTorchSeedRun {
 export function pytorchUnavailable(python = DEBIAN_PYTHON): string | null {
   if (!existsSync(python)) return `${python} is missing`;
   const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8', env: { ...process.env, ...ONE_THREAD } });
-  if (probe.status !== 0) return `python3-torch is not installed for ${python} (apt-get install -y python3-torch)`;
+  if (probe.status !== 0) return `python3-torch is not installed for ${python} (apt-get install -y python3-torch libopenblas0-openmp)`;
   return null;
 }
 

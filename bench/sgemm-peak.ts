@@ -49,5 +49,10 @@ export async function measureSgemmPeak(options: { native: boolean; pytorch: bool
     for (const [n, gflops] of pytorchSgemmGflops(SIZES)) figures.push({ library: 'PyTorch torch.mm (its BLAS)', n, gflops, load: loadAverage() });
   }
   const best = figures.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+  const torch = figures.filter((f) => f.library.startsWith('PyTorch'));
+  if (torch.length && Math.max(...torch.map((f) => f.gflops)) < 0.25 * best.gflops) {
+    // Debian's reference BLAS behind torch.mm (seen here: 6 GFLOP/s against OpenBLAS's 100).
+    console.log('  PyTorch runs on a slow BLAS (its dense layers will be too): install OpenBLAS (apt-get install -y libopenblas0-openmp) before comparing with it');
+  }
   return { gflops: best.gflops, source: `${best.library}, n=${best.n}`, figures };
 }
