@@ -169,20 +169,23 @@ describe('delivering', () => {
   it('gives up once the next attempt would start after the retry period', async () => {
     receiver.respondWith(() => 503);
     const endpoint = await register(['job.queued']);
-    await startDelivery({ WEBHOOK_RETRY_BASE_MS: 100, WEBHOOK_RETRY_FOR_MS: 1000 });
+    await startDelivery({ WEBHOOK_RETRY_BASE_MS: 100, WEBHOOK_RETRY_FOR_MS: 2000 });
     await submitJob();
     const failed = await waitForDelivery(endpoint.id, (d) => d.status === 'failed', 'the delivery to give up');
 
-    expect(failed.attempts.length).toBeGreaterThanOrEqual(2);
+    // How many attempts fit in the period depends on how soon the first one ran (a loaded
+    // machine runs it later: once it came after 900 ms); what must hold is below.
+    expect(failed.attempts.length).toBeGreaterThanOrEqual(1);
     expect(failed.attempts.every((a) => a.statusCode === 503)).toBe(true);
     expect(failed).toMatchObject({ nextAttemptAt: null, lastStatusCode: 503 });
     expect(failed.finishedAt).not.toBeNull();
-    const deadline = Date.parse(failed.createdAt) + 1000;
+    const deadline = Date.parse(failed.createdAt) + 2000;
     // Each retry was due within the period: its wait, counted from the attempt before, ended by the deadline...
     for (const [i, a] of failed.attempts.slice(0, -1).entries()) expect(Date.parse(a.startedAt) + 100 * 2 ** i).toBeLessThanOrEqual(deadline);
-    // ...and the one not made would have been due after it.
+    // ...and the one not made would have been due after it: the sender decides a little after the
+    // answer ends (the attempt's start and duration leave out the address check and the event loop's delay).
     const last = failed.attempts[failed.attempts.length - 1];
-    expect(Date.parse(last.startedAt) + last.durationMs + 100 * 2 ** (failed.attempts.length - 1)).toBeGreaterThan(deadline - 5);
+    expect(Date.parse(last.startedAt) + last.durationMs + 100 * 2 ** (failed.attempts.length - 1)).toBeGreaterThan(deadline - 50);
   });
 
   it('redelivers on request: the same message again, signed anew, as a new round', async () => {
