@@ -21,6 +21,22 @@ export function sweepBody(overrides: Record<string, unknown> = {}) {
 }
 
 /** A sweep as GET /v1/sweeps/{id} answers it; tests read whichever fields they check. */
+/**
+ * Three learning rates tried one at a time, the strong one first, with ASHA
+ * from epoch 1: the strong trial alone reaches the first rung and goes on,
+ * the two weak ones meet it there and stop.
+ */
+export function ashaStrongFirstSweep(overrides: Record<string, unknown> = {}) {
+  return sweepBody({
+    space: { 'training.learningRate': { values: [0.02, 0.00001, 0.000003] } },
+    base: { ...BASE, training: { ...BASE.training, epochs: 3, batchSize: 16 } },
+    objective: { metric: 'valLoss' },
+    parallelism: 1,
+    earlyStopping: { type: 'asha', minEpochs: 1, reductionFactor: 3 },
+    ...overrides,
+  });
+}
+
 export type SweepBody = { id: string; status: string; trials: any[] } & Record<string, any>;
 
 const FINAL = ['succeeded', 'failed', 'cancelled'];

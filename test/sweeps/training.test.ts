@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, quietLog, type TestApp } from '../helpers/app.js';
 import { parseEvents, readStream } from '../helpers/event-stream.js';
-import { BASE, sweepBody, waitForSweep } from '../helpers/sweeps.js';
+import { ashaStrongFirstSweep, BASE, sweepBody, waitForSweep } from '../helpers/sweeps.js';
 import { advanceSweep, reconcileSweeps } from '../../src/sweep/sweep-controller.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/worker.js';
 
@@ -68,15 +68,7 @@ describe('sweeps that train', () => {
     t = await createTestApp();
     worker = await startTrainingWorker(t.config, quietLog);
     // One at a time, strong first: it alone reaches the first rung and goes on; the weak ones meet it there and stop.
-    const res = await t.http.post('/v1/sweeps').send(
-      sweepBody({
-        space: { 'training.learningRate': { values: [0.02, 0.00001, 0.000003] } },
-        base: { ...BASE, training: { ...BASE.training, epochs: 3, batchSize: 16 } },
-        objective: { metric: 'valLoss' },
-        parallelism: 1,
-        earlyStopping: { type: 'asha', minEpochs: 1, reductionFactor: 3 },
-      }),
-    );
+    const res = await t.http.post('/v1/sweeps').send(ashaStrongFirstSweep());
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect(res.body.objective).toEqual({ metric: 'valLoss', goal: 'minimize' });
     const sweep = await waitForSweep(t.http, res.body.id);

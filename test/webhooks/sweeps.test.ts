@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, quietLog, type TestApp } from '../helpers/app.js';
 import { startWebhookReceiver, verifyStandardWebhook, type WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { BASE, sweepBody, waitForSweep } from '../helpers/sweeps.js';
+import { ashaStrongFirstSweep, sweepBody, waitForSweep } from '../helpers/sweeps.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { SWEEP_STATE_EVENT_TYPES } from '../../src/storage/webhook.schema.js';
 import { markFailed } from '../../src/storage/jobs.repository.js';
@@ -79,16 +79,7 @@ describe('sweep webhooks', () => {
     await startDelivery();
     worker = await startTrainingWorker(t!.config, quietLog);
     // One at a time, strong first: ASHA stops the two weak ones at the first rung.
-    const res = await t!.http.post('/v1/sweeps').send(
-      sweepBody({
-        name: 'hooked-sweep',
-        space: { 'training.learningRate': { values: [0.02, 0.00001, 0.000003] } },
-        base: { ...BASE, training: { ...BASE.training, epochs: 3, batchSize: 16 } },
-        objective: { metric: 'valLoss' },
-        parallelism: 1,
-        earlyStopping: { type: 'asha', minEpochs: 1, reductionFactor: 3 },
-      }),
-    );
+    const res = await t!.http.post('/v1/sweeps').send(ashaStrongFirstSweep({ name: 'hooked-sweep' }));
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     const sweep = await waitForSweep(t!.http, res.body.id);
     expect(sweep.status).toBe('succeeded');
